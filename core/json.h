@@ -1,0 +1,55 @@
+/*
+ * json.h - the strict JSON layer over cJSON.
+ *
+ * cJSON alone is lenient (trailing bytes, duplicate members, case-insensitive
+ * lookup by default, non-RFC numbers). Everything walkbook reads from a
+ * caller, a file or the network goes through wb_json__parse, which enforces
+ * RFC 8259 strictly and the limits below, and reports errors with the byte
+ * offset and the problem.
+ */
+#ifndef WB_JSON_H
+#define WB_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+
+typedef struct wb_json_limits {
+    size_t max_bytes; /* whole text; 0 = default (WB_JSON_DEFAULT_MAX_BYTES) */
+    int max_depth;    /* nesting of arrays/objects; 0 = default */
+} wb_json_limits;
+
+#define WB_JSON_DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
+#define WB_JSON_DEFAULT_MAX_DEPTH 64
+
+/* Parse exactly `len` bytes of `text` (which need not be NUL-terminated).
+ * Refuses: any RFC 8259 syntax error, bytes after the value other than
+ * whitespace, NUL bytes, invalid UTF-8 (including lone surrogate escapes),
+ * duplicate member names in one object, input over the limits.
+ * `what` names the input in the message ("body", "patch"). limits may be NULL.
+ * Returns 0 and sets *out, or WB_EINVALID / WB_ETOOBIG / WB_ENOMEM with a
+ * message such as "body: duplicate member \"a\" at byte 17". */
+int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limits *limits,
+                   const char *what);
+
+/* Compact serialisation, members in stored order. Returns a wb__malloc'd
+ * string (free with wb__free) or NULL on oom (error set). */
+char *wb_json__print(const cJSON *item);
+
+/* Append the compact serialisation of item to b. */
+int wb_json__print_buf(wb_buf *b, const cJSON *item);
+
+/* Deep structural equality: objects compare as unordered sets of members,
+ * numbers by value. */
+int wb_json__equal(const cJSON *a, const cJSON *b);
+
+/* Case-sensitive member lookup (NULL when absent or obj is not an object). */
+cJSON *wb_json__get(const cJSON *obj, const char *name);
+
+/* Deep copy (NULL on oom, error set). */
+cJSON *wb_json__dup(const cJSON *item);
+
+/* Name of a JSON type for messages: "string", "number", "object", ... */
+const char *wb_json__type_name(const cJSON *item);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * validate.h - validation of interaction `data` objects (Polis shapes).
+ */
+#ifndef WB_VALIDATE_H
+#define WB_VALIDATE_H
+
+#include "json.h"
+
+/* Check an interaction's data object. On failure returns WB_EINVALID with a
+ * message naming the field by its path and the problem, e.g.
+ *   "data.location.lat: must be between -90 and 90 (got 91)"
+ *   "data.campaignId: required"
+ *   "data.survey.responses.<qid>.questionId: must equal its key"
+ *   "data.color: unknown member"
+ * Rules: required campaignId, contactId, timestamp, survey, unavailable;
+ * known members only (campaignId contactId householdId contactHouseholdId
+ * listId timestamp survey unavailable unavailableReason successful distance
+ * location walklistId statusId turfId); ids are UUIDs; timestamp in the
+ * Polis format and a real calendar instant; booleans are booleans;
+ * unavailableReason a string (or null); distance a finite number >= 0;
+ * location an object with optional finite lat in [-90,90], lng in [-180,180],
+ * confidence >= 0 and no other members; survey {surveyId (UUID, required),
+ * responses (object, optional)}, each response {questionId equal to its key,
+ * fields (object) whose values are string, number, boolean or arrays of
+ * those}, no other members. */
+int wb_validate__interaction(const cJSON *data);
+
+/* Normalise a create body into its data object: a flat body is the data; a
+ * body whose top level has an object member "data" and no "campaignId" is
+ * the wrapped form. Returns a borrowed pointer into body, or NULL with
+ * WB_EINVALID set when the body is not an object. */
+const cJSON *wb_validate__create_data(const cJSON *body);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * walkbook.h - the one public header of walkbook, the offline-first store
+ * for door-to-door canvassing.
+ *
+ * Conventions (see docs/conventions.md):
+ *  - Functions return int: 0 on success, a negative WB_E... code on failure.
+ *    The message of the last failure on the calling thread is read with
+ *    wb_error_last().
+ *  - Outputs come first (`**out`), then the subject handle, then inputs.
+ *    `*out` is set only on success.
+ *  - Strings handed out through `char **out` are yours: free them with
+ *    wb_free(), never with free().
+ *  - Input strings are copied; the caller keeps ownership.
+ *  - Records cross the API as JSON text in the Polis shapes: a create body for
+ *    input, the full envelope ({"id","data","meta","customerId",
+ *    "securityGroupId"}) for output.
+ *  - Thread rule of each function is stated as "Threads:". A wb_store handle
+ *    may be used by one thread at a time; open one handle per thread to work
+ *    on the same file concurrently (SQLite WAL makes readers and one writer
+ *    proceed together).
+ *  - Error tag "Fails:": never / oom / io / any.
+ */
+#ifndef WALKBOOK_H
+#define WALKBOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @defgroup wb_macros Export, nullability and result macros
+ *  @{ */
+#if defined(_WIN32) && defined(WB_SHARED_BUILD)
+#define WB_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define WB_API __attribute__((visibility("default")))
+#else
+#define WB_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WB_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define WB_WARN_UNUSED
+#endif
+
+#if defined(__clang__)
+#define WB_NULLABLE _Nullable
+#define WB_NONNULL _Nonnull
+#define WB_ASSUME_NONNULL_BEGIN _Pragma("clang assume_nonnull begin")
+#define WB_ASSUME_NONNULL_END _Pragma("clang assume_nonnull end")
+#else
+#define WB_NULLABLE
+#define WB_NONNULL
+#define WB_ASSUME_NONNULL_BEGIN
+#define WB_ASSUME_NONNULL_END
+#endif
+
+/** An enum with a fixed underlying type where the compiler allows it, so
+ *  Swift imports it as a proper enum. */
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(objc_fixed_enum) || __has_extension(cxx_fixed_enum)
+#define WB_ENUM(name) enum name : int
+#endif
+#endif
+#ifndef WB_ENUM
+#define WB_ENUM(name) enum name
+#endif
+/** @} */
+
+WB_ASSUME_NONNULL_BEGIN
+
+/** @defgroup wb_version Version
+ *  @{ */
+#define WB_VERSION "0.1.0"
+#define WB_VERSION_MAJOR 0
+#define WB_VERSION_MINOR 1
+#define WB_VERSION_PATCH 0
+/** MAJOR*1000000 + MINOR*1000 + PATCH. */
+#define WB_VERSION_NUMBER 1000
+
+/** Version of the linked library as text. Threads: any. Fails: never. */
+WB_API const char *wb_version(void);
+/** Version of the linked library as WB_VERSION_NUMBER. Threads: any. Fails: never. */
+WB_API int wb_version_number(void);
+/** Highest store schema version this library understands. Threads: any. */
+WB_API int wb_schema_version(void);
+/** @} */
+
+/** @defgroup wb_errors Errors
+ *  Numbers are never reused; new codes are only appended.
+ *  @{ */
+WB_ENUM(wb_error_code){
+    WB_OK = 0,
+    WB_ERROR = -1,      /**< generic failure; see the message */
+    WB_EINVALID = -2,   /**< bad argument or invalid input (names the field) */
+    WB_ENOTFOUND = -3,  /**< no such record */
+    WB_ECONFLICT = -4,  /**< the record is in conflict or was changed meanwhile */
+    WB_EBUSY = -5,      /**< the database is locked by another writer */
+    WB_EAUTH = -6,      /**< the server refused the credentials */
+    WB_EOFFLINE = -7,   /**< the server could not be reached */
+    WB_ENOMEM = -8,     /**< out of memory */
+    WB_EIO = -9,        /**< the file system or SQLite reported an I/O error */
+    WB_ESCHEMA = -10,   /**< not a walkbook store, or a newer schema */
+    WB_ECORRUPT = -11,  /**< the file or a stored value is damaged */
+    WB_EEXISTS = -12,   /**< already set or already present */
+    WB_ETOOBIG = -13,   /**< input over a size or depth limit */
+    WB_EREADONLY = -14, /**< the store was opened read-only */
+    WB_ITEROVER = -31   /**< iteration finished (not an error) */
+};
+
+WB_ENUM(wb_error_class){
+    WB_ERRCLASS_NONE = 0,
+    WB_ERRCLASS_STORE = 1,  /**< SQLite file, schema, records */
+    WB_ERRCLASS_SYNC = 2,   /**< sync engine */
+    WB_ERRCLASS_NET = 3,    /**< transport, HTTP */
+    WB_ERRCLASS_CRYPTO = 4, /**< keys, encryption */
+    WB_ERRCLASS_JSON = 5,   /**< JSON text, JSON Patch, JSON Pointer */
+    WB_ERRCLASS_INVALID = 6,/**< arguments and validation of records */
+    WB_ERRCLASS_NOMEM = 7,  /**< allocation */
+    WB_ERRCLASS_OS = 8      /**< operating system */
+};
+
+/** The last error of the calling thread. */
+typedef struct wb_error {
+    int code;            /**< WB_E... code */
+    int klass;           /**< wb_error_class */
+    const char *message; /**< one line naming the field and the problem */
+    int sqlite_code;     /**< SQLite extended result code, or 0 */
+    int http_status;     /**< HTTP status, or 0 */
+    int os_error;        /**< errno or CURLcode, or 0 */
+} wb_error;
+
+/** The last error set on this thread, or NULL when none was set since the
+ *  last wb_error_clear(). Valid until the next walkbook call on this thread.
+ *  Threads: any (per-thread). Fails: never. */
+WB_API const wb_error *WB_NULLABLE wb_error_last(void);
+/** Forget the last error of this thread. Threads: any. Fails: never. */
+WB_API void wb_error_clear(void);
+/** Short constant name of a code ("WB_ENOTFOUND"). Threads: any. Fails: never. */
+WB_API const char *wb_error_name(int code);
+/** @} */
+
+/** @defgroup wb_memory Memory
+ *  @{ */
+/** Free a string or buffer returned by walkbook. NULL is fine.
+ *  Threads: any. Fails: never. */
+WB_API void wb_free(void *WB_NULLABLE ptr);
+/** @} */
+
+/** @defgroup wb_store Store
+ *  @{ */
+typedef struct wb_store wb_store;
+
+/** Flags for wb_store_options.flags. */
+#define WB_OPEN_CREATE 0x1u   /**< create the file if missing (default) */
+#define WB_OPEN_READONLY 0x2u /**< open without write access */
+
+/** Durability of each commit (SQLite synchronous). */
+WB_ENUM(wb_durability){
+    WB_DURABILITY_FULL = 0,  /**< fsync every commit: survives power loss (default) */
+    WB_DURABILITY_NORMAL = 1 /**< survives a killed process; may lose the last
+                                  commits on power loss */
+};
+
+#define WB_STORE_OPTIONS_VERSION 1
+typedef struct wb_store_options {
+    unsigned int version;    /**< WB_STORE_OPTIONS_VERSION */
+    unsigned int flags;      /**< WB_OPEN_... */
+    int busy_timeout_ms;     /**< wait for another writer; default 5000 */
+    int durability;          /**< wb_durability */
+} wb_store_options;
+#define WB_STORE_OPTIONS_INIT {WB_STORE_OPTIONS_VERSION, WB_OPEN_CREATE, 5000, WB_DURABILITY_FULL}
+
+/** Fill @p opts with defaults for @p version. Returns WB_EINVALID for an
+ *  unknown version. Threads: any. Fails: never (bad version only). */
+WB_API int wb_store_options_init(wb_store_options *opts, unsigned int version);
+
+/** Open (and create, and migrate) the store at @p path.
+ *  @param[out] out  the new handle, set only on success
+ *  @param path      file name; ":memory:" gives a private in-memory store
+ *  @param opts      NULL for defaults
+ *  @return 0, WB_EINVALID, WB_ESCHEMA (not a walkbook store, or its schema is
+ *          newer than this library), WB_EIO, WB_EBUSY, WB_ENOMEM
+ *  Threads: any; the handle then belongs to one thread at a time. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_store_open(wb_store *WB_NULLABLE *WB_NONNULL out, const char *path,
+                                        const wb_store_options *WB_NULLABLE opts);
+
+/** Close the store. NULL is fine. Threads: the owning thread. Fails: never. */
+WB_API void wb_store_free(wb_store *WB_NULLABLE store);
+
+/** Schema version of the opened file. Threads: owner. Fails: never. */
+WB_API int wb_store_schema_version(const wb_store *store);
+
+/** Set the store's identity, once: the customer (tenant), the user recording
+ *  (createdBy/modifiedBy of every record) and the security groups the store
+ *  may see (the first is the group new records get; may be empty).
+ *  @return 0; WB_EEXISTS when an identity is already set (setting the same
+ *          identity again returns 0); WB_EINVALID naming a bad UUID.
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_store_set_identity(wb_store *store, const char *customer_id,
+                                                const char *user_id,
+                                                const char *const *WB_NULLABLE security_groups,
+                                                size_t n_security_groups);
+
+/** The identity as JSON: {"customerId","userId","securityGroupIds":[…]}.
+ *  @return 0; WB_ENOTFOUND when no identity is set yet.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_store_identity(char *WB_NULLABLE *WB_NONNULL out_json,
+                                            wb_store *store);
+
+/** A status summary as JSON: {"schemaVersion", "fileSize", "interactions":
+ *  {"total","live","tombstones","synced","pendingCreate","pendingUpdate",
+ *  "pendingDelete","conflict","rejected"}}.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_store_status(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store);
+/** @} */
+
+/** @defgroup wb_interaction Interactions
+ *  @{ */
+
+/** Sync state of a record. Values are bits so that queries can ask for
+ *  several at once. */
+WB_ENUM(wb_sync_state){
+    WB_STATE_SYNCED = 1,          /**< nothing to send */
+    WB_STATE_PENDING_CREATE = 2,  /**< never acknowledged by the server */
+    WB_STATE_PENDING_UPDATE = 4,  /**< local edits to send as one PATCH */
+    WB_STATE_PENDING_DELETE = 8,  /**< local delete to send */
+    WB_STATE_CONFLICT = 16,       /**< parked for manual resolution */
+    WB_STATE_REJECTED = 32        /**< the server refused it (4xx); kept */
+};
+#define WB_STATE_ANY 63u
+#define WB_STATE_PENDING (WB_STATE_PENDING_CREATE | WB_STATE_PENDING_UPDATE | WB_STATE_PENDING_DELETE)
+
+/** Name of a single state ("pending_create"), or NULL. Threads: any. */
+WB_API const char *WB_NULLABLE wb_sync_state_name(int state);
+/** Parse a state name; 0 when unknown. Threads: any. Fails: never. */
+WB_API int wb_sync_state_from_name(const char *name);
+
+/** Record an interaction.
+ *  @param[out] out_id  the new record's id (UUID v4), wb_free() it; may be
+ *                      NULL when the id is not wanted
+ *  @param body  a Polis create body, flat (v2) or {"data":{…}} (v1), with
+ *               the fields campaignId, contactId, householdId,
+ *               contactHouseholdId, timestamp, survey, unavailable,
+ *               unavailableReason, successful, distance, location,
+ *               walklistId, statusId, turfId. Required: campaignId,
+ *               contactId, timestamp, survey, unavailable.
+ *  @return 0; WB_EINVALID naming the field and the problem (nothing is
+ *          stored); WB_ENOTFOUND when no identity is set; WB_EIO, WB_EBUSY.
+ *  The record is durable when this returns 0.
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_interaction_record(char *WB_NULLABLE *WB_NULLABLE out_id,
+                                                wb_store *store, const char *body);
+
+/** Record many interactions in one transaction: all or none.
+ *  @param bodies  n create bodies
+ *  @param[out] out_ids  NULL, or an array of n pointers that receive the new
+ *                       ids (each to wb_free())
+ *  @return as wb_interaction_record; the message names the index of the
+ *          refused body ("records[3].timestamp: …").
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_interaction_record_batch(char *WB_NULLABLE *WB_NULLABLE out_ids,
+                                                      wb_store *store,
+                                                      const char *const *bodies, size_t n);
+
+/** The full envelope of a record as JSON.
+ *  @return 0; WB_ENOTFOUND (also for deleted records unless
+ *          @p include_deleted is non-zero).
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_interaction_get(char *WB_NULLABLE *WB_NONNULL out_json,
+                                             wb_store *store, const char *id,
+                                             int include_deleted);
+
+/** Sync bookkeeping of one record as JSON: {"id","serverId","state",
+ *  "version","baseEtag","deleted","lastError"}.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_interaction_sync_info(char *WB_NULLABLE *WB_NONNULL out_json,
+                                                   wb_store *store, const char *id);
+
+/** Change a record with an RFC 6902 JSON Patch: a JSON array of operations,
+ *  or {"data":[…]}. Paths are relative to `data` (`/successful`); a leading
+ *  `/data/` is accepted and stripped. Nothing outside `data` can change. The
+ *  patched record must still be valid. All operations apply or none.
+ *  A patch that leaves the record as it was changes nothing.
+ *  @return 0; WB_EINVALID (bad patch, failed `test`, invalid result, naming
+ *          the operation and field); WB_ENOTFOUND; WB_ECONFLICT when a
+ *          delete of the record is pending.
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_interaction_update(wb_store *store, const char *id,
+                                                const char *patch);
+
+/** Soft-delete a record. The tombstone stays until purged.
+ *  @return 0; WB_ENOTFOUND (unknown or already deleted).
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_interaction_delete(wb_store *store, const char *id);
+
+/** Order of query results. */
+WB_ENUM(wb_order){
+    WB_ORDER_TIME_ASC = 0,     /**< data.timestamp, then id (default) */
+    WB_ORDER_TIME_DESC = 1,
+    WB_ORDER_MODIFIED_ASC = 2, /**< meta.modified, then id */
+    WB_ORDER_MODIFIED_DESC = 3
+};
+
+/** Which tombstones a query returns. */
+WB_ENUM(wb_deleted_filter){
+    WB_DELETED_EXCLUDE = 0, /**< live records only (default) */
+    WB_DELETED_INCLUDE = 1, /**< live records and tombstones */
+    WB_DELETED_ONLY = 2     /**< tombstones only */
+};
+
+#define WB_QUERY_VERSION 1
+/** A query. NULL strings and zero numbers mean "no constraint". */
+typedef struct wb_query {
+    unsigned int version;                  /**< WB_QUERY_VERSION */
+    const char *WB_NULLABLE campaign_id;
+    const char *WB_NULLABLE contact_id;
+    const char *WB_NULLABLE household_id;
+    const char *WB_NULLABLE walklist_id;
+    unsigned int states;                   /**< WB_STATE_... bits; 0 = any */
+    int deleted;                           /**< wb_deleted_filter */
+    const char *WB_NULLABLE since;         /**< timestamp >= since (inclusive) */
+    const char *WB_NULLABLE until;         /**< timestamp < until (exclusive) */
+    int order;                             /**< wb_order */
+    unsigned int limit;                    /**< page size; 0 = no limit */
+    const char *WB_NULLABLE cursor;        /**< from wb_iter_cursor() of the
+                                                previous page, or NULL */
+} wb_query;
+#define WB_QUERY_INIT {WB_QUERY_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL}
+
+/** An iterator over query results. */
+typedef struct wb_iter wb_iter;
+
+/** Run a query. @p query NULL means all live records in time order.
+ *  @return 0; WB_EINVALID naming the bad member (UUID, timestamp, cursor).
+ *  Threads: owner. The iterator belongs to the store's thread; free it
+ *  before or after the store (a store freed first is closed when its last
+ *  iterator goes). Fails: any. */
+WB_API WB_WARN_UNUSED int wb_interaction_query(wb_iter *WB_NULLABLE *WB_NONNULL out,
+                                               wb_store *store,
+                                               const wb_query *WB_NULLABLE query);
+
+/** The next envelope. @p *out_json is borrowed: valid until the next call
+ *  on the iterator.
+ *  @return 0; WB_ITEROVER at the end; an error code otherwise.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_iter_next(const char *WB_NULLABLE *WB_NONNULL out_json,
+                                       wb_iter *iter);
+
+/** An opaque cursor that continues after the last record returned, for the
+ *  next page's wb_query.cursor; NULL before the first record. Borrowed:
+ *  valid until the next call on the iterator. Threads: owner. Fails: never. */
+WB_API const char *WB_NULLABLE wb_iter_cursor(const wb_iter *iter);
+
+/** Free an iterator. NULL is fine. Threads: owner. Fails: never. */
+WB_API void wb_iter_free(wb_iter *WB_NULLABLE iter);
+
+/** Count the records a query would return (limit and cursor ignored).
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_interaction_count(uint64_t *out, wb_store *store,
+                                               const wb_query *WB_NULLABLE query);
+
+/** Remove tombstones whose delete the server has acknowledged (or that never
+ *  reached the server) and that are older than @p older_than_ms.
+ *  @param[out] out_purged  number removed; may be NULL
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_interaction_purge(uint64_t *WB_NULLABLE out_purged, wb_store *store,
+                                               int64_t older_than_ms);
+/** @} */
+
+/** @defgroup wb_json JSON helpers
+ *  @{ */
+/** Apply an RFC 6902 JSON Patch to a JSON document (whole-document paths).
+ *  @return 0; WB_EINVALID naming the failing operation.
+ *  Threads: any. Fails: oom. */
+WB_API WB_WARN_UNUSED int wb_json_patch_apply(char *WB_NULLABLE *WB_NONNULL out_json,
+                                              const char *document, const char *patch);
+/** A JSON Patch that turns @p from into @p to.
+ *  Threads: any. Fails: oom. */
+WB_API WB_WARN_UNUSED int wb_json_diff(char *WB_NULLABLE *WB_NONNULL out_patch, const char *from,
+                                       const char *to);
+/** @} */
+
+WB_ASSUME_NONNULL_END
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WALKBOOK_H */
