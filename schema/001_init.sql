@@ -1,1 +1,50 @@
--- placeholder
+-- 001_init.sql - the first walkbook schema.
+--
+-- One row per interaction keeps everything the sync engine needs without
+-- reading history: the current data, the base (last version both sides agreed
+-- on) with its etag, server meta, the sync state and a version counter that
+-- tells an in-flight upload the record changed meanwhile.
+
+-- The store's identity: one customer, one user, the security groups it may see.
+CREATE TABLE identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    customer_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    security_groups TEXT NOT NULL,        -- JSON array of UUID strings
+    created TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE interactions (
+    rowid INTEGER PRIMARY KEY,
+    local_id TEXT NOT NULL UNIQUE,        -- UUID v4 made on the device
+    server_id TEXT UNIQUE,                -- NULL until the server acknowledged it
+    campaign_id TEXT NOT NULL,            -- copies of data members, for indexes
+    contact_id TEXT NOT NULL,
+    household_id TEXT,
+    walklist_id TEXT,
+    ts TEXT NOT NULL,                     -- data.timestamp (device clock)
+    data TEXT NOT NULL,                   -- current data object, compact JSON
+    base TEXT,                            -- last agreed data; NULL before the first ack
+    base_etag TEXT,                       -- server etag of base
+    etag TEXT NOT NULL DEFAULT '',        -- meta.etag as last seen from the server
+    created TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    modified_by TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    security_group_id TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+    deleted_at INTEGER,                   -- ms since epoch of the local delete
+    state INTEGER NOT NULL CHECK (state IN (1, 2, 4, 8, 16, 32)),
+    version INTEGER NOT NULL DEFAULT 1,   -- bumped by every local change
+    attempts INTEGER NOT NULL DEFAULT 0,  -- failed push attempts since the last success
+    next_attempt INTEGER,                 -- ms since epoch; NULL = now
+    last_error TEXT                       -- server message of a rejection
+) STRICT;
+
+CREATE INDEX interactions_state ON interactions (state) WHERE state <> 1;
+CREATE INDEX interactions_contact ON interactions (contact_id, ts);
+CREATE INDEX interactions_household ON interactions (household_id, ts) WHERE household_id IS NOT NULL;
+CREATE INDEX interactions_walklist ON interactions (walklist_id, ts) WHERE walklist_id IS NOT NULL;
+CREATE INDEX interactions_ts ON interactions (ts, local_id);
+CREATE INDEX interactions_modified ON interactions (modified, local_id);

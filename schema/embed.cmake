@@ -1,6 +1,7 @@
 # Turn the numbered migration files into a C source: one byte array each and
 # a table { number, name, sql } in order. Run as: cmake -DOUT=… -DFILES=… -P
 set(body "/* Generated from the schema/ migrations by schema/embed.cmake. Do not edit. */\n#include <stddef.h>\n#include \"schema.h\"\n\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(table "")
 set(count 0)
 foreach(f IN LISTS FILES)

@@ -1,0 +1,362 @@
+/*
+ * store.c - opening, migrating and closing a store; transactions, cached
+ * statements and SQLite error mapping.
+ */
+#include <string.h>
+
+#include "envelope.h"
+#include "schema.h"
+#include "store_int.h"
+#include "timeutil.h"
+
+/* The SQL of each cached statement, indexed by enum wb_stmt_id. */
+static const char *const stmt_sql[WB_STMT__COUNT] = {
+    [WB_STMT_INSERT] =
+        "INSERT INTO interactions (local_id, campaign_id, contact_id, household_id, walklist_id,"
+        " ts, data, created, created_by, modified, modified_by, customer_id, security_group_id,"
+        " state, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?9, ?10, ?11, 2, 1)",
+    [WB_STMT_GET] =
+        "SELECT " WB_ENVELOPE_COLUMNS ", rowid, state, base, server_id, version, base_etag,"
+        " last_error FROM interactions WHERE local_id = ?1 OR server_id = ?1",
+    [WB_STMT_UPDATE_DATA] =
+        "UPDATE interactions SET data = ?2, campaign_id = ?3, contact_id = ?4,"
+        " household_id = ?5, walklist_id = ?6, ts = ?7, modified = ?8, modified_by = ?9,"
+        " state = ?10, version = version + 1, attempts = 0, next_attempt = NULL,"
+        " last_error = CASE WHEN ?10 = 32 THEN last_error ELSE NULL END WHERE rowid = ?1",
+    [WB_STMT_DELETE] =
+        "UPDATE interactions SET deleted = 1, deleted_at = ?2, modified = ?3, modified_by = ?4,"
+        " state = ?5, version = version + 1, attempts = 0, next_attempt = NULL,"
+        " last_error = NULL WHERE rowid = ?1",
+};
+
+int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what)
+{
+    int code;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: code = WB_EBUSY; break;
+    case SQLITE_NOMEM: code = WB_ENOMEM; break;
+    case SQLITE_NOTADB: code = WB_ESCHEMA; break;
+    case SQLITE_CORRUPT: code = WB_ECORRUPT; break;
+    case SQLITE_READONLY: code = WB_EREADONLY; break;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM: code = WB_EIO; break;
+    case SQLITE_CONSTRAINT: code = WB_EEXISTS; break;
+    default: code = WB_ERROR; break;
+    }
+    wb_error__set(code, WB_ERRCLASS_STORE, "%s: %s", what, msg);
+    wb_error__set_sqlite(db ? sqlite3_extended_errcode(db) : rc);
+    return code;
+}
+
+int wb_store__sqlite_error(wb_store *store, int rc, const char *what)
+{
+    return wb_store__sqlite_error_db(store ? store->db : NULL, rc, what);
+}
+
+int wb_store__stmt(sqlite3_stmt **out, wb_store *store, enum wb_stmt_id id)
+{
+    sqlite3_stmt *st = store->stmts[id];
+    if (!st) {
+        int rc = sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                    NULL);
+        if (rc != SQLITE_OK)
+            return wb_store__sqlite_error(store, rc, "prepare");
+        store->stmts[id] = st;
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    *out = st;
+    return 0;
+}
+
+int wb_store__exec(wb_store *store, const char *sql)
+{
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "sql");
+    return 0;
+}
+
+int wb_store__begin(wb_store *store)
+{
+    int rc = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "begin");
+    return 0;
+}
+
+int wb_store__commit(wb_store *store)
+{
+    int rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int code = wb_store__sqlite_error(store, rc, "commit");
+        wb_store__rollback(store);
+        return code;
+    }
+    return 0;
+}
+
+void wb_store__rollback(wb_store *store)
+{
+    /* Keep the error that made us roll back, whatever ROLLBACK says. */
+    wb_error_saved saved;
+    wb_error__save(&saved);
+    if (!sqlite3_get_autocommit(store->db))
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    wb_error__restore(&saved);
+}
+
+static int64_t default_clock(void *ctx)
+{
+    (void)ctx;
+    return wb_time__now_ms();
+}
+
+void wb_store__set_clock(wb_store *store, int64_t (*now_ms)(void *ctx), void *ctx)
+{
+    store->now_ms = now_ms ? now_ms : default_clock;
+    store->now_ctx = ctx;
+}
+
+int64_t wb_store__now(wb_store *store)
+{
+    return store->now_ms(store->now_ctx);
+}
+
+void wb_store__next_modified(wb_store *store, char *buf)
+{
+    int64_t now = wb_store__now(store);
+    if (now <= store->last_modified_ms)
+        now = store->last_modified_ms + 1;
+    store->last_modified_ms = now;
+    if (wb_time__format(buf, now) < 0)
+        wb_time__format(buf, 0); /* a clock outside 0000-9999: keep a valid value */
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int wb_store__migrate(sqlite3 *db, int target)
+{
+    int error = 0, rc, version = 0, latest;
+    char sql[96];
+    latest = wb_schema__migrations[wb_schema__migration_count - 1].number;
+    if (target <= 0 || target > latest)
+        target = latest;
+    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error_db(db, rc, "migrate");
+    /* Read again inside the transaction: another process may have migrated
+     * the file between our first look and the lock. */
+    if ((rc = pragma_int(db, "PRAGMA user_version", &version)) != SQLITE_OK) {
+        error = wb_store__sqlite_error_db(db, rc, "migrate");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < wb_schema__migration_count; i++) {
+        const wb_migration *m = &wb_schema__migrations[i];
+        if (m->number <= version || m->number > target)
+            continue;
+        rc = sqlite3_exec(db, m->sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            error = wb_store__sqlite_error_db(db, rc, m->name);
+            goto cleanup;
+        }
+        version = m->number;
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+             WB_APPLICATION_ID, version);
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        error = wb_store__sqlite_error_db(db, rc, "migrate");
+        goto cleanup;
+    }
+    rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        error = wb_store__sqlite_error_db(db, rc, "migrate");
+cleanup:
+    if (error < 0 && !sqlite3_get_autocommit(db)) {
+        wb_error_saved saved;
+        wb_error__save(&saved);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        wb_error__restore(&saved);
+    }
+    return error;
+}
+
+/* Decide whether the opened file is a walkbook store (or a new, empty file)
+ * and whether this library can use its schema. */
+static int check_file(sqlite3 *db, int readonly, int *out_version)
+{
+    int rc, app_id = 0, version = 0, objects = 0;
+    int latest = wb_schema__migrations[wb_schema__migration_count - 1].number;
+    rc = pragma_int(db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_NOTADB)
+        return wb_error__set(WB_ESCHEMA, WB_ERRCLASS_STORE,
+                             "not a walkbook store: the file is not an SQLite database");
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error_db(db, rc, "open");
+    if ((rc = pragma_int(db, "PRAGMA user_version", &version)) != SQLITE_OK ||
+        (rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", &objects)) != SQLITE_OK)
+        return wb_store__sqlite_error_db(db, rc, "open");
+    if (app_id != WB_APPLICATION_ID && !(app_id == 0 && version == 0 && objects == 0))
+        return wb_error__set(WB_ESCHEMA, WB_ERRCLASS_STORE,
+                             "not a walkbook store: the database belongs to another application");
+    if (version > latest)
+        return wb_error__set(WB_ESCHEMA, WB_ERRCLASS_STORE,
+                             "store schema version %d is newer than this library supports (%d)",
+                             version, latest);
+    if (version < latest && readonly)
+        return wb_error__set(WB_EREADONLY, WB_ERRCLASS_STORE,
+                             "store schema version %d needs migrating to %d, which a read-only "
+                             "open cannot do",
+                             version, latest);
+    *out_version = version;
+    return 0;
+}
+
+int wb_store_options_init(wb_store_options *opts, unsigned int version)
+{
+    static const wb_store_options defaults = WB_STORE_OPTIONS_INIT;
+    WB__CHECK_ARG(opts);
+    if (version != WB_STORE_OPTIONS_VERSION)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "wb_store_options: unknown version %u", version);
+    *opts = defaults;
+    return 0;
+}
+
+int wb_store_open(wb_store **out, const char *path, const wb_store_options *opts)
+{
+    static const wb_store_options defaults = WB_STORE_OPTIONS_INIT;
+    wb_store *store = NULL;
+    int error = 0, rc, flags, version = 0;
+    char sql[64];
+
+    wb_error__reset();
+    WB__CHECK_ARG(out);
+    WB__CHECK_ARG(path);
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != WB_STORE_OPTIONS_VERSION)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "wb_store_options.version: unknown version %u", opts->version);
+    if (opts->durability != WB_DURABILITY_FULL && opts->durability != WB_DURABILITY_NORMAL)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "wb_store_options.durability: unknown value %d", opts->durability);
+    if ((error = wb__global_init()) < 0)
+        return error;
+
+    store = wb__calloc(1, sizeof(*store));
+    if (!store)
+        return wb_error__oom();
+    store->now_ms = default_clock;
+    store->readonly = (opts->flags & WB_OPEN_READONLY) != 0;
+
+    /* One handle serves one thread at a time (documented), so SQLite's own
+     * per-connection mutex is not needed. */
+    flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (store->readonly)
+        flags |= SQLITE_OPEN_READONLY;
+    else
+        flags |= SQLITE_OPEN_READWRITE | ((opts->flags & WB_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        error = wb_store__sqlite_error_db(store->db, rc, "open");
+        goto cleanup;
+    }
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 0);
+
+    if ((error = check_file(store->db, store->readonly, &version)) < 0)
+        goto cleanup;
+
+    if (!store->readonly) {
+        /* WAL lets readers (the UI) run while a writer (sync) commits. For
+         * ":memory:" the mode stays "memory", which is fine. */
+        if ((error = wb_store__exec(store, "PRAGMA journal_mode = WAL")) < 0)
+            goto cleanup;
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON",
+             opts->durability == WB_DURABILITY_NORMAL ? "NORMAL" : "FULL");
+    if ((error = wb_store__exec(store, sql)) < 0)
+        goto cleanup;
+
+    if (!store->readonly && (error = wb_store__migrate(store->db, 0)) < 0)
+        goto cleanup;
+    if ((error = pragma_int(store->db, "PRAGMA user_version", &store->schema_version)) != 0) {
+        error = wb_store__sqlite_error(store, error, "open");
+        goto cleanup;
+    }
+    if ((error = wb_store__load_identity(store)) < 0)
+        goto cleanup;
+
+    *out = store;
+    store = NULL;
+cleanup:
+    if (store) {
+        wb_error_saved saved;
+        wb_error__save(&saved);
+        sqlite3_close_v2(store->db);
+        wb__free(store);
+        wb_error__restore(&saved);
+    }
+    return error;
+}
+
+static void store_close(wb_store *store)
+{
+    for (int i = 0; i < WB_STMT__COUNT; i++)
+        sqlite3_finalize(store->stmts[i]);
+    /* close_v2 defers until statements of open iterators are finalized, but
+     * we already wait for those ourselves. */
+    sqlite3_close_v2(store->db);
+    wb__free(store);
+}
+
+void wb_store_free(wb_store *store)
+{
+    if (!store)
+        return;
+    if (store->live_iters > 0) {
+        store->free_requested = 1;
+        return;
+    }
+    store_close(store);
+}
+
+void wb_store__iter_opened(wb_store *store)
+{
+    store->live_iters++;
+}
+
+void wb_store__iter_closed(wb_store *store)
+{
+    if (--store->live_iters == 0 && store->free_requested)
+        store_close(store);
+}
+
+int wb_store_schema_version(const wb_store *store)
+{
+    return store ? store->schema_version : 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * store_int.h - the wb_store handle and helpers shared by the store's
+ * modules (store.c, identity.c, interaction.c, query.c) and by sync/.
+ */
+#ifndef WB_STORE_INT_H
+#define WB_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "common.h"
+#include "uuid.h"
+
+/* PRAGMA application_id of every walkbook store: "WALK" in ASCII. */
+#define WB_APPLICATION_ID 0x57414C4B
+
+/* Cached prepared statements, one slot each. */
+enum wb_stmt_id {
+    WB_STMT_INSERT,
+    WB_STMT_GET,
+    WB_STMT_UPDATE_DATA,
+    WB_STMT_DELETE,
+    WB_STMT__COUNT
+};
+
+struct wb_store {
+    sqlite3 *db;
+    int readonly;
+    int schema_version;
+
+    /* Identity, cached after it is read or set (empty strings: not set). */
+    int has_identity;
+    char customer_id[WB_UUID_LEN + 1];
+    char user_id[WB_UUID_LEN + 1];
+    char security_group_id[WB_UUID_LEN + 1]; /* group of new records, or "" */
+
+    sqlite3_stmt *stmts[WB_STMT__COUNT];
+
+    /* Local meta.modified values are kept strictly increasing per handle, so
+     * that two changes in one millisecond still order. */
+    int64_t last_modified_ms;
+    /* Clock; tests replace it. */
+    int64_t (*now_ms)(void *ctx);
+    void *now_ctx;
+
+    /* Iterators alive; wb_store_free defers the close until they are gone. */
+    int live_iters;
+    int free_requested;
+};
+
+/* Map an SQLite result code to a WB_E… code with a message "<what>: <sqlite
+ * message>", attaching the extended code. Returns the WB code. */
+int wb_store__sqlite_error(wb_store *store, int rc, const char *what);
+int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what);
+
+/* Prepared statement from the cache (reset, bindings cleared). */
+int wb_store__stmt(sqlite3_stmt **out, wb_store *store, enum wb_stmt_id id);
+
+/* Transactions. begin is BEGIN IMMEDIATE: the write lock is taken up front,
+ * so a read-modify-write never fails half way with SQLITE_BUSY. */
+int wb_store__begin(wb_store *store);
+int wb_store__commit(wb_store *store);
+void wb_store__rollback(wb_store *store);
+
+/* Run one SQL statement without results. */
+int wb_store__exec(wb_store *store, const char *sql);
+
+/* The next local modification time (strictly increasing) as text. */
+void wb_store__next_modified(wb_store *store, char *buf /* WB_TIMESTAMP_LEN + 1 */);
+int64_t wb_store__now(wb_store *store);
+
+/* Require an identity; WB_ENOTFOUND with a message otherwise. */
+int wb_store__require_identity(wb_store *store);
+/* Load the identity row into the cache; 0 also when none is set. */
+int wb_store__load_identity(wb_store *store);
+
+/* Migrate an open database to schema version `target` (all migrations when
+ * target <= 0) in one transaction. Exposed for tests that make stores of an
+ * older schema. */
+int wb_store__migrate(sqlite3 *db, int target);
+
+/* Replace the clock (tests). */
+void wb_store__set_clock(wb_store *store, int64_t (*now_ms)(void *ctx), void *ctx);
+
+/* Called by iterators. */
+void wb_store__iter_opened(wb_store *store);
+void wb_store__iter_closed(wb_store *store);
+
+#endif
