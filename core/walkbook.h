@@ -47,6 +47,12 @@ extern "C" {
 #endif
 
 #if defined(__clang__)
+/* Nullability qualifiers are a clang extension; -Wpedantic would flag every
+ * use in a strict build of the host app, so the header silences that one
+ * warning for itself (popped at the end of the header). */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wnullability-extension"
+#pragma clang diagnostic ignored "-Wfixed-enum-extension"
 #define WB_NULLABLE _Nullable
 #define WB_NONNULL _Nonnull
 #define WB_ASSUME_NONNULL_BEGIN _Pragma("clang assume_nonnull begin")
@@ -202,7 +208,7 @@ WB_API int wb_store_schema_version(const wb_store *store);
  *  Threads: owner. Fails: io. */
 WB_API WB_WARN_UNUSED int wb_store_set_identity(wb_store *store, const char *customer_id,
                                                 const char *user_id,
-                                                const char *const *WB_NULLABLE security_groups,
+                                                const char *WB_NONNULL const *WB_NULLABLE security_groups,
                                                 size_t n_security_groups);
 
 /** The identity as JSON: {"customerId","userId","securityGroupIds":[…]}.
@@ -264,7 +270,8 @@ WB_API WB_WARN_UNUSED int wb_interaction_record(char *WB_NULLABLE *WB_NULLABLE o
  *  Threads: owner. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_interaction_record_batch(char *WB_NULLABLE *WB_NULLABLE out_ids,
                                                       wb_store *store,
-                                                      const char *const *bodies, size_t n);
+                                                      const char *WB_NONNULL const *WB_NONNULL bodies,
+                                                      size_t n);
 
 /** The full envelope of a record as JSON.
  *  @return 0; WB_ENOTFOUND (also for deleted records unless
@@ -385,6 +392,10 @@ WB_API WB_WARN_UNUSED int wb_json_diff(char *WB_NULLABLE *WB_NONNULL out_patch, 
 /** @} */
 
 WB_ASSUME_NONNULL_END
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 #ifdef __cplusplus
 }
