@@ -1,0 +1,773 @@
+/*
+ * json.c - the strict JSON layer: an RFC 8259 validator in front of cJSON,
+ * duplicate-member detection, a compact printer, deep equality.
+ *
+ * cJSON's parser accepts trailing bytes, leading BOMs, lone surrogates and
+ * other things RFC 8259 forbids, and it cannot report where a problem is.
+ * So parsing is two steps: a single non-recursive pass over the exact byte
+ * range decides whether the text is valid JSON within the limits, and only
+ * then does cJSON build the tree. Duplicate member names and numbers that
+ * overflow a double are found on the tree afterwards; their byte offsets are
+ * recovered by rescanning the (already validated) text, which only happens
+ * on the error path.
+ *
+ * Numbers are stored as doubles (cJSON's representation): integers beyond
+ * 2^53 lose precision, and numbers whose magnitude overflows a double are
+ * refused. A "\u0000" escape is accepted but, cJSON strings being C
+ * strings, the value ends at that character.
+ */
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+/* cJSON refuses deeper nesting itself, so a larger configured limit could
+ * never be honoured; it also bounds the validator's container stack. */
+#define WB_JSON__DEPTH_CAP CJSON_NESTING_LIMIT
+
+/* Objects with more members than this are checked for duplicates (and
+ * compared) by sorting pointers to the names instead of pairwise. */
+#define WB_JSON__SMALL_OBJECT 16
+
+typedef struct wb_json__validator {
+    const unsigned char *p;
+    size_t len;
+    size_t pos;
+    int max_depth;
+    const char *what;
+} wb_json__validator;
+
+static int wb_json__fail(const wb_json__validator *v, size_t at, const char *problem)
+{
+    return wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON, "%s: %s at byte %zu", v->what, problem,
+                         at);
+}
+
+static int wb_json__fail_unexpected(const wb_json__validator *v, size_t at)
+{
+    unsigned char c;
+    if (at >= v->len)
+        return wb_json__fail(v, at, "unexpected end of input");
+    c = v->p[at];
+    if (c > 0x20 && c < 0x7f)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON,
+                             "%s: unexpected character '%c' at byte %zu", v->what, (char)c, at);
+    return wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON,
+                         "%s: unexpected byte 0x%02x at byte %zu", v->what, (unsigned)c, at);
+}
+
+static void wb_json__skip_ws(wb_json__validator *v)
+{
+    while (v->pos < v->len) {
+        unsigned char c = v->p[v->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        v->pos++;
+    }
+}
+
+static int wb_json__hex4(const wb_json__validator *v, size_t at, unsigned *out)
+{
+    unsigned u = 0;
+    if (v->len - at < 4)
+        return wb_json__fail(v, at, "truncated \\u escape");
+    for (size_t i = 0; i < 4; i++) {
+        unsigned char c = v->p[at + i];
+        u <<= 4;
+        if (c >= '0' && c <= '9')
+            u |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            u |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            u |= (unsigned)(c - 'A' + 10);
+        else
+            return wb_json__fail(v, at + i, "invalid hex digit in \\u escape");
+    }
+    *out = u;
+    return 0;
+}
+
+/* Length of the UTF-8 sequence starting at s (at most n bytes available),
+ * or 0 when it is not well-formed per Unicode table 3-7: this refuses
+ * overlong forms, UTF-8-encoded surrogates, code points above U+10FFFF and
+ * truncated sequences. */
+static size_t wb_json__utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < need)
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return need;
+}
+
+/* v->pos is on the opening quote; leaves it after the closing one. */
+static int wb_json__string(wb_json__validator *v)
+{
+    size_t i = v->pos + 1;
+    for (;;) {
+        unsigned char c;
+        if (i >= v->len)
+            return wb_json__fail(v, i, "unterminated string");
+        c = v->p[i];
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return wb_json__fail(v, i, "unescaped control character in string");
+        if (c == '\\') {
+            unsigned u, u2;
+            if (i + 1 >= v->len)
+                return wb_json__fail(v, i + 1, "unterminated string");
+            c = v->p[i + 1];
+            if (c != 'u') {
+                if (!strchr("\"\\/bfnrt", c) || c == '\0')
+                    return wb_json__fail(v, i, "invalid escape in string");
+                i += 2;
+                continue;
+            }
+            if (wb_json__hex4(v, i + 2, &u) < 0)
+                return WB_EINVALID;
+            if (u >= 0xDC00 && u <= 0xDFFF)
+                return wb_json__fail(v, i, "lone low surrogate escape in string");
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                /* A high surrogate must be followed by an escaped low one. */
+                if (v->len - (i + 6) < 2 || v->p[i + 6] != '\\' || v->p[i + 7] != 'u')
+                    return wb_json__fail(v, i, "unpaired high surrogate escape in string");
+                if (wb_json__hex4(v, i + 8, &u2) < 0)
+                    return WB_EINVALID;
+                if (u2 < 0xDC00 || u2 > 0xDFFF)
+                    return wb_json__fail(v, i, "unpaired high surrogate escape in string");
+                i += 12;
+            } else
+                i += 6;
+            continue;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        {
+            size_t n = wb_json__utf8_len(v->p + i, v->len - i);
+            if (n == 0)
+                return wb_json__fail(v, i, "invalid UTF-8 in string");
+            i += n;
+        }
+    }
+    v->pos = i + 1;
+    return 0;
+}
+
+static int wb_json__is_digit(const wb_json__validator *v, size_t at)
+{
+    return at < v->len && v->p[at] >= '0' && v->p[at] <= '9';
+}
+
+/* Exactly RFC 8259's number: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+static int wb_json__number(wb_json__validator *v)
+{
+    size_t i = v->pos;
+    if (v->p[i] == '-')
+        i++;
+    if (!wb_json__is_digit(v, i))
+        return wb_json__fail(v, v->pos, "invalid number");
+    if (v->p[i] == '0') {
+        i++;
+        if (wb_json__is_digit(v, i))
+            return wb_json__fail(v, v->pos, "invalid number (leading zero)");
+    } else
+        while (wb_json__is_digit(v, i))
+            i++;
+    if (i < v->len && v->p[i] == '.') {
+        i++;
+        if (!wb_json__is_digit(v, i))
+            return wb_json__fail(v, v->pos, "invalid number (no digit after '.')");
+        while (wb_json__is_digit(v, i))
+            i++;
+    }
+    if (i < v->len && (v->p[i] == 'e' || v->p[i] == 'E')) {
+        i++;
+        if (i < v->len && (v->p[i] == '+' || v->p[i] == '-'))
+            i++;
+        if (!wb_json__is_digit(v, i))
+            return wb_json__fail(v, v->pos, "invalid number (no digit in exponent)");
+        while (wb_json__is_digit(v, i))
+            i++;
+    }
+    v->pos = i;
+    return 0;
+}
+
+static int wb_json__literal(wb_json__validator *v, const char *word)
+{
+    size_t n = strlen(word);
+    if (v->len - v->pos < n || memcmp(v->p + v->pos, word, n) != 0)
+        return wb_json__fail_unexpected(v, v->pos);
+    v->pos += n;
+    return 0;
+}
+
+/* The whole grammar without recursion: the open containers are a bit stack
+ * (1 = object), so hostile nesting costs nothing but the depth check. */
+static int wb_json__validate(wb_json__validator *v)
+{
+    unsigned char stack[(WB_JSON__DEPTH_CAP + 8) / 8] = {0};
+    int depth = 0;
+    int error;
+
+    wb_json__skip_ws(v);
+value:
+    if (v->pos >= v->len)
+        return wb_json__fail_unexpected(v, v->pos);
+    switch (v->p[v->pos]) {
+    case '{':
+    case '[': {
+        int is_object = v->p[v->pos] == '{';
+        if (depth >= v->max_depth)
+            return wb_error__set(WB_ETOOBIG, WB_ERRCLASS_JSON,
+                                 "%s: nesting deeper than %d at byte %zu", v->what, v->max_depth,
+                                 v->pos);
+        if (is_object)
+            stack[depth / 8] |= (unsigned char)(1u << (depth % 8));
+        else
+            stack[depth / 8] &= (unsigned char)~(1u << (depth % 8));
+        depth++;
+        v->pos++;
+        wb_json__skip_ws(v);
+        if (v->pos < v->len && v->p[v->pos] == (is_object ? '}' : ']')) {
+            v->pos++;
+            depth--;
+            goto after_value;
+        }
+        if (is_object)
+            goto member;
+        goto value;
+    }
+    case '"':
+        error = wb_json__string(v);
+        break;
+    case 't':
+        error = wb_json__literal(v, "true");
+        break;
+    case 'f':
+        error = wb_json__literal(v, "false");
+        break;
+    case 'n':
+        error = wb_json__literal(v, "null");
+        break;
+    default:
+        if (v->p[v->pos] == '-' || (v->p[v->pos] >= '0' && v->p[v->pos] <= '9'))
+            error = wb_json__number(v);
+        else
+            error = wb_json__fail_unexpected(v, v->pos);
+    }
+    if (error < 0)
+        return error;
+
+after_value:
+    wb_json__skip_ws(v);
+    if (depth == 0) {
+        if (v->pos != v->len)
+            return wb_json__fail(v, v->pos, "unexpected bytes after the value");
+        return 0;
+    }
+    if (v->pos >= v->len)
+        return wb_json__fail_unexpected(v, v->pos);
+    {
+        int in_object = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
+        unsigned char c = v->p[v->pos];
+        if (c == ',') {
+            v->pos++;
+            wb_json__skip_ws(v);
+            if (in_object)
+                goto member;
+            goto value;
+        }
+        if (c == (in_object ? '}' : ']')) {
+            v->pos++;
+            depth--;
+            goto after_value;
+        }
+        return wb_json__fail(v, v->pos,
+                             in_object ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+
+member:
+    if (v->pos >= v->len || v->p[v->pos] != '"') {
+        if (v->pos >= v->len)
+            return wb_json__fail_unexpected(v, v->pos);
+        return wb_json__fail(v, v->pos, "expected a member name");
+    }
+    if ((error = wb_json__string(v)) < 0)
+        return error;
+    wb_json__skip_ws(v);
+    if (v->pos >= v->len || v->p[v->pos] != ':')
+        return wb_json__fail(v, v->pos, "expected ':' after the member name");
+    v->pos++;
+    wb_json__skip_ws(v);
+    goto value;
+}
+
+/* ---- checks on the built tree ------------------------------------------ */
+
+typedef struct wb_json__named {
+    const char *name;
+    size_t index;
+} wb_json__named;
+
+static int wb_json__named_cmp(const void *a, const void *b)
+{
+    const wb_json__named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Index (in member order) of the earliest member whose name already occurred
+ * in obj, or -1. Sets *oom when the sort buffer could not be allocated. */
+static long wb_json__find_duplicate(const cJSON *obj, int *oom)
+{
+    size_t n = 0, i;
+    const cJSON *m;
+    wb_json__named *names;
+    long found = -1;
+
+    for (m = obj->child; m; m = m->next)
+        n++;
+    if (n <= WB_JSON__SMALL_OBJECT) {
+        i = 0;
+        for (m = obj->child; m; m = m->next, i++)
+            for (const cJSON *e = obj->child; e != m; e = e->next)
+                if (strcmp(e->string, m->string) == 0)
+                    return (long)i;
+        return -1;
+    }
+    names = wb__malloc(n * sizeof(*names));
+    if (!names) {
+        *oom = 1;
+        return -1;
+    }
+    i = 0;
+    for (m = obj->child; m; m = m->next, i++) {
+        names[i].name = m->string;
+        names[i].index = i;
+    }
+    qsort(names, n, sizeof(*names), wb_json__named_cmp);
+    /* Sorted by (name, index): in a run of equal names every entry after the
+     * first is a repeat; report the one that comes first in the text. */
+    for (i = 1; i < n; i++)
+        if (strcmp(names[i - 1].name, names[i].name) == 0 &&
+            (found < 0 || names[i].index < (size_t)found))
+            found = (long)names[i].index;
+    wb__free(names);
+    return found;
+}
+
+
+typedef struct wb_json__problem {
+    const cJSON *item; /* the repeated member, or the out-of-range number */
+    int kind;          /* 0 none, 1 duplicate, 2 number out of range, 3 oom */
+} wb_json__problem;
+
+/* Pre-order walk; its depth is bounded by the validator's limit. */
+static int wb_json__check_tree(const cJSON *item, wb_json__problem *pr)
+{
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
+        pr->item = item;
+        pr->kind = 2;
+        return 1;
+    }
+    if (cJSON_IsObject(item)) {
+        int oom = 0;
+        long dup = wb_json__find_duplicate(item, &oom);
+        if (oom) {
+            pr->kind = 3;
+            return 1;
+        }
+        if (dup >= 0) {
+            const cJSON *m = item->child;
+            while (dup-- > 0)
+                m = m->next;
+            pr->item = m;
+            pr->kind = 1;
+            return 1;
+        }
+    }
+    if (cJSON_IsObject(item) || cJSON_IsArray(item))
+        for (const cJSON *c = item->child; c; c = c->next)
+            if (wb_json__check_tree(c, pr))
+                return 1;
+    return 0;
+}
+
+/* Pre-order index of target below item; 1 when found. */
+static int wb_json__preorder_index(const cJSON *item, const cJSON *target, size_t *index)
+{
+    if (item == target)
+        return 1;
+    (*index)++;
+    if (cJSON_IsObject(item) || cJSON_IsArray(item))
+        for (const cJSON *c = item->child; c; c = c->next)
+            if (wb_json__preorder_index(c, target, index))
+                return 1;
+    return 0;
+}
+
+static int wb_json__is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Byte offset of the k-th value (pre-order, as cJSON builds the tree) of
+ * validated text, and of the member name just before it. Error path only. */
+static void wb_json__locate(const unsigned char *p, size_t len, size_t k, size_t *value_at,
+                            size_t *key_at)
+{
+    size_t i = 0, n = 0, key = 0;
+    *value_at = *key_at = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c == '"') {
+            size_t start = i, t;
+            i++;
+            while (i < len && p[i] != '"')
+                i += p[i] == '\\' ? 2 : 1;
+            i++;
+            for (t = i; t < len && wb_json__is_ws(p[t]); t++)
+                ;
+            if (t < len && p[t] == ':') {
+                key = start;
+                i = t + 1;
+                continue;
+            }
+            if (n++ == k) {
+                *value_at = start;
+                *key_at = key;
+                return;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
+            c == 'n') {
+            if (n++ == k) {
+                *value_at = i;
+                *key_at = key;
+                return;
+            }
+            if (c == '{' || c == '[') {
+                i++;
+                continue;
+            }
+            while (i < len && p[i] != ',' && p[i] != ']' && p[i] != '}' && !wb_json__is_ws(p[i]))
+                i++;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* A member name for a message: at most 64 bytes, cut on a UTF-8 boundary. */
+static int wb_json__name_len(const char *name)
+{
+    size_t n = strlen(name);
+    if (n <= 64)
+        return (int)n;
+    n = 64;
+    while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
+int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limits *limits,
+                   const char *what)
+{
+    wb_json__validator v;
+    wb_json__problem pr = {NULL, 0};
+    cJSON *root = NULL;
+    size_t max_bytes = limits && limits->max_bytes ? limits->max_bytes : WB_JSON_DEFAULT_MAX_BYTES;
+    const char *nul;
+    int error;
+
+    if (!out)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: out");
+    *out = NULL;
+    if (!what)
+        what = "json";
+    if (!text && len)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: %s text",
+                             what);
+    if ((error = wb__global_init()) < 0)
+        return error;
+    if (len > max_bytes)
+        return wb_error__set(WB_ETOOBIG, WB_ERRCLASS_JSON,
+                             "%s: longer than the limit of %zu bytes at byte %zu", what, max_bytes,
+                             max_bytes);
+    /* cJSON works on C strings: a NUL inside the range would silently end
+     * the text for it, so refuse it before anything else. */
+    if (len && (nul = memchr(text, '\0', len)) != NULL)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON, "%s: NUL byte at byte %zu", what,
+                             (size_t)(nul - text));
+
+    v.p = (const unsigned char *)text;
+    v.len = len;
+    v.pos = 0;
+    v.what = what;
+    v.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : WB_JSON_DEFAULT_MAX_DEPTH;
+    if (v.max_depth > WB_JSON__DEPTH_CAP)
+        v.max_depth = WB_JSON__DEPTH_CAP;
+    if ((error = wb_json__validate(&v)) < 0)
+        return error;
+
+    /* The text is valid, so cJSON failing can only mean out of memory. */
+    root = cJSON_ParseWithLength(text, len);
+    if (!root)
+        return wb_error__oom();
+
+    if (wb_json__check_tree(root, &pr)) {
+        size_t index = 0, value_at, key_at;
+        if (pr.kind == 3) {
+            error = wb_error__oom();
+            goto cleanup;
+        }
+        wb_json__preorder_index(root, pr.item, &index);
+        wb_json__locate(v.p, len, index, &value_at, &key_at);
+        if (pr.kind == 1)
+            error = wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON,
+                                  "%s: duplicate member \"%.*s\" at byte %zu", what,
+                                  wb_json__name_len(pr.item->string), pr.item->string, key_at);
+        else
+            error = wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON,
+                                  "%s: number out of range at byte %zu", what, value_at);
+        goto cleanup;
+    }
+    *out = root;
+    root = NULL;
+cleanup:
+    cJSON_Delete(root);
+    return error;
+}
+
+/* ---- printing ----------------------------------------------------------- */
+
+static void wb_json__put_number(wb_buf *b, double d)
+{
+    char tmp[64];
+    char point = '.';
+    const struct lconv *lc;
+    if (!isfinite(d)) {
+        /* The parser refuses these; a tree built in code could hold one. */
+        wb_buf__puts(b, "null");
+        return;
+    }
+    if (d == floor(d) && fabs(d) < 1e15)
+        snprintf(tmp, sizeof(tmp), "%.0f", d);
+    else {
+        /* Shortest of the two precisions that reads back exactly. */
+        snprintf(tmp, sizeof(tmp), "%.15g", d);
+        if (strtod(tmp, NULL) != d)
+            snprintf(tmp, sizeof(tmp), "%.17g", d);
+    }
+    /* printf follows LC_NUMERIC, which a host app may have changed. */
+    lc = localeconv();
+    if (lc && lc->decimal_point && lc->decimal_point[0])
+        point = lc->decimal_point[0];
+    if (point != '.')
+        for (char *q = tmp; *q; q++)
+            if (*q == point)
+                *q = '.';
+    wb_buf__puts(b, tmp);
+}
+
+static void wb_json__put_item(wb_buf *b, const cJSON *item)
+{
+    const cJSON *c;
+    switch (item->type & 0xFF) {
+    case cJSON_False: wb_buf__puts(b, "false"); break;
+    case cJSON_True: wb_buf__puts(b, "true"); break;
+    case cJSON_Number: wb_json__put_number(b, item->valuedouble); break;
+    case cJSON_String: wb_buf__put_json_string(b, item->valuestring ? item->valuestring : ""); break;
+    case cJSON_Raw: wb_buf__puts(b, item->valuestring ? item->valuestring : "null"); break;
+    case cJSON_Array:
+        wb_buf__putc(b, '[');
+        for (c = item->child; c && !b->oom; c = c->next) {
+            if (c != item->child)
+                wb_buf__putc(b, ',');
+            wb_json__put_item(b, c);
+        }
+        wb_buf__putc(b, ']');
+        break;
+    case cJSON_Object:
+        wb_buf__putc(b, '{');
+        for (c = item->child; c && !b->oom; c = c->next) {
+            if (c != item->child)
+                wb_buf__putc(b, ',');
+            wb_buf__put_json_string(b, c->string ? c->string : "");
+            wb_buf__putc(b, ':');
+            wb_json__put_item(b, c);
+        }
+        wb_buf__putc(b, '}');
+        break;
+    default: wb_buf__puts(b, "null"); break;
+    }
+}
+
+int wb_json__print_buf(wb_buf *b, const cJSON *item)
+{
+    if (!b || !item)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: %s",
+                             b ? "item" : "b");
+    wb_json__put_item(b, item);
+    return b->oom ? wb_error__oom() : 0;
+}
+
+char *wb_json__print(const cJSON *item)
+{
+    wb_buf b = WB_BUF_INIT;
+    char *s;
+    if (wb__global_init() < 0)
+        return NULL;
+    if (wb_json__print_buf(&b, item) < 0) {
+        wb_buf__free(&b);
+        return NULL;
+    }
+    s = wb_buf__detach(&b);
+    if (!s)
+        wb_error__oom();
+    return s;
+}
+
+/* ---- equality, lookup, copy --------------------------------------------- */
+
+static int wb_json__name_ptr_cmp(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+}
+
+static int wb_json__equal_objects(const cJSON *a, const cJSON *b)
+{
+    size_t na = 0, nb = 0, i;
+    const cJSON *m, **sa = NULL, **sb = NULL;
+    int equal = 1;
+
+    for (m = a->child; m; m = m->next)
+        na++;
+    for (m = b->child; m; m = m->next)
+        nb++;
+    if (na != nb)
+        return 0;
+    if (na > WB_JSON__SMALL_OBJECT) {
+        sa = wb__malloc(na * sizeof(*sa));
+        sb = wb__malloc(nb * sizeof(*sb));
+    }
+    if (!sa || !sb) {
+        /* Small object, or no memory for the sort: pairwise lookups. */
+        wb__free(sa);
+        wb__free(sb);
+        for (m = a->child; m; m = m->next) {
+            const cJSON *other = m->string ? wb_json__get(b, m->string) : NULL;
+            if (!other || !wb_json__equal(m, other))
+                return 0;
+        }
+        return 1;
+    }
+    i = 0;
+    for (m = a->child; m; m = m->next)
+        sa[i++] = m;
+    i = 0;
+    for (m = b->child; m; m = m->next)
+        sb[i++] = m;
+    qsort(sa, na, sizeof(*sa), wb_json__name_ptr_cmp);
+    qsort(sb, nb, sizeof(*sb), wb_json__name_ptr_cmp);
+    for (i = 0; i < na && equal; i++)
+        equal = wb_json__name_ptr_cmp(&sa[i], &sb[i]) == 0 && wb_json__equal(sa[i], sb[i]);
+    wb__free(sa);
+    wb__free(sb);
+    return equal;
+}
+
+int wb_json__equal(const cJSON *a, const cJSON *b)
+{
+    const cJSON *x, *y;
+    if (!a || !b)
+        return a == b;
+    if ((a->type & 0xFF) != (b->type & 0xFF))
+        return 0;
+    switch (a->type & 0xFF) {
+    case cJSON_False:
+    case cJSON_True:
+    case cJSON_NULL: return 1;
+    case cJSON_Number: return a->valuedouble == b->valuedouble;
+    case cJSON_String:
+    case cJSON_Raw:
+        return strcmp(a->valuestring ? a->valuestring : "", b->valuestring ? b->valuestring : "") ==
+               0;
+    case cJSON_Array:
+        for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
+            if (!wb_json__equal(x, y))
+                return 0;
+        return !x && !y;
+    case cJSON_Object: return wb_json__equal_objects(a, b);
+    default: return 0;
+    }
+}
+
+cJSON *wb_json__get(const cJSON *obj, const char *name)
+{
+    if (!cJSON_IsObject(obj) || !name)
+        return NULL;
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+cJSON *wb_json__dup(const cJSON *item)
+{
+    cJSON *copy;
+    if (!item) {
+        wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: item");
+        return NULL;
+    }
+    copy = cJSON_Duplicate(item, 1);
+    if (!copy)
+        wb_error__oom();
+    return copy;
+}
+
+const char *wb_json__type_name(const cJSON *item)
+{
+    if (!item)
+        return "nothing";
+    switch (item->type & 0xFF) {
+    case cJSON_False:
+    case cJSON_True: return "boolean";
+    case cJSON_NULL: return "null";
+    case cJSON_Number: return "number";
+    case cJSON_String: return "string";
+    case cJSON_Array: return "array";
+    case cJSON_Object: return "object";
+    case cJSON_Raw: return "raw";
+    default: return "invalid";
+    }
+}
