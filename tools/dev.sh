@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tools/dev.sh - set-up, build, demo and tests in one place.
+#
+#   bash tools/dev.sh demo    install what is missing, build, run the demo
+#   bash tools/dev.sh test    install what is missing, build, run every test
+#                             (normal build, then AddressSanitizer + UBSan)
+#   bash tools/dev.sh deps    only install the Debian packages
+#   bash tools/dev.sh build   only configure and build (build/)
+#
+# Works on a fresh Debian 12 as root (or with sudo). Package installation is
+# idempotent: apt-get runs only when a package is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates python3 clang
+  libsqlite3-dev sqlite3 libcjson-dev libcurl4-openssl-dev libsodium-dev libmicrohttpd-dev
+)
+
+deps() {
+  local missing=() p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build DIR [cmake options…]
+build() {
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$root/$dir" -DWB_WERROR=ON "$@" >/dev/null
+  cmake --build "$root/$dir" -j"$jobs"
+}
+
+run_tests() {
+  local dir=$1
+  (cd "$root/$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+cmd=${1:-help}
+case "$cmd" in
+  deps) deps ;;
+  build) deps; build build ;;
+  demo)
+    deps
+    build build >/dev/null
+    bash "$root/tools/demo.sh" "$root/build"
+    ;;
+  test)
+    deps
+    echo "== build (warnings are errors)"
+    build build
+    echo "== tests"
+    run_tests build
+    echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
+    build build-asan -DWB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    echo "== tests under sanitizers"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      run_tests build-asan
+    ;;
+  *)
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 1
+    ;;
+esac
