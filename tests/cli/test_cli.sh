@@ -1,0 +1,651 @@
+#!/usr/bin/env bash
+# test_cli.sh - end-to-end tests of the walkbook command-line tool.
+#
+# usage: test_cli.sh WALKBOOK_BINARY TESTDATA_DIR
+#
+# Every case runs the binary, then checks its exit code, its one-line error
+# on stderr (naming the field) and its output (JSON checked with python3).
+# Ends with "N passed, N failed" and a non-zero exit on any failure.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 WALKBOOK_BINARY TESTDATA_DIR" >&2
+    exit 2
+fi
+WB=$1
+DATA=$2/polis
+T=$(mktemp -d "${TMPDIR:-/tmp}/walkbook-cli.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+
+# Keep the environment from choosing the store for us.
+unset WALKBOOK_DB
+# A sanitizer report must not hide behind an expected non-zero exit code:
+# make it distinctive, and look for the report itself as well.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1"
+
+PASS=0
+FAIL=0
+RC=0
+IN=/dev/null
+
+pass() { PASS=$((PASS + 1)); }
+fail() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL: $*"
+}
+
+# run ARGS...: run walkbook with stdin from $IN; sets RC, $T/out, $T/err.
+run() {
+    "$WB" "$@" <"$IN" >"$T/out" 2>"$T/err"
+    RC=$?
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/err"; then
+        fail "sanitizer report from: walkbook $*"
+        cat "$T/err"
+    fi
+}
+
+# check DESC WANT_RC [STDERR_SUBSTRING]: the exit code of the last run; for a
+# failure also that stderr is one line "walkbook: [CMD: ]..." containing the
+# substring.
+check() {
+    local desc=$1 want=$2 pat=${3-}
+    if [ "$RC" -ne "$want" ]; then
+        fail "$desc: exit $RC, want $want; stderr: $(head -c 400 "$T/err")"
+        return
+    fi
+    if [ "$want" -ne 0 ] && [ "$want" -ne 1 -o -n "$pat" ]; then
+        local lines
+        lines=$(wc -l <"$T/err")
+        if [ "$lines" -ne 1 ] || ! head -n 1 "$T/err" | grep -qE '^walkbook: [^ ]'; then
+            fail "$desc: stderr is not one 'walkbook: ...' line: $(head -c 400 "$T/err")"
+            return
+        fi
+    fi
+    if [ -n "$pat" ] && ! grep -qF -- "$pat" "$T/err"; then
+        fail "$desc: stderr lacks '$pat': $(head -c 400 "$T/err")"
+        return
+    fi
+    pass
+}
+
+# expect DESC ACTUAL WANTED
+expect() {
+    if [ "$2" = "$3" ]; then
+        pass
+    else
+        fail "$1: got '$2', want '$3'"
+    fi
+}
+
+# py DESC SCRIPT [ARGS...]: a python3 check that exits 0 when it holds.
+py() {
+    local desc=$1 script=$2
+    shift 2
+    local msg
+    if msg=$(python3 -c "$script" "$@" 2>&1); then
+        pass
+    else
+        fail "$desc: $msg"
+    fi
+}
+
+# Every stdout line of the last run is one JSON document.
+PY_NDJSON='
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "no output"
+for l in lines:
+    json.loads(l)
+'
+# The number of non-empty stdout lines of the last run.
+nlines() { grep -c . "$T/out"; }
+
+# ---- fixtures ----------------------------------------------------------------
+
+CUST=cfa8df1b-baf1-446b-b06c-3177063faed7
+USER=0651e380-d556-49bd-acdd-2bd813b16430
+USER2=9b2d3c4e-5f60-4a7b-8c9d-0e1f2a3b4c5d
+SG=e822d07f-5972-4ff2-bc75-dbd68d6d79bf
+CAMP_A=61fbfbaa-5de8-4d17-ac2b-c47f2376265a
+CAMP_B=d545b1e1-8f97-4ae4-a164-1b4a4a87bc07
+CAMP_NONE=0a0b0c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d
+CONTACT_1=0478dbbf-b6eb-4168-afa9-5ebab6fef4b6
+CONTACT_2=3e591604-059a-4726-a0b9-0af6316adfa6
+HH_1=c15e3515-aabf-42da-8d1b-31679f738eae
+WL=5b0e9a52-3c1f-4d7e-9a8b-2f6c1d0e4a71
+SURVEY=375d437b-3b47-4940-b43d-be8daec4afff
+UNKNOWN_ID=11111111-2222-4333-8444-555555555555
+
+# body CAMPAIGN CONTACT TIMESTAMP [EXTRA_MEMBERS]: a flat create body.
+body() {
+    printf '{"campaignId":"%s","contactId":"%s","timestamp":"%s","unavailable":false,"survey":{"surveyId":"%s","responses":{}}%s}\n' \
+        "$1" "$2" "$3" "$SURVEY" "${4:+,$4}"
+}
+
+DB=$T/store.db
+W() { run --db "$DB" "$@"; }
+
+# ---- help and usage ------------------------------------------------------------
+
+run --help
+check "--help" 0
+grep -q "Exit codes" "$T/out" && pass || fail "--help lacks the exit-code table"
+grep -q "^  *4  " "$T/out" && pass || fail "--help lacks exit code 4"
+run help
+check "help" 0
+for cmd in init record get update delete list status export; do
+    run "$cmd" --help
+    check "$cmd --help" 0
+    grep -q "usage: walkbook" "$T/out" && pass || fail "$cmd --help prints no usage"
+    run help "$cmd"
+    check "help $cmd" 0
+    grep -q "usage: walkbook.* $cmd" "$T/out" && pass || fail "help $cmd prints no usage"
+    run "$cmd" -h
+    check "$cmd -h" 0
+done
+run --version
+check "--version" 0
+run
+check "no command" 1
+run bogus
+check "unknown command" 1 "bogus"
+run help bogus
+check "help of an unknown command" 1 "bogus"
+run --bogus status
+check "unknown global option" 1 "--bogus"
+run --db
+check "--db without a value" 1 "--db"
+run --db "$DB" list --bogus
+check "unknown list option" 1 "--bogus"
+run --db "$DB" list --limit
+check "--limit without a value" 1 "--limit"
+run --db "$DB" list --limit abc
+check "--limit not a number" 1 "--limit"
+run --db "$DB" list --limit -3
+check "--limit negative" 1 "--limit"
+run --db "$DB" get
+check "get without an id" 1 "ID"
+run --db "$DB" get a b
+check "get with two ids" 1 "'b'"
+run --db "$DB" delete
+check "delete without an id" 1
+run --db "$DB" update
+check "update without an id" 1
+run --db "$DB" status extra
+check "status with an argument" 1
+run --db "$DB" init --user "$USER"
+check "init without --customer" 1 "--customer"
+run --db "$DB" init --customer "$CUST"
+check "init without --user" 1 "--user"
+run --db "$DB" export --format xml
+check "export --format xml" 1 "xml"
+run --busy-timeout soon --db "$DB" status
+check "--busy-timeout not a number" 1 "--busy-timeout"
+
+# ---- stores that cannot be used ------------------------------------------------
+
+run --db "$T/missing.db" status
+check "status of a missing store" 4
+[ ! -e "$T/missing.db" ] && pass || fail "status created a store"
+run --db "$T/missing.db" list
+check "list of a missing store" 4
+IN=$DATA/interaction-v3-create-request.json run --db "$T/missing.db" record
+check "record into a missing store" 4
+
+printf 'shopping list\neggs\nmilk\n%.0s' {1..200} >"$T/text.db"
+run --db "$T/text.db" status
+check "status of a text file" 4
+run --db "$T/text.db" init --customer "$CUST" --user "$USER"
+check "init on a text file" 4
+cmp -s "$T/text.db" <(printf 'shopping list\neggs\nmilk\n%.0s' {1..200}) && pass ||
+    fail "init changed a text file"
+
+python3 - "$T/other.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT, steps TEXT)")
+db.execute("INSERT INTO recipes (name, steps) VALUES ('bread', 'knead')")
+db.commit()
+db.close()
+EOF
+run --db "$T/other.db" init --customer "$CUST" --user "$USER"
+check "init on another application's SQLite file" 4
+py "init left the other application's file alone" '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+names = [r[0] for r in db.execute("SELECT name FROM sqlite_master ORDER BY name")]
+assert names == ["recipes"], names
+' "$T/other.db"
+run --db "$T/other.db" list
+check "list on another application's SQLite file" 4
+run --db "$T/other.db" status
+check "status on another application's SQLite file" 4
+
+# ---- init --------------------------------------------------------------------------
+
+run --db "$T/badid.db" init --customer not-a-uuid --user "$USER"
+check "init with a bad customer id" 2 "customer"
+# That init created the file but set no identity: recording needs one.
+IN=$DATA/interaction-v3-create-request.json run --db "$T/badid.db" record
+check "record without an identity" 3
+
+W init --customer "$CUST" --user "$USER" --security-group "$SG"
+check "init" 0
+[ -f "$DB" ] && pass || fail "init created no file"
+W init --customer "$CUST" --user "$USER" --security-group "$SG"
+check "init again with the same identity" 0
+W init --customer "$CUST" --user "$USER2" --security-group "$SG"
+check "init again with another user" 10
+W --json init --customer "$CUST" --user "$USER" --security-group "$SG"
+check "init --json" 0
+py "init --json prints the identity" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["customerId"] == sys.argv[2], d
+assert d["userId"] == sys.argv[3], d
+assert d["securityGroupIds"] == [sys.argv[4]], d
+' "$T/out" "$CUST" "$USER" "$SG"
+
+WALKBOOK_DB=$DB run status
+check "status with the store from \$WALKBOOK_DB" 0
+run status --db "$DB"
+check "--db after the command" 0
+
+# ---- record ------------------------------------------------------------------------
+
+# R1: the flat v2 body from a file.
+W record "$DATA/interaction-v3-create-request.json"
+check "record a flat body from a file" 0
+R1=$(cat "$T/out")
+[[ $R1 =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] && pass ||
+    fail "record printed '$R1', not a UUID v4"
+
+# R2: the wrapped v1 body from stdin.
+IN=$DATA/interaction-v1-create-request.json W record
+check "record a wrapped body from stdin" 0
+R2=$(cat "$T/out")
+
+# R3: campaign A, contact 2, a walk list, no location, a formula-like and
+# quoted reason; through "-".
+body "$CAMP_A" "$CONTACT_2" 2019-01-01T10:00:00.000Z \
+    "\"householdId\":\"$HH_1\",\"walklistId\":\"$WL\",\"unavailableReason\":\"=1+2, \\\"quoted\\\"\"" \
+    >"$T/r3.json"
+IN=$T/r3.json W record -
+check "record from stdin as -" 0
+R3=$(cat "$T/out")
+
+# R4: campaign B, contact 1, with a location; --json prints the envelope.
+body "$CAMP_B" "$CONTACT_1" 2020-06-01T00:00:00.000Z \
+    '"successful":true,"unavailableReason":"@home","location":{"lat":-33.8688,"lng":151.2093,"confidence":5}' \
+    >"$T/r4.json"
+W --json record "$T/r4.json"
+check "record --json" 0
+expect "record --json prints one line" "$(nlines)" 1
+py "record --json prints the envelope" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["data"]["campaignId"] == sys.argv[2], d
+assert d["meta"]["createdBy"] == sys.argv[3], d
+assert d["customerId"] == sys.argv[4], d
+' "$T/out" "$CAMP_B" "$USER" "$CUST"
+R4=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+
+# Refused records store nothing and name the field.
+body "$CAMP_A" "$CONTACT_1" 2019-02-30T00:00:00.000Z >"$T/bad-ts.json"
+W record "$T/bad-ts.json"
+check "record with 2019-02-30" 2 "timestamp"
+printf '{"contactId":"%s","timestamp":"2019-01-01T00:00:00.000Z","unavailable":false,"survey":{"surveyId":"%s"}}' \
+    "$CONTACT_1" "$SURVEY" >"$T/no-campaign.json"
+W record "$T/no-campaign.json"
+check "record without campaignId" 2 "campaignId"
+body "$CAMP_A" "$CONTACT_1" 2019-01-01T00:00:00.000Z '"color":"red"' >"$T/color.json"
+W record "$T/color.json"
+check "record with an unknown member" 2 "color"
+body "$CAMP_A" "$CONTACT_1" 2019-01-01T00:00:00.000Z '"location":{"lat":91,"lng":0}' >"$T/lat.json"
+W record "$T/lat.json"
+check "record with latitude 91" 2 "lat"
+printf '{"campaignId": ' >"$T/truncated.json"
+W record "$T/truncated.json"
+check "record with truncated JSON" 2
+W record "$T/nonexistent.json"
+check "record from a missing file" 2 "nonexistent.json"
+W record
+check "record from empty stdin" 2
+head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$T/big.json"
+W record "$T/big.json"
+check "record over 16 MiB" 2 "input larger than 16 MiB"
+rm -f "$T/big.json"
+W record "$T/a.json" "$T/b.json"
+check "record with two files" 1
+
+W --json status
+py "status after four records" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+i = d["interactions"]
+assert i["pendingCreate"] == 4, i
+assert i["live"] == 4 and i["tombstones"] == 0 and i["synced"] == 0, i
+assert d["schemaVersion"] >= 1 and d["fileSize"] > 0, d
+' "$T/out"
+
+# ---- get ---------------------------------------------------------------------------
+
+W get "$R1"
+check "get" 0
+[ "$(nlines)" -gt 1 ] && pass || fail "get is not pretty-printed"
+py "get prints the envelope" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["id"] == sys.argv[2], d
+assert d["data"]["location"]["lat"] == 33.43174362182617, d
+assert d["data"]["householdId"] == "c15e3515-aabf-42da-8d1b-31679f738eae", d
+assert d["meta"]["isDeleted"] is False, d
+' "$T/out" "$R1"
+W --json get "$R2"
+check "get --json" 0
+expect "get --json prints one line" "$(nlines)" 1
+py "get --json prints the wrapped body's data" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["data"]["campaignId"] == "d545b1e1-8f97-4ae4-a164-1b4a4a87bc07", d
+assert "data" not in d["data"], d
+' "$T/out"
+W get "$UNKNOWN_ID"
+check "get of an unknown id" 3
+
+# ---- list --------------------------------------------------------------------------
+
+W list
+check "list" 0
+expect "list prints a header and four rows" "$(nlines)" 5
+head -n 1 "$T/out" | grep -q "ID.*TIMESTAMP.*CAMPAIGN.*STATE.*DELETED" && pass ||
+    fail "list header: $(head -n 1 "$T/out")"
+grep "$R1" "$T/out" | grep -q "2018-07-17T18:40:53.526Z  $CAMP_A  pending_create  *no" && pass ||
+    fail "list row of R1: $(grep "$R1" "$T/out")"
+sed -n 2p "$T/out" | grep -q "^$R2 " && pass || fail "list is not in time order"
+
+W --json list
+check "list --json" 0
+expect "list --json prints four lines" "$(nlines)" 4
+py "list --json lines are JSON" "$PY_NDJSON" "$T/out"
+py "list --json is in time order" '
+import json, sys
+ts = [json.loads(l)["data"]["timestamp"] for l in open(sys.argv[1])]
+assert ts == sorted(ts), ts
+' "$T/out"
+
+# list_count EXPECTED DESC FILTER...: list --json with filters prints N lines.
+list_count() {
+    local want=$1 desc=$2
+    shift 2
+    W --json list "$@"
+    if [ "$RC" -ne 0 ]; then
+        fail "list $desc: exit $RC: $(head -c 400 "$T/err")"
+        return
+    fi
+    expect "list $desc" "$(grep -c . "$T/out")" "$want"
+}
+list_count 2 "--campaign A" --campaign "$CAMP_A"
+list_count 2 "--campaign B" --campaign "$CAMP_B"
+list_count 0 "--campaign of no record" --campaign "$CAMP_NONE"
+list_count 2 "--contact 1" --contact "$CONTACT_1"
+list_count 2 "--contact 2" --contact "$CONTACT_2"
+list_count 1 "--campaign A --contact 2" --campaign "$CAMP_A" --contact "$CONTACT_2"
+list_count 2 "--household" --household "$HH_1"
+list_count 1 "--walklist" --walklist "$WL"
+list_count 2 "--since 2019" --since 2019-01-01T00:00:00.000Z
+list_count 2 "--until 2019" --until 2019-01-01T00:00:00.000Z
+list_count 1 "--since equal to a timestamp is inclusive" --since 2020-06-01T00:00:00.000Z
+list_count 0 "--until equal to a timestamp is exclusive" --until 2017-09-18T12:51:55.000Z
+list_count 2 "--since 2018 --until 2019-06" --since 2018-01-01T00:00:00.000Z \
+    --until 2019-06-01T00:00:00.000Z
+list_count 3 "--limit 3" --limit 3
+list_count 4 "--limit 0 (no limit)" --limit 0
+list_count 4 "--state pending_create" --state pending_create
+list_count 0 "--state synced" --state synced
+list_count 4 "--state synced,pending_create" --state synced,pending_create
+list_count 4 "--state synced --state pending_create" --state synced --state pending_create
+list_count 4 "--state pending" --state pending
+W --json list --campaign "$CAMP_A"
+py "list --campaign returns only campaign A" '
+import json, sys
+for l in open(sys.argv[1]):
+    assert json.loads(l)["data"]["campaignId"] == sys.argv[2], l
+' "$T/out" "$CAMP_A"
+W list --count --campaign "$CAMP_B"
+check "list --count" 0
+expect "list --count --campaign B" "$(cat "$T/out")" 2
+W list --state bogus
+check "list --state bogus" 1 "bogus"
+W list --state synced,,pending_create
+check "list --state with an empty name" 1 "--state"
+W list --campaign not-a-uuid
+check "list --campaign not-a-uuid" 2 "campaign"
+W list --since yesterday
+check "list --since yesterday" 2 "since"
+W list --deleted --deleted-only
+check "list --deleted --deleted-only" 1
+
+# ---- update ------------------------------------------------------------------------
+
+# field ID FIELD: print data.FIELD of record ID as JSON.
+field() {
+    W --json get --deleted "$1"
+    python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["data"].get(sys.argv[2])))' \
+        "$T/out" "$2"
+}
+
+echo '[{"op":"replace","path":"/data/successful","value":true}]' >"$T/p-data.json"
+W update "$R1" "$T/p-data.json"
+check "update with a /data/ path" 0
+expect "update with a /data/ path applied" "$(field "$R1" successful)" true
+echo '[{"op":"replace","path":"/successful","value":false}]' >"$T/p-rel.json"
+IN=$T/p-rel.json W update "$R1"
+check "update with a data-relative path from stdin" 0
+expect "update with a data-relative path applied" "$(field "$R1" successful)" false
+echo '{"data":[{"op":"add","path":"/statusId","value":"7f3e2d1c-0b9a-4876-9543-210fedcba987"}]}' \
+    >"$T/p-wrapped.json"
+IN=$T/p-wrapped.json W --json update "$R1" -
+check "update with a wrapped patch through -" 0
+py "update --json prints the updated envelope" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["data"]["statusId"] == "7f3e2d1c-0b9a-4876-9543-210fedcba987", d
+' "$T/out"
+W --json list --state pending_create
+expect "an updated new record stays pending_create" "$(nlines)" 4
+
+echo '[{"op":"replace","path":"/meta/createdBy","value":"'"$USER2"'"}]' >"$T/p-meta.json"
+W update "$R1" "$T/p-meta.json"
+check "update of meta is refused" 2
+echo '[{"op":"replace","path":"/customerId","value":"'"$CUST"'"}]' >"$T/p-cust.json"
+W update "$R1" "$T/p-cust.json"
+check "update of customerId is refused" 2
+W --json get "$R1"
+py "refused updates left the envelope alone" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["meta"]["createdBy"] == sys.argv[2], d
+assert "customerId" not in d["data"] and "meta" not in d["data"], d
+' "$T/out" "$USER"
+echo '[{"op":"replace","path":"/timestamp","value":"2019-02-30T00:00:00.000Z"}]' >"$T/p-ts.json"
+W update "$R1" "$T/p-ts.json"
+check "update to an impossible timestamp" 2 "timestamp"
+echo '[{"op":"test","path":"/successful","value":true},{"op":"replace","path":"/unavailable","value":false}]' \
+    >"$T/p-test.json"
+W update "$R1" "$T/p-test.json"
+check "update with a failing test op" 2
+expect "a failed patch applies nothing" "$(field "$R1" unavailable)" true
+echo 'not a patch' >"$T/p-junk.json"
+W update "$R1" "$T/p-junk.json"
+check "update with a non-JSON patch" 2
+echo '[{"op":"frobnicate","path":"/successful"}]' >"$T/p-op.json"
+W update "$R1" "$T/p-op.json"
+check "update with an unknown op" 2
+W update "$UNKNOWN_ID" "$T/p-rel.json"
+check "update of an unknown id" 3
+
+# ---- delete ------------------------------------------------------------------------
+
+W delete "$R4"
+check "delete" 0
+W get "$R4"
+check "get after delete" 3
+W get --deleted "$R4"
+check "get --deleted after delete" 0
+W delete "$R4"
+check "delete again" 3
+W delete "$UNKNOWN_ID"
+check "delete of an unknown id" 3
+W update "$R4" "$T/p-rel.json"
+case $RC in
+3 | 6) pass ;;
+*) fail "update of a deleted record: exit $RC, want 3 or 6" ;;
+esac
+W --json list
+expect "list after delete" "$(nlines)" 3
+W --json list --deleted
+expect "list --deleted shows the tombstone" "$(nlines)" 4
+py "list --deleted marks the tombstone" '
+import json, sys
+dead = [json.loads(l)["id"] for l in open(sys.argv[1]) if json.loads(l)["meta"]["isDeleted"]]
+assert dead == [sys.argv[2]], dead
+' "$T/out" "$R4"
+W --json list --deleted-only
+expect "list --deleted-only" "$(nlines)" 1
+W list --deleted
+grep "$R4" "$T/out" | grep -q " yes$" && pass || fail "list --deleted table: $(grep "$R4" "$T/out")"
+W --json status
+py "status after a delete" '
+import json, sys
+i = json.loads(open(sys.argv[1]).read())["interactions"]
+assert i["live"] == 3 and i["tombstones"] == 1 and i["total"] == 4, i
+assert i["pendingCreate"] == 3, i
+' "$T/out"
+W status
+check "status" 0
+grep -q "pending_create  *3" "$T/out" && pass || fail "status text: $(cat "$T/out")"
+grep -q "1 tombstones" "$T/out" && pass || fail "status text lacks tombstones: $(cat "$T/out")"
+grep -q "schema version" "$T/out" && pass || fail "status text lacks the schema version"
+
+# ---- export ------------------------------------------------------------------------
+
+W export --format ndjson
+check "export ndjson" 0
+expect "export ndjson has one line per live record" "$(nlines)" 3
+py "export ndjson lines are JSON" "$PY_NDJSON" "$T/out"
+W export --format ndjson --deleted
+expect "export --deleted includes tombstones" "$(nlines)" 4
+W export --format ndjson --campaign "$CAMP_A"
+expect "export --campaign filters" "$(nlines)" 2
+
+W export --format csv
+check "export csv" 0
+head -n 1 "$T/out" | grep -qx $'id,timestamp,campaignId,contactId,householdId,contactHouseholdId,walklistId,statusId,unavailable,unavailableReason,successful,distance,lat,lng,confidence,surveyId,responses,created,modified,createdBy,modifiedBy,isDeleted\r' &&
+    pass || fail "csv header: $(head -n 1 "$T/out")"
+grep -qF '"'"'"'=1+2, ""quoted"""' "$T/out" && pass ||
+    fail "csv cell with a formula, comma and quotes is not quoted and guarded: $(grep "$R3" "$T/out")"
+grep -qF ",33.43174362182617,-84.18405151367188,0," "$T/out" && pass ||
+    fail "csv numbers are not written plain: $(grep "$R1" "$T/out")"
+py "export csv parses" '
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert len(rows) == 4, len(rows)
+head = rows[0]
+assert all(len(r) == len(head) == 22 for r in rows), [len(r) for r in rows]
+by_id = {r[0]: dict(zip(head, r)) for r in rows[1:]}
+r1, r3 = by_id[sys.argv[2]], by_id[sys.argv[3]]
+assert r1["campaignId"] == "61fbfbaa-5de8-4d17-ac2b-c47f2376265a", r1
+assert r1["unavailableReason"] == "Come Back", r1
+assert r1["lng"] == "-84.18405151367188" and r1["lat"] == "33.43174362182617", r1
+assert r1["unavailable"] == "true" and r1["successful"] == "false", r1
+assert r1["isDeleted"] == "false", r1
+resp = json.loads(r1["responses"])
+assert resp["f386f88a-61f1-4f0d-b3d9-ba97e8238444"]["fields"]["dogliker"] == "true", resp
+assert r1["surveyId"] == "375d437b-3b47-4940-b43d-be8daec4afff", r1
+assert r3["unavailableReason"] == "\x27=1+2, \"quoted\"", r3
+assert r3["walklistId"] == "5b0e9a52-3c1f-4d7e-9a8b-2f6c1d0e4a71", r3
+assert r3["lat"] == "" and r3["distance"] == "", r3
+assert r3["createdBy"] == "0651e380-d556-49bd-acdd-2bd813b16430", r3
+' "$T/out" "$R1" "$R3"
+W export --format csv --deleted
+py "export csv guards a cell starting with @" '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+r4 = [r for r in rows if r["id"] == sys.argv[2]][0]
+assert r4["unavailableReason"] == "\x27@home", r4
+assert r4["isDeleted"] == "true", r4
+assert r4["lat"] == "-33.8688", r4
+' "$T/out" "$R4"
+
+W export --format geojson --deleted
+check "export geojson" 0
+grep -q "1 record without a location" "$T/err" && pass ||
+    fail "geojson does not count the record without a location: $(cat "$T/err")"
+py "export geojson" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["type"] == "FeatureCollection", d
+fs = {f["properties"]["id"]: f for f in d["features"]}
+assert set(fs) == {sys.argv[2], sys.argv[3], sys.argv[4]}, fs.keys()
+for f in fs.values():
+    assert f["type"] == "Feature" and f["geometry"]["type"] == "Point", f
+    assert set(f["properties"]) == {"id", "timestamp", "campaignId", "contactId",
+        "householdId", "successful", "unavailable", "distance"}, f["properties"]
+assert fs[sys.argv[2]]["geometry"]["coordinates"] == [-84.18405151367188, 33.43174362182617]
+assert fs[sys.argv[3]]["geometry"]["coordinates"] == [-118.3530776, 34.0687112]
+assert fs[sys.argv[4]]["geometry"]["coordinates"] == [151.2093, -33.8688]
+assert fs[sys.argv[4]]["properties"]["successful"] is True
+assert fs[sys.argv[3]]["properties"]["householdId"] is None
+assert fs[sys.argv[2]]["properties"]["timestamp"] == "2018-07-17T18:40:53.526Z"
+' "$T/out" "$R1" "$R2" "$R4"
+W export --format geojson --campaign "$CAMP_NONE"
+check "export geojson of nothing" 0
+py "an empty geojson export is valid" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d == {"type": "FeatureCollection", "features": []}, d
+' "$T/out"
+
+mkdir "$T/exp"
+W export --format csv --out "$T/exp/records.csv"
+check "export --out" 0
+expect "export --out writes nothing to stdout" "$(wc -c <"$T/out")" 0
+expect "export --out leaves only the file" "$(ls -A "$T/exp")" records.csv
+expect "export --out file has a header and three rows" "$(grep -c . "$T/exp/records.csv")" 4
+W export --format ndjson --out "$T/exp/records.csv"
+check "export --out over an existing file" 0
+expect "export --out replaced the file" "$(grep -c . "$T/exp/records.csv")" 3
+expect "export --out still leaves only the file" "$(ls -A "$T/exp")" records.csv
+W export --format ndjson --out "$T/exp/no/such/dir/records.ndjson"
+check "export --out into a missing directory" 10
+expect "a failed export leaves nothing behind" "$(ls -A "$T/exp")" records.csv
+W export --format ndjson --out "$T/exp/"
+check "export --out naming a directory" 1
+
+# ---- a busy store ----------------------------------------------------------------
+
+python3 - "$DB" "$T/locked" <<'EOF' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(10)
+EOF
+LOCKER=$!
+for _ in $(seq 100); do
+    [ -e "$T/locked" ] && break
+    sleep 0.1
+done
+W --busy-timeout 100 record "$T/r3.json"
+check "record while another writer holds the store" 5
+kill "$LOCKER" 2>/dev/null
+wait "$LOCKER" 2>/dev/null
+W --json list
+expect "nothing was recorded while busy" "$(nlines)" 3
+
+# ---- done --------------------------------------------------------------------------
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,205 @@
+/*
+ * cmd_record.c - one record at a time: `walkbook record`, `get`, `update`,
+ * `delete`.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_usage_record[] =
+    "usage: walkbook [--db PATH] [--json] record [FILE|-]\n"
+    "\n"
+    "Record an interaction from a Polis create body, flat (v2) or wrapped as\n"
+    "{\"data\":{...}} (v1), read from FILE or from standard input (the default,\n"
+    "or \"-\"). Input is limited to 16 MiB. Prints the new record's id; with\n"
+    "--json, its full envelope on one line. The store needs an identity first\n"
+    "(walkbook init).\n";
+
+const char cli_usage_get[] =
+    "usage: walkbook [--db PATH] [--json] get [--deleted] ID\n"
+    "\n"
+    "Print the envelope of record ID ({\"id\",\"data\",\"meta\",\"customerId\",\n"
+    "\"securityGroupId\"}), indented; with --json, compact on one line.\n"
+    "\n"
+    "Options:\n"
+    "  --deleted  also show a deleted record (a tombstone)\n";
+
+const char cli_usage_update[] =
+    "usage: walkbook [--db PATH] [--json] update ID [PATCHFILE|-]\n"
+    "\n"
+    "Change record ID with an RFC 6902 JSON Patch read from PATCHFILE or from\n"
+    "standard input (the default, or \"-\"): an array of operations, or\n"
+    "{\"data\":[...]}. Paths are relative to the record's data (\"/successful\");\n"
+    "a leading \"/data/\" is accepted. Nothing outside data can change, and the\n"
+    "patched record must still be valid; all operations apply or none.\n"
+    "With --json, prints the updated envelope.\n";
+
+const char cli_usage_delete[] =
+    "usage: walkbook [--db PATH] [--json] delete ID\n"
+    "\n"
+    "Soft-delete record ID. The tombstone stays (see 'walkbook list --deleted')\n"
+    "until the delete has reached the server. With --json, prints the\n"
+    "tombstone's envelope.\n";
+
+/* Print the envelope of id: pretty, or compact with --json. */
+static int print_envelope(const cli *c, wb_store *store, const char *id, int include_deleted,
+                          int pretty)
+{
+    char *json = NULL;
+    int err = wb_interaction_get(&json, store, id, include_deleted);
+    if (err < 0)
+        return cli_fail(c, err);
+    int rc = cli_print_json(c, stdout, json, pretty);
+    wb_free(json);
+    return rc;
+}
+
+int cli_cmd_record(cli *c, int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    size_t n_pos;
+    int help;
+    wb_store *store = NULL;
+    char *body = NULL, *id = NULL;
+    int rc, err;
+
+    rc = cli_parse(c, argc, argv, NULL, 0, pos, 1, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    if (help) {
+        fputs(cli_usage_record, stdout);
+        rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
+    /* Read the input before opening the store: a bad file then costs no
+     * store access at all. */
+    if ((rc = cli_read_input(c, n_pos ? pos[0] : NULL, &body)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((err = wb_interaction_record(&id, store, body)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (c->json) {
+        if ((rc = print_envelope(c, store, id, 0, 0)) != CLI_EXIT_OK)
+            goto cleanup;
+    } else {
+        printf("%s\n", id);
+    }
+    rc = cli_finish_stdout(c);
+
+cleanup:
+    wb_free(id);
+    free(body);
+    wb_store_free(store);
+    return rc;
+}
+
+int cli_cmd_get(cli *c, int argc, char **argv)
+{
+    int deleted = 0;
+    const cli_opt opts[] = {{"deleted", CLI_OPT_FLAG, &deleted, NULL, NULL}};
+    const char *pos[1] = {NULL};
+    size_t n_pos;
+    int help;
+    wb_store *store = NULL;
+    int rc;
+
+    rc = cli_parse(c, argc, argv, opts, 1, pos, 1, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    if (help) {
+        fputs(cli_usage_get, stdout);
+        rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
+    if (n_pos < 1) {
+        rc = cli_usage_error(c, "missing record ID");
+        goto cleanup;
+    }
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((rc = print_envelope(c, store, pos[0], deleted, !c->json)) != CLI_EXIT_OK)
+        goto cleanup;
+    rc = cli_finish_stdout(c);
+
+cleanup:
+    wb_store_free(store);
+    return rc;
+}
+
+int cli_cmd_update(cli *c, int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL};
+    size_t n_pos;
+    int help;
+    wb_store *store = NULL;
+    char *patch = NULL;
+    int rc, err;
+
+    rc = cli_parse(c, argc, argv, NULL, 0, pos, 2, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    if (help) {
+        fputs(cli_usage_update, stdout);
+        rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
+    if (n_pos < 1) {
+        rc = cli_usage_error(c, "missing record ID");
+        goto cleanup;
+    }
+    if ((rc = cli_read_input(c, n_pos > 1 ? pos[1] : NULL, &patch)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((err = wb_interaction_update(store, pos[0], patch)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (c->json && (rc = print_envelope(c, store, pos[0], 0, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    rc = cli_finish_stdout(c);
+
+cleanup:
+    free(patch);
+    wb_store_free(store);
+    return rc;
+}
+
+int cli_cmd_delete(cli *c, int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    size_t n_pos;
+    int help;
+    wb_store *store = NULL;
+    int rc, err;
+
+    rc = cli_parse(c, argc, argv, NULL, 0, pos, 1, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    if (help) {
+        fputs(cli_usage_delete, stdout);
+        rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
+    if (n_pos < 1) {
+        rc = cli_usage_error(c, "missing record ID");
+        goto cleanup;
+    }
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((err = wb_interaction_delete(store, pos[0])) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (c->json && (rc = print_envelope(c, store, pos[0], 1, 0)) != CLI_EXIT_OK)
+        goto cleanup;
+    rc = cli_finish_stdout(c);
+
+cleanup:
+    wb_store_free(store);
+    return rc;
+}
