@@ -12,7 +12,8 @@ if [ $# -ne 2 ]; then
     echo "usage: $0 WALKBOOK_BINARY TESTDATA_DIR" >&2
     exit 2
 fi
-WB=$1
+# Absolute, so that cases may change directory.
+WB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DATA=$2/polis
 T=$(mktemp -d "${TMPDIR:-/tmp}/walkbook-cli.XXXXXX") || exit 2
 trap 'rm -rf "$T"' EXIT
@@ -623,6 +624,71 @@ check "export --out into a missing directory" 10
 expect "a failed export leaves nothing behind" "$(ls -A "$T/exp")" records.csv
 W export --format ndjson --out "$T/exp/"
 check "export --out naming a directory" 1
+
+# ---- record --batch (a store of its own) ----------------------------------------
+
+BDB=$T/batch.db
+run --db "$BDB" init --customer "$CUST" --user "$USER"
+check "init of the batch store" 0
+{
+    body "$CAMP_A" "$CONTACT_1" 2019-03-01T00:00:00.000Z
+    echo
+    body "$CAMP_B" "$CONTACT_2" 2019-03-02T00:00:00.000Z
+    body "$CAMP_A" "$CONTACT_2" 2019-03-03T00:00:00.000Z
+} >"$T/batch.ndjson"
+run --db "$BDB" record --batch "$T/batch.ndjson"
+check "record --batch NDJSON" 0
+expect "record --batch prints one id per record" "$(nlines)" 3
+{
+    echo '['
+    body "$CAMP_A" "$CONTACT_1" 2019-04-01T00:00:00.000Z
+    echo ','
+    cat "$DATA/interaction-v1-create-request.json"
+    echo ']'
+} >"$T/batch-array.json"
+IN=$T/batch-array.json run --db "$BDB" --json record --batch
+check "record --batch of a JSON array from stdin" 0
+py "record --batch --json prints envelopes" "$PY_NDJSON" "$T/out"
+expect "record --batch --json prints two lines" "$(nlines)" 2
+{
+    body "$CAMP_A" "$CONTACT_1" 2019-05-01T00:00:00.000Z
+    body "$CAMP_A" "$CONTACT_1" 2019-05-32T00:00:00.000Z
+} >"$T/batch-bad.ndjson"
+run --db "$BDB" record --batch "$T/batch-bad.ndjson"
+check "record --batch with a bad second record" 2 "records[1]"
+run --db "$BDB" list --count
+expect "a refused batch records nothing" "$(cat "$T/out")" 5
+printf '\n \n' >"$T/batch-empty.ndjson"
+run --db "$BDB" record --batch "$T/batch-empty.ndjson"
+check "record --batch of nothing" 2 "no record"
+echo '[]' >"$T/batch-empty.json"
+run --db "$BDB" record --batch "$T/batch-empty.json"
+check "record --batch of an empty array" 2 "no record"
+
+# ---- more ways to name the store and to ask for JSON --------------------------------
+
+mkdir "$T/cwd"
+(cd "$T/cwd" && "$WB" init --customer "$CUST" --user "$USER" >/dev/null 2>&1)
+[ -f "$T/cwd/walkbook.db" ] && pass || fail "the default store is not ./walkbook.db"
+run --db="$BDB" list --json --campaign "$CAMP_B"
+check "--db=PATH and --json after the command" 0
+expect "--db=PATH and --json after the command" "$(nlines)" 2
+py "--json after the command prints JSON" "$PY_NDJSON" "$T/out"
+printf '{"campaignId":"%s"\0}' "$CAMP_A" >"$T/nul.json"
+run --db "$BDB" record "$T/nul.json"
+check "record with a NUL byte" 2 "NUL"
+run --db "$BDB" list --limit 1 --json
+R5=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+run --db "$BDB" --json delete "$R5"
+check "delete --json" 0
+py "delete --json prints the tombstone" '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["id"] == sys.argv[2] and d["meta"]["isDeleted"] is True, d
+' "$T/out" "$R5"
+run --db "$BDB" get --json --deleted "$R5"
+check "get --json --deleted of a tombstone" 0
+expect "get --json --deleted prints one line" "$(nlines)" 1
 
 # ---- a busy store ----------------------------------------------------------------
 

@@ -74,8 +74,8 @@ int cli_set_busy_timeout(cli *c, const char *value);
  * are stored in *pos (at most max_pos of them, else a usage error).
  * Returns CLI_EXIT_OK, or CLI_EXIT_USAGE after printing the error line; sets
  * *help when --help or -h was given (the caller prints usage and exits 0). */
-int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts,
-              const char **pos, size_t max_pos, size_t *n_pos, int *help);
+int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,
+              size_t max_pos, size_t *n_pos, int *help);
 void cli_list_free(cli_list *list);
 
 /* ---- errors (util.c) ----------------------------------------------------- */
@@ -114,6 +114,7 @@ typedef struct cli_filter {
     int deleted_only; /* --deleted-only: tombstones only */
 } cli_filter;
 
+/* clang-format off */
 #define CLI_FILTER_OPTS(f)                                              \
     {"campaign", CLI_OPT_VALUE, NULL, &(f).campaign, NULL},             \
     {"contact", CLI_OPT_VALUE, NULL, &(f).contact, NULL},               \
@@ -125,21 +126,22 @@ typedef struct cli_filter {
     {"state", CLI_OPT_LIST, NULL, NULL, &(f).states},                   \
     {"deleted", CLI_OPT_FLAG, &(f).deleted, NULL, NULL},                \
     {"deleted-only", CLI_OPT_FLAG, &(f).deleted_only, NULL, NULL}
+/* clang-format on */
 
 /* Usage lines for the filter options, shared by the help texts. */
-#define CLI_FILTER_HELP                                                                          \
-    "  --campaign UUID    only records of this campaign\n"                                        \
-    "  --contact UUID     only records of this contact\n"                                         \
-    "  --household UUID   only records of this household\n"                                       \
-    "  --walklist UUID    only records of this walk list\n"                                       \
-    "  --state NAMES      only records in these sync states, comma-separated or\n"               \
-    "                     repeated: synced, pending_create, pending_update,\n"                    \
-    "                     pending_delete, conflict, rejected (or pending: any of\n"              \
-    "                     the three pending states)\n"                                            \
-    "  --since TIME       timestamp at or after TIME (2019-01-31T00:00:00.000Z)\n"               \
-    "  --until TIME       timestamp before TIME\n"                                                \
-    "  --limit N          at most N records\n"                                                    \
-    "  --deleted          include deleted records (tombstones)\n"                                 \
+#define CLI_FILTER_HELP                                                                            \
+    "  --campaign UUID    only records of this campaign\n"                                         \
+    "  --contact UUID     only records of this contact\n"                                          \
+    "  --household UUID   only records of this household\n"                                        \
+    "  --walklist UUID    only records of this walk list\n"                                        \
+    "  --state NAMES      only records in these sync states, comma-separated or\n"                 \
+    "                     repeated: synced, pending_create, pending_update,\n"                     \
+    "                     pending_delete, conflict, rejected (or pending: any of\n"                \
+    "                     the three pending states)\n"                                             \
+    "  --since TIME       timestamp at or after TIME (2019-01-31T00:00:00.000Z)\n"                 \
+    "  --until TIME       timestamp before TIME\n"                                                 \
+    "  --limit N          at most N records\n"                                                     \
+    "  --deleted          include deleted records (tombstones)\n"                                  \
     "  --deleted-only     only deleted records\n"
 
 int cli_filter_query(const cli *c, const cli_filter *f, wb_query *q);

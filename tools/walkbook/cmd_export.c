@@ -76,8 +76,8 @@ static const csv_column csv_columns[] = {
 #define N_CSV_COLUMNS (sizeof(csv_columns) / sizeof(csv_columns[0]))
 
 static const char *const geojson_properties[] = {
-    "id", "timestamp", "campaignId", "contactId", "householdId",
-    "successful", "unavailable", "distance",
+    "id",          "timestamp",  "campaignId",  "contactId",
+    "householdId", "successful", "unavailable", "distance",
 };
 #define N_GEOJSON_PROPERTIES (sizeof(geojson_properties) / sizeof(geojson_properties[0]))
 
@@ -93,8 +93,8 @@ static const cJSON *member(const cJSON *obj, const char *name)
  * comma, quote, CR or LF are quoted with inner quotes doubled (RFC 4180). */
 static void csv_text(FILE *f, const char *s)
 {
-    int guard = (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                 s[0] == '\r');
+    int guard =
+        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
     int quote = strpbrk(s, ",\"\r\n") != NULL;
 
     if (quote)

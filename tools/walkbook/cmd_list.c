@@ -10,6 +10,7 @@
 
 #include "cli.h"
 
+/* clang-format off */
 const char cli_usage_list[] =
     "usage: walkbook [--db PATH] [--json] list [OPTIONS]\n"
     "\n"
@@ -19,6 +20,7 @@ const char cli_usage_list[] =
     "\n"
     "Options:\n" CLI_FILTER_HELP
     "  --count            print only the number of matching records\n";
+/* clang-format on */
 
 static const char *str_at(const cJSON *obj, const char *a, const char *b)
 {

@@ -5,16 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 const char cli_usage_record[] =
-    "usage: walkbook [--db PATH] [--json] record [FILE|-]\n"
+    "usage: walkbook [--db PATH] [--json] record [--batch] [FILE|-]\n"
     "\n"
     "Record an interaction from a Polis create body, flat (v2) or wrapped as\n"
     "{\"data\":{...}} (v1), read from FILE or from standard input (the default,\n"
     "or \"-\"). Input is limited to 16 MiB. Prints the new record's id; with\n"
     "--json, its full envelope on one line. The store needs an identity first\n"
-    "(walkbook init).\n";
+    "(walkbook init).\n"
+    "\n"
+    "Options:\n"
+    "  --batch  the input holds many bodies, one per line (NDJSON) or as a JSON\n"
+    "           array; all are recorded in one transaction, or none when one\n"
+    "           is refused (the error names it as records[N], counting from 0).\n"
+    "           Prints one id (or envelope, with --json) per line.\n";
 
 const char cli_usage_get[] =
     "usage: walkbook [--db PATH] [--json] get [--deleted] ID\n"
@@ -55,8 +63,117 @@ static int print_envelope(const cli *c, wb_store *store, const char *id, int inc
     return rc;
 }
 
+/* The bodies of a --batch input: pointers into the input (NDJSON lines) or
+ * compact copies of a JSON array's elements (owned). */
+typedef struct batch {
+    const char **bodies;
+    char **owned;
+    size_t n;
+} batch;
+
+static void batch_free(batch *b)
+{
+    if (b->owned)
+        for (size_t i = 0; i < b->n; i++)
+            cJSON_free(b->owned[i]);
+    free(b->owned);
+    free(b->bodies);
+}
+
+static int batch_from_array(const cli *c, const char *input, batch *b)
+{
+    cJSON *doc = cJSON_Parse(input);
+    const cJSON *item;
+    int rc = CLI_EXIT_OK;
+
+    if (doc == NULL)
+        return cli_error(c, CLI_EXIT_INVALID, "records: not valid JSON");
+    size_t n = (size_t)cJSON_GetArraySize(doc);
+    if (n == 0) {
+        rc = cli_error(c, CLI_EXIT_INVALID, "records: no record in the input");
+        goto cleanup;
+    }
+    b->bodies = calloc(n, sizeof(*b->bodies));
+    b->owned = calloc(n, sizeof(*b->owned));
+    if (b->bodies == NULL || b->owned == NULL) {
+        rc = cli_error(c, CLI_EXIT_FAILURE, "out of memory");
+        goto cleanup;
+    }
+    cJSON_ArrayForEach(item, doc)
+    {
+        char *text = cJSON_PrintUnformatted(item);
+        if (text == NULL) {
+            rc = cli_error(c, CLI_EXIT_FAILURE, "out of memory");
+            goto cleanup;
+        }
+        b->owned[b->n] = text;
+        b->bodies[b->n++] = text;
+    }
+
+cleanup:
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* Split NDJSON in place: every non-blank line is one body. */
+static int batch_from_lines(const cli *c, char *input, batch *b)
+{
+    size_t max = 1;
+    for (const char *p = input; *p; p++)
+        max += (*p == '\n');
+    if ((b->bodies = calloc(max, sizeof(*b->bodies))) == NULL)
+        return cli_error(c, CLI_EXIT_FAILURE, "out of memory");
+    for (char *line = input; line != NULL;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (line[strspn(line, " \t\r")] != '\0')
+            b->bodies[b->n++] = line;
+        line = nl ? nl + 1 : NULL;
+    }
+    if (b->n == 0)
+        return cli_error(c, CLI_EXIT_INVALID, "records: no record in the input");
+    return CLI_EXIT_OK;
+}
+
+static int record_batch(const cli *c, wb_store *store, char *input)
+{
+    batch b = {NULL, NULL, 0};
+    char **ids = NULL;
+    int rc, err;
+
+    rc = input[strspn(input, " \t\r\n")] == '[' ? batch_from_array(c, input, &b)
+                                                : batch_from_lines(c, input, &b);
+    if (rc != CLI_EXIT_OK)
+        goto cleanup;
+    if ((ids = calloc(b.n, sizeof(*ids))) == NULL) {
+        rc = cli_error(c, CLI_EXIT_FAILURE, "out of memory");
+        goto cleanup;
+    }
+    if ((err = wb_interaction_record_batch(ids, store, b.bodies, b.n)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < b.n && rc == CLI_EXIT_OK; i++) {
+        if (c->json)
+            rc = print_envelope(c, store, ids[i], 0, 0);
+        else
+            printf("%s\n", ids[i]);
+    }
+
+cleanup:
+    if (ids)
+        for (size_t i = 0; i < b.n; i++)
+            wb_free(ids[i]);
+    free(ids);
+    batch_free(&b);
+    return rc;
+}
+
 int cli_cmd_record(cli *c, int argc, char **argv)
 {
+    int batch_mode = 0;
+    const cli_opt opts[] = {{"batch", CLI_OPT_FLAG, &batch_mode, NULL, NULL}};
     const char *pos[1] = {NULL};
     size_t n_pos;
     int help;
@@ -64,7 +181,7 @@ int cli_cmd_record(cli *c, int argc, char **argv)
     char *body = NULL, *id = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 1, &n_pos, &help);
+    rc = cli_parse(c, argc, argv, opts, 1, pos, 1, &n_pos, &help);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     if (help) {
@@ -78,6 +195,12 @@ int cli_cmd_record(cli *c, int argc, char **argv)
         goto cleanup;
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         goto cleanup;
+    if (batch_mode) {
+        if ((rc = record_batch(c, store, body)) != CLI_EXIT_OK)
+            goto cleanup;
+        rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
     if ((err = wb_interaction_record(&id, store, body)) < 0) {
         rc = cli_fail(c, err);
         goto cleanup;

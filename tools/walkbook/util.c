@@ -35,8 +35,8 @@ static int list_push(const cli *c, cli_list *list, const char *item, int argc)
     return CLI_EXIT_OK;
 }
 
-int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts,
-              const char **pos, size_t max_pos, size_t *n_pos, int *help)
+int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,
+              size_t max_pos, size_t *n_pos, int *help)
 {
     int only_pos = 0;
     *n_pos = 0;
@@ -165,6 +165,8 @@ int cli_exit_code(int wb_code)
         return CLI_EXIT_FAILURE;
     }
 }
+
+static void vprint_error(const cli *c, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
 
 static void vprint_error(const cli *c, const char *fmt, va_list ap)
 {
