@@ -271,14 +271,17 @@ static int wb_jsonpatch__add(cJSON **root, const wb_jsonpatch__op *o, const char
         value = NULL;
     } else if (cJSON_IsArray(parent)) {
         size_t size = wb_jsonptr__array_size(parent);
-        if (n == 1 && seg[0] == '-')
-            index = size;
-        else if (!wb_jsonptr__index(seg, n, &index)) {
-            error = wb_jsonpatch__fail(o, "invalid array index");
-            goto cleanup;
-        } else if (index > size) {
-            error = wb_jsonpatch__fail(o, "array index %zu beyond the end (size %zu)", index, size);
-            goto cleanup;
+        /* "-" names the position after the last element. */
+        if (n != 1 || seg[0] != '-') {
+            if (!wb_jsonptr__index(seg, n, &index)) {
+                error = wb_jsonpatch__fail(o, "invalid array index");
+                goto cleanup;
+            }
+            if (index > size) {
+                error = wb_jsonpatch__fail(o, "array index %zu beyond the end (size %zu)", index,
+                                           size);
+                goto cleanup;
+            }
         }
         wb_jsonpatch__rename(value, NULL);
         wb_jsonpatch__link_before(parent, wb_jsonptr__child(parent, seg, n), value);
@@ -532,7 +535,7 @@ static int wb_jsonpatch__emit(cJSON *patch, const char *op, const wb_buf *path,
                               const cJSON *value)
 {
     cJSON *o = cJSON_CreateObject(), *copy = NULL;
-    int error = 0;
+    int error;
     if (!o || !cJSON_AddStringToObject(o, "op", op) ||
         !cJSON_AddStringToObject(o, "path", path->ptr ? path->ptr : ""))
         goto oom;
@@ -604,7 +607,7 @@ static int wb_jsonpatch__diff_arrays(cJSON *patch, wb_buf *path, const cJSON *fr
 {
     size_t saved = path->len, i = 0, nfrom = wb_jsonptr__array_size(from);
     const cJSON *f = from->child, *t = to->child;
-    int error = 0;
+    int error;
 
     for (; f && t; f = f->next, t = t->next, i++) {
         if (wb_buf__printf(path, "/%zu", i) < 0)

@@ -571,7 +571,12 @@ static void test_conformance_jsonpatch__public_api(void)
     WBT_FAILS(wb_json_patch_apply(&out, "{}", "[] x"), WB_EINVALID,
               "patch: unexpected bytes after the value at byte 3");
     WBT_FAILS(wb_json_patch_apply(&out, "{}", "{}"), WB_EINVALID, "not an array of operations");
-    WBT_FAILS(wb_json_patch_apply(NULL, "{}", "[]"), WB_EINVALID, "invalid argument");
+    /* A variable, not a literal NULL: the header marks out_json nonnull
+     * for clang, and the check under test is the run-time one. */
+    {
+        char **no_out = NULL;
+        WBT_FAILS(wb_json_patch_apply(no_out, "{}", "[]"), WB_EINVALID, "invalid argument");
+    }
 
     WBT_OK(wb_json_diff(&out, "{\"a\":1,\"b\":[1]}", "{\"a\":1,\"b\":[1,{\"c\":2}]}"));
     WBT_ASSERT_STR(out, "[{\"op\":\"add\",\"path\":\"/b/1\",\"value\":{\"c\":2}}]");
