@@ -311,12 +311,27 @@ int wb_interaction_sync_info(char **out_json, wb_store *store, const char *id)
     return error;
 }
 
+/* 1 when a pointer names an envelope member outside `data` ("/meta/etag",
+ * "/id", …): a client that writes those gets told so, not "not found". */
+static int outside_data(const char *path)
+{
+    static const char *const envelope[] = {"id", "meta", "customerId", "securityGroupId"};
+    for (size_t i = 0; i < WB__ARRAY_SIZE(envelope); i++) {
+        size_t n = strlen(envelope[i]);
+        if (path[0] == '/' && strncmp(path + 1, envelope[i], n) == 0 &&
+            (path[1 + n] == '/' || path[1 + n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
 /* Make a patch's paths relative to `data`: "/data/x" → "/x", "/data" → "".
  * Paths without the prefix already are. Operations stay in place. */
 static int rebase_patch_paths(cJSON *patch)
 {
     static const char *const members[] = {"path", "from"};
     cJSON *op;
+    int index = 0;
     cJSON_ArrayForEach(op, patch)
     {
         for (size_t i = 0; i < WB__ARRAY_SIZE(members); i++) {
@@ -325,6 +340,10 @@ static int rebase_patch_paths(cJSON *patch)
             if (!cJSON_IsString(p))
                 continue;
             s = p->valuestring;
+            if (outside_data(s))
+                return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                                     "patch[%d]: %s %s is outside data; only data can change",
+                                     index, members[i], s);
             if (strncmp(s, "/data", 5) == 0 && (s[5] == '/' || s[5] == '\0')) {
                 cJSON *rebased = cJSON_CreateString(s + 5);
                 if (!rebased)
@@ -332,6 +351,7 @@ static int rebase_patch_paths(cJSON *patch)
                 cJSON_ReplaceItemInObjectCaseSensitive(op, members[i], rebased);
             }
         }
+        index++;
     }
     return 0;
 }

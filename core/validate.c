@@ -41,7 +41,7 @@ static const char *wb_validate__show(wb_validate__name *out, const char *s)
 
     if (!s)
         return "(unnamed)";
-    for (i = 0; s[i] && i < WB_VALIDATE__NAME_MAX; i++) {
+    for (i = 0; i < WB_VALIDATE__NAME_MAX && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         out->s[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }

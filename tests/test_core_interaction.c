@@ -214,10 +214,14 @@ static void test_core_interaction__update_refused_changes_nothing(void)
         const char *msg;
     } bad[] = {
         /* Outside data: these resolve inside data, where they are unknown. */
-        {"[{\"op\":\"replace\",\"path\":\"/meta/etag\",\"value\":\"x\"}]", WB_EINVALID, "patch"},
-        {"[{\"op\":\"add\",\"path\":\"/id\",\"value\":\"x\"}]", WB_EINVALID, "data.id"},
-        {"[{\"op\":\"add\",\"path\":\"/customerId\",\"value\":\"" FX_CUSTOMER "\"}]", WB_EINVALID,
-         "customerId"},
+        {"[{\"op\":\"replace\",\"path\":\"/meta/etag\",\"value\":\"x\"}]", WB_EINVALID,
+         "patch[0]: path /meta/etag is outside data"},
+        {"[{\"op\":\"add\",\"path\":\"/id\",\"value\":\"x\"}]", WB_EINVALID, "outside data"},
+        {"[{\"op\":\"test\",\"path\":\"/successful\",\"value\":true},"
+         "{\"op\":\"copy\",\"from\":\"/customerId\",\"path\":\"/x\"}]",
+         WB_EINVALID, "patch[1]: from /customerId is outside data"},
+        {"[{\"op\":\"add\",\"path\":\"/data/customerId\",\"value\":\"" FX_CUSTOMER "\"}]",
+         WB_EINVALID, "data.customerId: unknown member"},
         /* Invalid result. */
         {"[{\"op\":\"replace\",\"path\":\"/location/lat\",\"value\":91}]", WB_EINVALID,
          "location.lat"},

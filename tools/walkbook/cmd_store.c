@@ -133,6 +133,9 @@ static void print_identity(wb_store *store)
     cJSON_ArrayForEach(g, groups)
     {
         if (cJSON_IsString(g)) {
+            /* cppcheck does not expand cJSON_ArrayForEach, so it thinks the
+             * loop body runs once. */
+            // cppcheck-suppress knownConditionTrueFalse
             printf("%s%s", any ? ", " : " ", g->valuestring);
             any = 1;
         }
