@@ -1,0 +1,45 @@
+/*
+ * etag.h - the Polis etag recipe (polis-api.md §1.4) and the compact JSON
+ * text it hashes.
+ *
+ * Recipe: set meta.etag to "" in the envelope, serialise it compactly with
+ * members in stored order; etag = lowercase hex of the byte length, "-",
+ * and the first 27 characters of standard base64 of the SHA-1 of the bytes.
+ * That is the entity tag of the Node.js `etag` package applied to
+ * JSON.stringify output, so numbers must be printed the way JavaScript
+ * prints them (shortest text that reads back exactly: 33.43174362182617,
+ * not 33.431743621826172) for the documentation's examples to recompute.
+ */
+#ifndef WBS_ETAG_H
+#define WBS_ETAG_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* "<hex length>-<27 base64 chars>" and the NUL fit easily. */
+#define WBS_ETAG_MAX 48
+
+/* Etag of a byte string. */
+void wbs_etag_of_bytes(char out[WBS_ETAG_MAX], const char *bytes, size_t len);
+
+/* Number in JavaScript's Number#toString form ("0", "1.5", "1e+21",
+ * "1e-7"); non-finite values print as "null" like JSON.stringify. */
+void wbs_json_number(char out[32], double d);
+
+/* Compact JSON text of item as JSON.stringify would write it (the core's
+ * printer with JavaScript number formatting). wb__malloc'd (free with
+ * wb__free), NULL on oom. */
+char *wbs_json_print(const cJSON *item);
+
+/* Stamp env (an envelope with a "meta" object) with its etag per the
+ * recipe: meta.etag becomes the new value (added as the first member of
+ * meta when absent). Writes the etag to etag_out when not NULL and returns
+ * the final envelope text (wb__malloc'd), or NULL (no meta object, oom). */
+char *wbs_etag_stamp(cJSON *env, char *etag_out);
+
+/* Recompute the etag env would have under the recipe, without changing
+ * env. Returns 0, or -1 when env has no meta object or on oom. */
+int wbs_etag_recompute(char out[WBS_ETAG_MAX], const cJSON *env);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * interactions.c - interaction create and update, and the route table of
+ * both API versions (see interactions.h). GET by id, DELETE and listing are
+ * the shared ones of resource.c and listing.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "etag.h"
+#include "interactions.h"
+#include "json.h"
+#include "jsonpatch.h"
+#include "listing.h"
+#include "resource.h"
+#include "timeutil.h"
+#include "uuid.h"
+#include "validate.h"
+
+#define WBS_IX "interactions"
+
+typedef struct wbs_ix_api {
+    struct wbs_interactions *ix;
+    int version; /* 1 or 2 */
+} wbs_ix_api;
+
+struct wbs_interactions {
+    wbs_records *records;
+    int client_ids;
+    wbs_ix_api api[2];
+};
+
+wbs_interactions *wbs_interactions_new(wbs_records *r, int client_ids)
+{
+    wbs_interactions *ix = wb__calloc(1, sizeof(*ix));
+    if (!ix)
+        return NULL;
+    ix->records = r;
+    ix->client_ids = client_ids;
+    for (int i = 0; i < 2; i++) {
+        ix->api[i].ix = ix;
+        ix->api[i].version = i + 1;
+    }
+    return ix;
+}
+
+void wbs_interactions_free(wbs_interactions *ix)
+{
+    wb__free(ix);
+}
+
+/* v1 interactions carry the list of the contact as a read-only listId
+ * (§2.1). Without contact data the campaign's lists decide: its "normal"
+ * list (or one without a type), else its first. Without campaign data
+ * listId stays out. Lock held. */
+static int wbs_ix__derive_list_id(cJSON *data, wbs_records *r, const char *customer)
+{
+    const cJSON *campaign = wb_json__get(data, "campaignId"), *lists, *l, *pick = NULL;
+    cJSON *env = NULL;
+    char *text = NULL;
+    int rc = 0;
+
+    if (!cJSON_IsString(campaign) ||
+        wbs_records_get(&text, r, "campaigns", customer, campaign->valuestring) != 0)
+        return 0;
+    env = cJSON_Parse(text);
+    lists = wb_json__get(wb_json__get(env, "data"), "lists");
+    cJSON_ArrayForEach(l, lists)
+    {
+        const cJSON *type = wb_json__get(l, "type");
+        if (!cJSON_IsString(wb_json__get(l, "listId")))
+            continue;
+        if (!pick)
+            pick = l;
+        if (!type || (cJSON_IsString(type) && strcmp(type->valuestring, "normal") == 0)) {
+            pick = l;
+            break;
+        }
+    }
+    if (pick && !cJSON_AddStringToObject(data, "listId",
+                                         wb_json__get(pick, "listId")->valuestring))
+        rc = -1;
+    cJSON_Delete(env);
+    wb__free(text);
+    return rc;
+}
+
+/* A new envelope in the documented member order (interaction-v3-object). */
+static cJSON *wbs_ix__envelope(const char *id, cJSON *data, const wbs_principal *who,
+                               const char *now)
+{
+    cJSON *env = cJSON_CreateObject(), *meta = NULL;
+    int ok = env != NULL;
+
+    ok = ok && cJSON_AddStringToObject(env, "id", id);
+    if (ok && cJSON_AddItemToObject(env, "data", data))
+        data = NULL;
+    else
+        ok = 0;
+    ok = ok && (meta = cJSON_AddObjectToObject(env, "meta")) != NULL;
+    ok = ok && cJSON_AddStringToObject(meta, "etag", "");
+    ok = ok && cJSON_AddStringToObject(meta, "created", now);
+    ok = ok && cJSON_AddStringToObject(meta, "modified", now);
+    ok = ok && cJSON_AddStringToObject(meta, "resource", WBS_IX);
+    ok = ok && cJSON_AddStringToObject(meta, "createdBy", who->user);
+    ok = ok && cJSON_AddFalseToObject(meta, "isDeleted");
+    ok = ok && cJSON_AddStringToObject(meta, "modifiedBy", who->user);
+    ok = ok && cJSON_AddStringToObject(env, "customerId", who->customer);
+    ok = ok && cJSON_AddStringToObject(env, "securityGroupId", who->security_group);
+    cJSON_Delete(data);
+    if (!ok) {
+        cJSON_Delete(env);
+        return NULL;
+    }
+    return env;
+}
+
+/* With --client-ids: the id is taken. Same data (server-owned listId
+ * aside) and same creator → 200 with the stored record; else 409. */
+static void wbs_ix__replay(wbs_response *res, const char *text, const cJSON *data,
+                           const wbs_principal *who)
+{
+    cJSON *env = cJSON_Parse(text), *stored;
+    const cJSON *meta = wb_json__get(env, "meta"), *by = wb_json__get(meta, "createdBy");
+    cJSON *mine = wb_json__dup(data);
+
+    stored = wb_json__dup(wb_json__get(env, "data"));
+    cJSON_DeleteItemFromObjectCaseSensitive(stored, "listId");
+    cJSON_DeleteItemFromObjectCaseSensitive(mine, "listId");
+    if (!env || !stored || !mine) {
+        wbs_respond_error(res, 500, "ServerError", "stored record unreadable");
+    } else if (!cJSON_IsTrue(wb_json__get(meta, "isDeleted")) && cJSON_IsString(by) &&
+               strcmp(by->valuestring, who->user) == 0 && wb_json__equal(stored, mine)) {
+        wbs_respond_text(res, 200, wb__strdup(text));
+    } else {
+        wbs_respond_error(res, 409, "ExistsError", "a different record already has this id");
+    }
+    cJSON_Delete(env);
+    cJSON_Delete(stored);
+    cJSON_Delete(mine);
+}
+
+static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_ix_api *api = userdata;
+    wbs_records *r = api->ix->records;
+    cJSON *body = NULL, *client_id = NULL, *data = NULL, *env = NULL;
+    const cJSON *d;
+    char id[WB_UUID_LEN + 1], now[WB_TIMESTAMP_LEN + 1], location[96];
+    char *text = NULL, *existing = NULL;
+    int rc;
+
+    wb_error_clear();
+    if (wb_json__parse(&body, req->body, req->body_len, NULL, "body") < 0) {
+        wbs_resource_fail(res, "BadRequestError", "body: not JSON");
+        return;
+    }
+    /* A top-level id is not part of either body shape: take it out first. */
+    client_id = cJSON_DetachItemFromObjectCaseSensitive(body, "id");
+    if (api->ix->client_ids && client_id) {
+        if (!cJSON_IsString(client_id) || !wb_uuid__valid(client_id->valuestring)) {
+            wbs_respond_error(res, 400, "ValidationError", "id: must be a UUID");
+            goto cleanup;
+        }
+        for (size_t i = 0; i <= WB_UUID_LEN; i++) {
+            char c = client_id->valuestring[i];
+            id[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+        }
+    } else {
+        wb_uuid__v4(id);
+    }
+    if (!(d = wb_validate__create_data(body))) {
+        wbs_resource_fail(res, "ValidationError", "body: not an interaction");
+        goto cleanup;
+    }
+    if (!(data = wb_json__dup(d))) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto cleanup;
+    }
+    /* listId is server-owned (§2.1): whatever the client sent is dropped. */
+    cJSON_DeleteItemFromObjectCaseSensitive(data, "listId");
+    if (wb_validate__interaction(data) < 0) {
+        wbs_resource_fail(res, "ValidationError", "data: invalid");
+        goto cleanup;
+    }
+
+    wbs_records_lock(r);
+    if (api->version == 1 && wbs_ix__derive_list_id(data, r, req->who.customer) < 0) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto unlock;
+    }
+    rc = api->ix->client_ids && client_id
+             ? wbs_records_get(&existing, r, WBS_IX, req->who.customer, id)
+             : 1;
+    if (rc == 0) {
+        wbs_ix__replay(res, existing, data, &req->who);
+        goto unlock;
+    }
+    if (rc < 0) {
+        wbs_respond_error(res, 500, "ServerError", "storage error");
+        goto unlock;
+    }
+    wbs_records_next_modified(r, now);
+    env = wbs_ix__envelope(id, data, &req->who, now);
+    data = NULL;
+    if (!env || !(text = wbs_etag_stamp(env, NULL))) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto unlock;
+    }
+    if (wbs_records_put(r, WBS_IX, req->who.customer, id, text, now) < 0) {
+        wbs_respond_error(res, 500, "ServerError", "storage error");
+        goto unlock;
+    }
+    wbs_respond_text(res, 201, text);
+    text = NULL;
+    snprintf(location, sizeof(location), "/v%d/interactions/%s", api->version, id);
+    wbs_response_header(res, "Location", location);
+unlock:
+    wbs_records_unlock(r);
+cleanup:
+    wb__free(text);
+    wb__free(existing);
+    cJSON_Delete(env);
+    cJSON_Delete(data);
+    cJSON_Delete(client_id);
+    cJSON_Delete(body);
+}
+
+/* The first segment of a pointer names an envelope member outside data. */
+static int wbs_ix__outside_data(const char *path)
+{
+    static const char *const names[] = {"id", "meta", "customerId", "securityGroupId"};
+    for (size_t i = 0; i < WB__ARRAY_SIZE(names); i++) {
+        size_t n = strlen(names[i]);
+        if (path[0] == '/' && strncmp(path + 1, names[i], n) == 0 &&
+            (path[1 + n] == '/' || path[1 + n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Make the operations' paths relative to data (G10): "/data/x" → "/x",
+ * "/data" → "". Envelope members outside data are refused by name. */
+static int wbs_ix__rebase(wbs_response *res, cJSON *ops)
+{
+    static const char *const members[] = {"path", "from"};
+    char msg[160];
+    cJSON *op;
+    int index = 0;
+
+    cJSON_ArrayForEach(op, ops)
+    {
+        for (size_t i = 0; i < WB__ARRAY_SIZE(members); i++) {
+            cJSON *p = wb_json__get(op, members[i]);
+            if (!cJSON_IsString(p))
+                continue; /* the patch engine names what is missing */
+            if (wbs_ix__outside_data(p->valuestring)) {
+                snprintf(msg, sizeof(msg), "patch[%d]: %s %.60s is outside data; only data can change",
+                         index, members[i], p->valuestring);
+                wbs_respond_error(res, 400, "ValidationError", msg);
+                return -1;
+            }
+            if (strncmp(p->valuestring, "/data", 5) == 0 &&
+                (p->valuestring[5] == '/' || p->valuestring[5] == '\0')) {
+                cJSON *rebased = cJSON_CreateString(p->valuestring + 5);
+                if (!rebased || !cJSON_ReplaceItemInObjectCaseSensitive(op, members[i], rebased)) {
+                    cJSON_Delete(rebased);
+                    wbs_respond_error(res, 500, "ServerError", "out of memory");
+                    return -1;
+                }
+            }
+        }
+        index++;
+    }
+    return 0;
+}
+
+static int wbs_ix__same_member(const cJSON *a, const cJSON *b, const char *name)
+{
+    const cJSON *x = wb_json__get(a, name), *y = wb_json__get(b, name);
+    return (!x && !y) || (x && y && wb_json__equal(x, y));
+}
+
+static void wbs_ix__patch(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_ix_api *api = userdata;
+    wbs_records *r = api->ix->records;
+    char id[37], want[WBS_ETAG_MAX + 2];
+    cJSON *body = NULL, *env = NULL, *data = NULL;
+    cJSON *ops;
+    char *text = NULL;
+
+    wb_error_clear();
+    if (wbs_resource_id(id, res, req) < 0 ||
+        wbs_resource_precondition(want, sizeof(want), res, req) < 0)
+        return;
+    if (wb_json__parse(&body, req->body, req->body_len, NULL, "body") < 0) {
+        wbs_resource_fail(res, "BadRequestError", "body: not JSON");
+        return;
+    }
+    ops = wb_json__get(body, "data");
+    if (!cJSON_IsArray(ops)) {
+        wbs_respond_error(res, 400, "ValidationError",
+                          "body.data: must be an array of JSON Patch operations");
+        goto cleanup;
+    }
+    if (wbs_ix__rebase(res, ops) < 0)
+        goto cleanup;
+
+    wbs_records_lock(r);
+    if (wbs_resource_load(&env, &text, res, r, WBS_IX, req->who.customer, id) < 0)
+        goto unlock;
+    if (wbs_resource_check_etag(res, env, text, want) < 0)
+        goto unlock;
+    if (!(data = wb_json__dup(wb_json__get(env, "data")))) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto unlock;
+    }
+    if (wb_jsonpatch__apply(&data, ops) < 0) {
+        wbs_resource_fail(res, "ValidationError", "patch: cannot apply");
+        goto unlock;
+    }
+    if (!wbs_ix__same_member(data, wb_json__get(env, "data"), "listId")) {
+        wbs_respond_error(res, 400, "ValidationError",
+                          "data.listId: server-owned; it cannot be changed");
+        goto unlock;
+    }
+    if (wb_validate__interaction(data) < 0) {
+        wbs_resource_fail(res, "ValidationError", "data: invalid");
+        goto unlock;
+    }
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(env, "data", data)) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto unlock;
+    }
+    data = NULL;
+    wbs_resource_write(res, 200, r, WBS_IX, env, req->who.customer, id, req->who.user);
+unlock:
+    wbs_records_unlock(r);
+cleanup:
+    wb__free(text);
+    cJSON_Delete(data);
+    cJSON_Delete(env);
+    cJSON_Delete(body);
+}
+
+static void wbs_ix__get(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_ix_api *api = userdata;
+    wbs_resource_get(res, req, api->ix->records, WBS_IX);
+}
+
+static void wbs_ix__delete(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_ix_api *api = userdata;
+    /* Canvassers lack destroy@interactions (§3.5). */
+    wbs_resource_delete(res, req, api->ix->records, WBS_IX, 1u << WBS_ROLE_ADMIN);
+}
+
+static void wbs_ix__list(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_ix_api *api = userdata;
+    wbs_list_respond(res, req, api->ix->records, WBS_IX);
+}
+
+int wbs_interactions_routes(wbs_http *h, wbs_interactions *ix)
+{
+    static const char *const base[] = {"/v1/interactions", "/v2/interactions"};
+    char one[64];
+
+    wbs_records_lock(ix->records);
+    int rc = wbs_records_ensure(ix->records, WBS_IX) | wbs_records_ensure(ix->records, "campaigns");
+    wbs_records_unlock(ix->records);
+    if (rc < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(one, sizeof(one), "%s/*", base[i]);
+        if (wbs_http_route(h, "POST", base[i], WBS_ROUTE_AUTH, wbs_ix__create, &ix->api[i]) < 0 ||
+            wbs_http_route(h, "GET", base[i], WBS_ROUTE_AUTH, wbs_ix__list, &ix->api[i]) < 0 ||
+            wbs_http_route(h, "GET", one, WBS_ROUTE_AUTH, wbs_ix__get, &ix->api[i]) < 0 ||
+            wbs_http_route(h, "PATCH", one, WBS_ROUTE_AUTH, wbs_ix__patch, &ix->api[i]) < 0 ||
+            wbs_http_route(h, "DELETE", one, WBS_ROUTE_AUTH, wbs_ix__delete, &ix->api[i]) < 0)
+            return -1;
+    }
+    return 0;
+}

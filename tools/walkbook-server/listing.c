@@ -1,0 +1,214 @@
+/*
+ * listing.c - list queries (see listing.h): the customer's envelopes are
+ * loaded, filtered and sorted with query.h, then one page is copied out
+ * verbatim from the stored text.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "json.h"
+#include "listing.h"
+#include "query.h"
+
+#define WBS_LIST_MAX_PARAMS 32
+#define WBS_MAX_SAFE_INTEGER 9007199254740991ULL
+
+typedef struct wbs_list_item {
+    cJSON *env;
+    char *text;
+} wbs_list_item;
+
+typedef struct wbs_list_query {
+    const char *sort[WBS_LIST_MAX_PARAMS];
+    size_t n_sort;
+    const char *filter;
+    int n_filter;
+    const char *eq_key[WBS_LIST_MAX_PARAMS], *eq_value[WBS_LIST_MAX_PARAMS];
+    size_t n_eq;
+    int too_many;
+} wbs_list_query;
+
+typedef struct wbs_list_load {
+    const wbs_filter *filter;
+    int with_deleted;
+    wbs_list_item *items;
+    size_t n, cap;
+    int oom;
+} wbs_list_load;
+
+static int wbs_list__param(const char *key, const char *value, void *userdata)
+{
+    wbs_list_query *q = userdata;
+    size_t klen = strlen(key);
+
+    if (strcmp(key, "sort") == 0) {
+        if (q->n_sort == WBS_LIST_MAX_PARAMS)
+            q->too_many = 1;
+        else
+            q->sort[q->n_sort++] = value;
+    } else if (strcmp(key, "filter") == 0) {
+        q->filter = value;
+        q->n_filter++;
+    } else if (klen > 8 && strncmp(key, "filter[", 7) == 0 && key[klen - 1] == ']') {
+        if (q->n_eq == WBS_LIST_MAX_PARAMS) {
+            q->too_many = 1;
+        } else {
+            q->eq_key[q->n_eq] = key;
+            q->eq_value[q->n_eq++] = value;
+        }
+    }
+    return 0;
+}
+
+/* A decimal integer in [min, WBS_MAX_SAFE_INTEGER]; -1 when not. */
+static int wbs_list__integer(unsigned long long *out, const char *s, unsigned long long min)
+{
+    unsigned long long v = 0;
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        if (s[n] < '0' || s[n] > '9' || n >= 16)
+            return -1;
+        v = v * 10 + (unsigned long long)(s[n] - '0');
+    }
+    if (n == 0 || v < min || v > WBS_MAX_SAFE_INTEGER)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int wbs_list__collect(const char *text, size_t len, void *userdata)
+{
+    wbs_list_load *l = userdata;
+    cJSON *env = cJSON_ParseWithLength(text, len);
+    const cJSON *deleted = wb_json__get(wb_json__get(env, "meta"), "isDeleted");
+
+    if (!env)
+        return 0; /* unreadable rows are skipped, not fatal */
+    if ((cJSON_IsTrue(deleted) && !l->with_deleted) || !wbs_filter_match(l->filter, env)) {
+        cJSON_Delete(env);
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        wbs_list_item *items = wb__realloc(l->items, cap * sizeof(*items));
+        if (!items) {
+            cJSON_Delete(env);
+            l->oom = 1;
+            return 1;
+        }
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n].env = env;
+    l->items[l->n].text = wb__strndup(text, len);
+    if (!l->items[l->n].text) {
+        cJSON_Delete(env);
+        l->oom = 1;
+        return 1;
+    }
+    l->n++;
+    return 0;
+}
+
+/* Stable merge sort of items by the sort keys (tmp holds n items). */
+static void wbs_list__sort(wbs_list_item *items, wbs_list_item *tmp, size_t n,
+                           const wbs_sort *s)
+{
+    size_t mid = n / 2, i = 0, j = mid, o = 0;
+    if (n < 2)
+        return;
+    wbs_list__sort(items, tmp, mid, s);
+    wbs_list__sort(items + mid, tmp, n - mid, s);
+    while (i < mid && j < n)
+        tmp[o++] = wbs_sort_compare(s, items[j].env, items[i].env) < 0 ? items[j++] : items[i++];
+    while (i < mid)
+        tmp[o++] = items[i++];
+    while (j < n)
+        tmp[o++] = items[j++];
+    memcpy(items, tmp, n * sizeof(*items));
+}
+
+void wbs_list_respond(wbs_response *res, wbs_request *req, wbs_records *r, const char *resource)
+{
+    wbs_list_query q;
+    wbs_list_load l;
+    wbs_filter *filter = NULL;
+    wbs_sort sort = {NULL, 0};
+    wbs_list_item *tmp = NULL;
+    unsigned long long limit, skip = 0;
+    const char *v;
+    char err[256], path[256];
+    wb_buf b = WB_BUF_INIT;
+    int rc;
+
+    memset(&q, 0, sizeof(q));
+    memset(&l, 0, sizeof(l));
+    v = wbs_request_query(req, "limit");
+    if (!v || wbs_list__integer(&limit, v, 1) < 0) {
+        wbs_respond_error(res, 400, "BadRequestError",
+                          "limit: required, a positive integer up to 9007199254740991");
+        return;
+    }
+    v = wbs_request_query(req, "skip");
+    if (v && wbs_list__integer(&skip, v, 0) < 0) {
+        wbs_respond_error(res, 400, "BadRequestError",
+                          "skip: must be an integer from 0 to 9007199254740991");
+        return;
+    }
+    wbs_request_query_each(req, wbs_list__param, &q);
+    if (q.too_many || q.n_filter > 1) {
+        wbs_respond_error(res, 400, "BadRequestError",
+                          q.too_many ? "sort/filter: too many parameters"
+                                     : "filter: give one expression (combine with and)");
+        return;
+    }
+    if (q.filter && *q.filter && wbs_filter_parse(&filter, q.filter, err, sizeof(err)) < 0)
+        goto bad;
+    for (size_t i = 0; i < q.n_eq; i++) {
+        size_t klen = strlen(q.eq_key[i]) - 8; /* between "filter[" and "]" */
+        if (klen >= sizeof(path)) {
+            snprintf(err, sizeof(err), "filter[…]: path too long");
+            goto bad;
+        }
+        memcpy(path, q.eq_key[i] + 7, klen);
+        path[klen] = '\0';
+        if (wbs_filter_add_eq(&filter, path, q.eq_value[i], err, sizeof(err)) < 0)
+            goto bad;
+    }
+    if (wbs_sort_parse(&sort, q.sort, q.n_sort, err, sizeof(err)) < 0)
+        goto bad;
+
+    l.filter = filter;
+    l.with_deleted = filter && wbs_filter_mentions(filter, "/meta/isDeleted");
+    wbs_records_lock(r);
+    rc = wbs_records_each(r, resource, req->who.customer, wbs_list__collect, &l);
+    wbs_records_unlock(r);
+    if (rc < 0 || l.oom || (l.n && !(tmp = wb__malloc(l.n * sizeof(*tmp))))) {
+        wbs_respond_error(res, 500, "ServerError", l.oom || rc >= 0 ? "out of memory" : "storage error");
+        goto cleanup;
+    }
+    wbs_list__sort(l.items, tmp, l.n, &sort);
+    wb_buf__puts(&b, "{\"data\":[");
+    for (unsigned long long i = skip; i < l.n && i - skip < limit; i++) {
+        if (i != skip)
+            wb_buf__putc(&b, ',');
+        wb_buf__puts(&b, l.items[i].text);
+    }
+    wb_buf__puts(&b, "],\"meta\":{}}");
+    wbs_respond_text(res, 200, wb_buf__detach(&b));
+    goto cleanup;
+bad:
+    wbs_respond_error(res, 400, "BadRequestError", err);
+cleanup:
+    for (size_t i = 0; i < l.n; i++) {
+        cJSON_Delete(l.items[i].env);
+        wb__free(l.items[i].text);
+    }
+    wb__free(l.items);
+    wb__free(tmp);
+    wb_buf__free(&b);
+    wbs_filter_free(filter);
+    wbs_sort_free(&sort);
+}
