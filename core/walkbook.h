@@ -378,6 +378,19 @@ WB_API WB_WARN_UNUSED int wb_interaction_purge(uint64_t *WB_NULLABLE out_purged,
                                                int64_t older_than_ms);
 /** @} */
 
+/** @defgroup wb_geo Geodesy
+ *  @{ */
+/** Geodesic distance on the WGS84 ellipsoid between two points given in
+ *  degrees, in metres (Karney's method: accurate to well under a millimetre,
+ *  and finite for nearly antipodal points).
+ *  @return 0; WB_EINVALID naming the argument out of range or not finite.
+ *  Threads: any. Fails: never (bad input only). */
+WB_API WB_WARN_UNUSED int wb_geodesic_distance(double *out_metres, double lat1, double lng1,
+                                               double lat2, double lng2);
+/** Metres to statute miles (1 mile = 1609.344 m). Threads: any. Fails: never. */
+WB_API double wb_metres_to_miles(double metres);
+/** @} */
+
 /** @defgroup wb_json JSON helpers
  *  @{ */
 /** Apply an RFC 6902 JSON Patch to a JSON document (whole-document paths).
