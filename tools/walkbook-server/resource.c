@@ -58,7 +58,11 @@ int wbs_resource_load(cJSON **env, char **text, wbs_response *res, wbs_records *
                       const char *resource, const char *customer, const char *id)
 {
     const cJSON *meta;
-    int rc = wbs_records_get(text, r, resource, customer, id);
+    int rc;
+
+    *env = NULL;
+    *text = NULL;
+    rc = wbs_records_get(text, r, resource, customer, id);
 
     if (rc < 0) {
         wbs_respond_error(res, 500, "ServerError", "storage error");
@@ -73,12 +77,16 @@ int wbs_resource_load(cJSON **env, char **text, wbs_response *res, wbs_records *
     if (!*env || !cJSON_IsObject(meta)) {
         cJSON_Delete(*env);
         wb__free(*text);
+        *env = NULL;
+        *text = NULL;
         wbs_respond_error(res, 500, "ServerError", "stored record unreadable");
         return -1;
     }
     if (cJSON_IsTrue(wb_json__get(meta, "isDeleted"))) {
         cJSON_Delete(*env);
         wb__free(*text);
+        *env = NULL;
+        *text = NULL;
         wbs_respond_error(res, 404, "NotFoundError", "no such record");
         return -1;
     }
