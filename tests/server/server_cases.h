@@ -26,6 +26,9 @@ const char *ix_body(const char *campaign, const char *ts, int unavailable, const
 long ix_create(srv_reply *r, const srv *s, const char *token, const char *campaign,
                const char *extra);
 
+void test_server_store__distance_unit(void);
+void test_server_store__db_distance_and_restart(void);
+
 void test_server_list__paging(void);
 void test_server_list__limit_and_skip_errors(void);
 void test_server_list__sort_spellings(void);

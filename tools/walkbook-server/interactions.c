@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "distance.h"
 #include "etag.h"
 #include "interactions.h"
 #include "json.h"
@@ -83,6 +84,25 @@ static int wbs_ix__derive_list_id(cJSON *data, wbs_records *r, const char *custo
     cJSON_Delete(env);
     wb__free(text);
     return rc;
+}
+
+/* Server-side distance when the client sent none (G12): from the
+ * household record of data.householdId, when there is one. Lock held. */
+static int wbs_ix__fill_distance(cJSON *data, wbs_records *r, const char *customer)
+{
+    const cJSON *hh = wb_json__get(data, "householdId");
+    cJSON *env = NULL;
+    char *text = NULL;
+    int rc;
+
+    if (wb_json__get(data, "distance") || !cJSON_IsString(hh) ||
+        wbs_records_get(&text, r, "households", customer, hh->valuestring) != 0)
+        return 0;
+    env = cJSON_Parse(text);
+    rc = wbs_distance_fill(data, env);
+    cJSON_Delete(env);
+    wb__free(text);
+    return rc < 0 ? -1 : 0;
 }
 
 /* A new envelope in the documented member order (interaction-v3-object). */
@@ -185,7 +205,8 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
     }
 
     wbs_records_lock(r);
-    if (api->version == 1 && wbs_ix__derive_list_id(data, r, req->who.customer) < 0) {
+    if ((api->version == 1 && wbs_ix__derive_list_id(data, r, req->who.customer) < 0) ||
+        wbs_ix__fill_distance(data, r, req->who.customer) < 0) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");
         goto unlock;
     }
@@ -329,6 +350,10 @@ static void wbs_ix__patch(wbs_response *res, wbs_request *req, void *userdata)
         wbs_resource_fail(res, "ValidationError", "data: invalid");
         goto unlock;
     }
+    if (wbs_ix__fill_distance(data, r, req->who.customer) < 0) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto unlock;
+    }
     if (!cJSON_ReplaceItemInObjectCaseSensitive(env, "data", data)) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");
         goto unlock;
@@ -369,7 +394,8 @@ int wbs_interactions_routes(wbs_http *h, wbs_interactions *ix)
     char one[64];
 
     wbs_records_lock(ix->records);
-    int rc = wbs_records_ensure(ix->records, WBS_IX) | wbs_records_ensure(ix->records, "campaigns");
+    int rc = wbs_records_ensure(ix->records, WBS_IX) | wbs_records_ensure(ix->records, "campaigns") |
+             wbs_records_ensure(ix->records, "households");
     wbs_records_unlock(ix->records);
     if (rc < 0)
         return -1;
