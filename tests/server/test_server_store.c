@@ -15,6 +15,9 @@
 #include "wbtest.h"
 
 #define HOUSEHOLD "c15e3515-aabf-42da-8d1b-31679f738eae"
+#define CAMPAIGN "61fbfbaa-5de8-4d17-ac2b-c47f2376265a"
+#define LIST "d276761e-54cb-492b-be7a-3a257dad5903"
+#define LIST_HP "ffd8bd17-eafc-45ec-a975-23ecda1fa2e6"
 
 /* The documentation's v2 example: this fix and the coordinates most
  * household examples carry are 936.236034 miles apart on WGS84, which the
@@ -52,6 +55,15 @@ static int seed_household(const char *db)
                           " '{\"id\":\"" HOUSEHOLD "\",\"data\":{\"unitNum\":\"\",\"address\":"
                           "{\"data\":{\"coords\":{\"lat\":42.3795514,\"lng\":-71.2525621,"
                           "\"confidence\":0}}}},\"meta\":{\"etag\":\"\",\"isDeleted\":false}}',"
+                          " '2019-01-01T00:00:00.000Z');"
+                          "CREATE TABLE r_campaigns (customer TEXT NOT NULL, id TEXT NOT NULL,"
+                          " envelope TEXT NOT NULL, modified TEXT NOT NULL,"
+                          " PRIMARY KEY (customer, id)) WITHOUT ROWID;"
+                          "INSERT INTO r_campaigns VALUES ('" T_C1 "', '" CAMPAIGN "',"
+                          " '{\"id\":\"" CAMPAIGN "\",\"data\":{\"name\":\"C\",\"lists\":["
+                          "{\"type\":\"high-priority\",\"listId\":\"" LIST_HP "\"},"
+                          "{\"type\":\"normal\",\"listId\":\"" LIST "\"}]},"
+                          "\"meta\":{\"etag\":\"\",\"isDeleted\":false}}',"
                           " '2019-01-01T00:00:00.000Z');",
                           NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_close(h);
@@ -84,6 +96,34 @@ void test_server_store__db_distance_and_restart(void)
     d = wb_jsonptr__get(r.json, "/data/distance");
     WBT_ASSERT(cJSON_IsNumber(d) && d->valuedouble == 0.25);
     snprintf(modified, sizeof(modified), "%s", srv_str(r.json, "/meta/modified"));
+    srv_reply_free(&r);
+    /* v1 derives the read-only listId from the campaign (the normal list);
+     * v2 has none; nobody may write it */
+    WBT_ASSERT_INT(srv_call(&r, &s, "POST", "/v1/interactions", "t",
+                            ix_body(CAMPAIGN, NULL, 0, ",\"listId\":\"" LIST_HP "\""), NULL,
+                            NULL),
+                   201);
+    WBT_ASSERT_STR(srv_str(r.json, "/data/listId"), LIST);
+    {
+        char p1[128], h[200];
+        snprintf(p1, sizeof(p1), "/v1/interactions/%s", srv_str(r.json, "/id"));
+        snprintf(h, sizeof(h), "etag: %s", srv_str(r.json, "/meta/etag"));
+        WBT_ASSERT_INT(srv_call(&g, &s, "PATCH", p1, "t",
+                                "{\"data\":[{\"op\":\"replace\",\"path\":\"/listId\","
+                                "\"value\":\"" LIST_HP "\"}]}",
+                                h, NULL),
+                       400);
+        WBT_ASSERT_CONTAINS(srv_str(g.json, "/message"), "listId");
+        srv_reply_free(&g);
+        WBT_ASSERT_INT(srv_call(&g, &s, "PATCH", p1, "t",
+                                "{\"data\":[{\"op\":\"remove\",\"path\":\"/data/listId\"}]}",
+                                h, NULL),
+                       400);
+        srv_reply_free(&g);
+    }
+    srv_reply_free(&r);
+    WBT_ASSERT_INT(ix_create(&r, &s, "t", CAMPAIGN, NULL), 201);
+    WBT_ASSERT(wb_jsonptr__get(r.json, "/data/listId") == NULL);
     srv_reply_free(&r);
     WBT_ASSERT_INT(srv_stop(&s), 0);
 
