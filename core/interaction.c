@@ -34,8 +34,7 @@
 
 /* Columns of WB_STMT_GET after the envelope's. */
 enum {
-    GET_ROWID = WB_ENVELOPE_NCOLS,
-    GET_STATE,
+    GET_STATE = WB_ENVELOPE_NCOLS,
     GET_BASE,
     GET_SERVER_ID,
     GET_VERSION,
@@ -242,6 +241,13 @@ static int find(sqlite3_stmt **out, wb_store *store, const char *id, int include
     return error;
 }
 
+/* The local id of the GET row, which may have been found by its server id. */
+static void copy_local_id(char *out, sqlite3_stmt *st)
+{
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    snprintf(out, WB_UUID_LEN + 1, "%s", id ? id : "");
+}
+
 static int check_id(const char *id)
 {
     if (!wb_uuid__valid(id))
@@ -311,51 +317,6 @@ int wb_interaction_sync_info(char **out_json, wb_store *store, const char *id)
     return error;
 }
 
-/* 1 when a pointer names an envelope member outside `data` ("/meta/etag",
- * "/id", …): a client that writes those gets told so, not "not found". */
-static int outside_data(const char *path)
-{
-    static const char *const envelope[] = {"id", "meta", "customerId", "securityGroupId"};
-    for (size_t i = 0; i < WB__ARRAY_SIZE(envelope); i++) {
-        size_t n = strlen(envelope[i]);
-        if (path[0] == '/' && strncmp(path + 1, envelope[i], n) == 0 &&
-            (path[1 + n] == '/' || path[1 + n] == '\0'))
-            return 1;
-    }
-    return 0;
-}
-
-/* Make a patch's paths relative to `data`: "/data/x" → "/x", "/data" → "".
- * Paths without the prefix already are. Operations stay in place. */
-static int rebase_patch_paths(cJSON *patch)
-{
-    static const char *const members[] = {"path", "from"};
-    cJSON *op;
-    int index = 0;
-    cJSON_ArrayForEach(op, patch)
-    {
-        for (size_t i = 0; i < WB__ARRAY_SIZE(members); i++) {
-            cJSON *p = cJSON_GetObjectItemCaseSensitive(op, members[i]);
-            const char *s;
-            if (!cJSON_IsString(p))
-                continue;
-            s = p->valuestring;
-            if (outside_data(s))
-                return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
-                                     "patch[%d]: %s %s is outside data; only data can change",
-                                     index, members[i], s);
-            if (strncmp(s, "/data", 5) == 0 && (s[5] == '/' || s[5] == '\0')) {
-                cJSON *rebased = cJSON_CreateString(s + 5);
-                if (!rebased)
-                    return wb_error__oom();
-                cJSON_ReplaceItemInObjectCaseSensitive(op, members[i], rebased);
-            }
-        }
-        index++;
-    }
-    return 0;
-}
-
 /* Parse a patch given as [ops] or {"data":[ops]}. */
 static int parse_patch(cJSON **out, const char *text)
 {
@@ -379,7 +340,7 @@ static int parse_patch(cJSON **out, const char *text)
                               "patch: must be an array of operations");
         goto cleanup;
     }
-    if ((error = rebase_patch_paths(root)) < 0)
+    if ((error = wb_validate__rebase_patch(root)) < 0)
         goto cleanup;
     *out = root;
     root = NULL;
@@ -393,8 +354,8 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
     cJSON *patch = NULL, *doc = NULL, *base = NULL;
     char *data_text = NULL;
     char now[WB_TIMESTAMP_LEN + 1];
+    char local_id[WB_UUID_LEN + 1];
     sqlite3_stmt *st;
-    int64_t rowid;
     int error, rc, state, new_state, in_tx = 0;
 
     wb_error__reset();
@@ -413,7 +374,7 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
     if ((error = find(&st, store, id, 0)) < 0)
         goto cleanup;
     state = sqlite3_column_int(st, GET_STATE);
-    rowid = sqlite3_column_int64(st, GET_ROWID);
+    copy_local_id(local_id, st);
     if (state == WB_STATE_CONFLICT) {
         sqlite3_reset(st);
         error = wb_error__set(WB_ECONFLICT, WB_ERRCLASS_STORE,
@@ -471,7 +432,7 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
     if ((error = wb_store__stmt(&st, store, WB_STMT_UPDATE_DATA)) < 0)
         goto cleanup;
     wb_store__next_modified(store, now);
-    sqlite3_bind_int64(st, 1, rowid);
+    sqlite3_bind_text(st, 1, local_id, WB_UUID_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
     bind_index_columns(st, doc, 3, 4, 5, 6, 7);
     sqlite3_bind_text(st, 8, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
@@ -502,8 +463,8 @@ cleanup:
 int wb_interaction_delete(wb_store *store, const char *id)
 {
     char now[WB_TIMESTAMP_LEN + 1];
+    char local_id[WB_UUID_LEN + 1];
     sqlite3_stmt *st;
-    int64_t rowid;
     int error, rc, state, new_state, has_base;
 
     wb_error__reset();
@@ -516,7 +477,7 @@ int wb_interaction_delete(wb_store *store, const char *id)
     if ((error = find(&st, store, id, 0)) < 0)
         goto cleanup;
     state = sqlite3_column_int(st, GET_STATE);
-    rowid = sqlite3_column_int64(st, GET_ROWID);
+    copy_local_id(local_id, st);
     has_base = sqlite3_column_type(st, GET_BASE) != SQLITE_NULL;
     sqlite3_reset(st);
     if (state == WB_STATE_CONFLICT) {
@@ -529,7 +490,7 @@ int wb_interaction_delete(wb_store *store, const char *id)
     if ((error = wb_store__stmt(&st, store, WB_STMT_DELETE)) < 0)
         goto cleanup;
     wb_store__next_modified(store, now);
-    sqlite3_bind_int64(st, 1, rowid);
+    sqlite3_bind_text(st, 1, local_id, WB_UUID_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, store->last_modified_ms);
     sqlite3_bind_text(st, 3, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, store->user_id, -1, SQLITE_STATIC);

@@ -572,32 +572,91 @@ cleanup:
 
 /* ---- printing ----------------------------------------------------------- */
 
-static void wb_json__put_number(wb_buf *b, double d)
+/* Shortest decimal digits of d (no sign, no trailing zeros) and the
+ * exponent n such that d = 0.DIGITS * 10^n, as ECMAScript Number#toString
+ * defines them (§7.1.12.1). */
+static size_t wb_json__digits(char digits[24], int *n, double d)
 {
-    char tmp[64];
-    char point = '.';
-    const struct lconv *lc;
+    char tmp[48];
+    int p, exp10 = 0;
+    size_t k = 0;
+    const char *s;
+
+    for (p = 1; p <= 17; p++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    /* tmp is "D[<point>DDD]e±XX"; the point depends on the locale, so it
+     * is skipped by position rather than by value. */
+    s = tmp;
+    digits[k++] = *s++;
+    if (*s != 'e')
+        s++;
+    while (*s >= '0' && *s <= '9' && k < 20)
+        digits[k++] = *s++;
+    if (*s == 'e')
+        exp10 = atoi(s + 1);
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    digits[k] = '\0';
+    *n = exp10 + 1;
+    return k;
+}
+
+void wb_json__format_number(char out[WB_JSON_NUMBER_MAX], double d)
+{
+    char digits[24];
+    size_t k, o = 0;
+    int n, i;
+
     if (!isfinite(d)) {
-        /* The parser refuses these; a tree built in code could hold one. */
-        wb_buf__puts(b, "null");
+        strcpy(out, "null");
         return;
     }
-    if (d == floor(d) && fabs(d) < 1e15)
-        snprintf(tmp, sizeof(tmp), "%.0f", d);
-    else {
-        /* Shortest of the two precisions that reads back exactly. */
-        snprintf(tmp, sizeof(tmp), "%.15g", d);
-        if (strtod(tmp, NULL) != d)
-            snprintf(tmp, sizeof(tmp), "%.17g", d);
+    if (d == 0) {
+        strcpy(out, "0"); /* -0 too, as in JavaScript */
+        return;
     }
-    /* printf follows LC_NUMERIC, which a host app may have changed. */
-    lc = localeconv();
-    if (lc && lc->decimal_point && lc->decimal_point[0])
-        point = lc->decimal_point[0];
-    if (point != '.')
-        for (char *q = tmp; *q; q++)
-            if (*q == point)
-                *q = '.';
+    if (d < 0) {
+        out[o++] = '-';
+        d = -d;
+    }
+    k = wb_json__digits(digits, &n, d);
+    if ((int)k <= n && n <= 21) {
+        memcpy(out + o, digits, k);
+        o += k;
+        for (i = (int)k; i < n; i++)
+            out[o++] = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(out + o, digits, (size_t)n);
+        o += (size_t)n;
+        out[o++] = '.';
+        memcpy(out + o, digits + n, k - (size_t)n);
+        o += k - (size_t)n;
+    } else if (-6 < n && n <= 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (i = 0; i < -n; i++)
+            out[o++] = '0';
+        memcpy(out + o, digits, k);
+        o += k;
+    } else {
+        out[o++] = digits[0];
+        if (k > 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + 1, k - 1);
+            o += k - 1;
+        }
+        o += (size_t)snprintf(out + o, WB_JSON_NUMBER_MAX - o, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+    }
+    out[o] = '\0';
+}
+
+static void wb_json__put_number(wb_buf *b, double d)
+{
+    char tmp[WB_JSON_NUMBER_MAX];
+    wb_json__format_number(tmp, d);
     wb_buf__puts(b, tmp);
 }
 

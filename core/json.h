@@ -36,6 +36,16 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
  * string (free with wb__free) or NULL on oom (error set). */
 char *wb_json__print(const cJSON *item);
 
+/* A number as JavaScript's Number#toString writes it (ECMAScript
+ * §7.1.12.1): the shortest digits that read back as the same double, plain
+ * decimal for 1e-7 <= |d| < 1e21 and "1e-7"/"1.5e+21" outside, "0" for -0,
+ * "null" for NaN and infinities (which the parser never produces). Servers
+ * that speak Polis are JavaScript, so this is the text whose bytes their
+ * etags hash; it is also the shortest exact form. Independent of the
+ * locale. */
+#define WB_JSON_NUMBER_MAX 32
+void wb_json__format_number(char out[WB_JSON_NUMBER_MAX], double d);
+
 /* Append the compact serialisation of item to b. */
 int wb_json__print_buf(wb_buf *b, const cJSON *item);
 

@@ -211,10 +211,19 @@ int wb_iter_next(const char **out_json, wb_iter *it)
     if ((error = wb_envelope__append(&it->envelope, it->st)) < 0)
         return error;
     {
+        /* The cursor of every row, built with two fixed-size copies: this runs
+         * once per record of a possibly long read, so no printf. */
         const char *k = (const char *)sqlite3_column_text(it->st, Q_TS);
         const char *id = (const char *)sqlite3_column_text(it->st, 0);
-        snprintf(it->cursor, sizeof(it->cursor), "%d:%.24s,%.36s", it->order, k ? k : "",
-                 id ? id : "");
+        if (!k || !id || sqlite3_column_bytes(it->st, Q_TS) != WB_TIMESTAMP_LEN ||
+            sqlite3_column_bytes(it->st, 0) != WB_UUID_LEN)
+            return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
+                                 "interaction: malformed id or time in the store");
+        it->cursor[0] = (char)('0' + it->order);
+        it->cursor[1] = ':';
+        memcpy(it->cursor + 2, k, WB_TIMESTAMP_LEN);
+        it->cursor[2 + WB_TIMESTAMP_LEN] = ',';
+        memcpy(it->cursor + 3 + WB_TIMESTAMP_LEN, id, WB_UUID_LEN + 1);
     }
     *out_json = it->envelope.ptr;
     return 0;

@@ -367,3 +367,48 @@ const cJSON *wb_validate__create_data(const cJSON *body)
     }
     return data;
 }
+
+/* ---- patches of interaction data ------------------------------------------ */
+
+/* 1 when a pointer names an envelope member outside `data` ("/meta/etag",
+ * "/id", …): a client that writes those gets told so, not "not found". */
+static int outside_data(const char *path)
+{
+    static const char *const envelope[] = {"id", "meta", "customerId", "securityGroupId"};
+    for (size_t i = 0; i < WB__ARRAY_SIZE(envelope); i++) {
+        size_t n = strlen(envelope[i]);
+        if (path[0] == '/' && strncmp(path + 1, envelope[i], n) == 0 &&
+            (path[1 + n] == '/' || path[1 + n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+int wb_validate__rebase_patch(cJSON *patch)
+{
+    static const char *const members[] = {"path", "from"};
+    cJSON *op;
+    int index = 0;
+    cJSON_ArrayForEach(op, patch)
+    {
+        for (size_t i = 0; i < WB__ARRAY_SIZE(members); i++) {
+            cJSON *p = cJSON_GetObjectItemCaseSensitive(op, members[i]);
+            const char *s;
+            if (!cJSON_IsString(p))
+                continue;
+            s = p->valuestring;
+            if (outside_data(s))
+                return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                                     "patch[%d]: %s %s is outside data; only data can change",
+                                     index, members[i], s);
+            if (strncmp(s, "/data", 5) == 0 && (s[5] == '/' || s[5] == '\0')) {
+                cJSON *rebased = cJSON_CreateString(s + 5);
+                if (!rebased)
+                    return wb_error__oom();
+                cJSON_ReplaceItemInObjectCaseSensitive(op, members[i], rebased);
+            }
+        }
+        index++;
+    }
+    return 0;
+}

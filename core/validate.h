@@ -31,4 +31,13 @@ int wb_validate__interaction(const cJSON *data);
  * WB_EINVALID set when the body is not an object. */
 const cJSON *wb_validate__create_data(const cJSON *body);
 
+/* Make the paths ("path" and "from") of a JSON Patch relative to an
+ * envelope's `data`: "/data/x" becomes "/x" and "/data" becomes "" (the
+ * Polis docs used both bases); paths without the prefix already are. A path
+ * into the envelope outside data ("/meta/…", "/id", "/customerId",
+ * "/securityGroupId") is refused with WB_EINVALID naming the operation:
+ * "patch[1]: from /customerId is outside data; only data can change".
+ * Operations are changed in place. */
+int wb_validate__rebase_patch(cJSON *patch);
+
 #endif

@@ -177,8 +177,13 @@ typedef struct wb_store_options {
     unsigned int flags;      /**< WB_OPEN_... */
     int busy_timeout_ms;     /**< wait for another writer; default 5000 */
     int durability;          /**< wb_durability */
+    int mmap_mib;            /**< memory-map up to this many MiB of the file for
+                                  reads (default 256; 0 = off, e.g. on 32-bit
+                                  devices with little address space). Mapped
+                                  pages are the OS page cache: clean and
+                                  reclaimable, but they count in the RSS. */
 } wb_store_options;
-#define WB_STORE_OPTIONS_INIT {WB_STORE_OPTIONS_VERSION, WB_OPEN_CREATE, 5000, WB_DURABILITY_FULL}
+#define WB_STORE_OPTIONS_INIT {WB_STORE_OPTIONS_VERSION, WB_OPEN_CREATE, 5000, WB_DURABILITY_FULL, 256}
 
 /** Fill @p opts with defaults for @p version. Returns WB_EINVALID for an
  *  unknown version. Threads: any. Fails: never (bad version only). */

@@ -1,9 +1,9 @@
 -- 001_init.sql - the first walkbook schema.
 --
 -- One row per interaction keeps everything the sync engine needs without
--- reading history: the current data, the base (last version both sides agreed
--- on) with its etag, server meta, the sync state and a version counter that
--- tells an in-flight upload the record changed meanwhile.
+-- reading history: the current data, the base (last version both sides
+-- agreed on) with its etag, server meta, the sync state and a version counter
+-- that tells an in-flight upload the record changed meanwhile.
 
 -- The store's identity: one customer, one user, the security groups it may see.
 CREATE TABLE identity (
@@ -14,15 +14,18 @@ CREATE TABLE identity (
     created TEXT NOT NULL
 ) STRICT;
 
+-- Clustered by (campaign, time): the app's hot read, "this campaign's
+-- knocks in time order", walks one contiguous range of the table instead of
+-- fetching rows scattered over the file, and keyset paging continues from
+-- (ts, local_id) within it.
 CREATE TABLE interactions (
-    rowid INTEGER PRIMARY KEY,
-    local_id TEXT NOT NULL UNIQUE,        -- UUID v4 made on the device
-    server_id TEXT UNIQUE,                -- NULL until the server acknowledged it
     campaign_id TEXT NOT NULL,            -- copies of data members, for indexes
+    ts TEXT NOT NULL,                     -- data.timestamp (device clock)
+    local_id TEXT NOT NULL,               -- UUID v4 made on the device
+    server_id TEXT,                       -- NULL until the server acknowledged it
     contact_id TEXT NOT NULL,
     household_id TEXT,
     walklist_id TEXT,
-    ts TEXT NOT NULL,                     -- data.timestamp (device clock)
     data TEXT NOT NULL,                   -- current data object, compact JSON
     base TEXT,                            -- last agreed data; NULL before the first ack
     base_etag TEXT,                       -- server etag of base
@@ -39,9 +42,12 @@ CREATE TABLE interactions (
     version INTEGER NOT NULL DEFAULT 1,   -- bumped by every local change
     attempts INTEGER NOT NULL DEFAULT 0,  -- failed push attempts since the last success
     next_attempt INTEGER,                 -- ms since epoch; NULL = now
-    last_error TEXT                       -- server message of a rejection
-) STRICT;
+    last_error TEXT,                      -- server message of a rejection
+    PRIMARY KEY (campaign_id, ts, local_id)
+) STRICT, WITHOUT ROWID;
 
+CREATE UNIQUE INDEX interactions_local_id ON interactions (local_id);
+CREATE UNIQUE INDEX interactions_server_id ON interactions (server_id) WHERE server_id IS NOT NULL;
 CREATE INDEX interactions_state ON interactions (state) WHERE state <> 1;
 CREATE INDEX interactions_contact ON interactions (contact_id, ts);
 CREATE INDEX interactions_household ON interactions (household_id, ts) WHERE household_id IS NOT NULL;

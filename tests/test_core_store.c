@@ -44,6 +44,15 @@ static void test_core_store__open_sets_wal_and_durability(void)
     WBT_ASSERT_INT(sqlite3_step(st), SQLITE_ROW);
     WBT_ASSERT_INT(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
+    /* New stores get 16 KiB pages, so ~1 KiB rows stay whole on their leaf. */
+    WBT_ASSERT_INT(sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+    WBT_ASSERT_INT(sqlite3_step(st), SQLITE_ROW);
+    WBT_ASSERT_INT(sqlite3_column_int(st, 0), 16384);
+    sqlite3_finalize(st);
+    WBT_ASSERT_INT(sqlite3_prepare_v2(s->db, "PRAGMA mmap_size", -1, &st, NULL), SQLITE_OK);
+    WBT_ASSERT_INT(sqlite3_step(st), SQLITE_ROW);
+    WBT_ASSERT_INT(sqlite3_column_int64(st, 0), 256 * 1024 * 1024);
+    sqlite3_finalize(st);
     wb_store_free(s);
 }
 
@@ -57,6 +66,9 @@ static void test_core_store__open_rejects_bad_arguments(void)
     o.version = WB_STORE_OPTIONS_VERSION;
     o.durability = 7;
     WBT_FAILS(wb_store_open(&s, wbt_path("x.db"), &o), WB_EINVALID, "durability");
+    o.durability = WB_DURABILITY_FULL;
+    o.mmap_mib = -1;
+    WBT_FAILS(wb_store_open(&s, wbt_path("x.db"), &o), WB_EINVALID, "mmap_mib");
     WBT_FAILS(wb_store_options_init(&o, 2), WB_EINVALID, "version");
     WBT_ASSERT(s == NULL);
 }
@@ -181,7 +193,7 @@ static void test_core_store__migrates_version1_store(void)
     {
         sqlite3_stmt *st;
         sqlite3_prepare_v2(s->db,
-                           "SELECT count(*) FROM sqlite_master WHERE name = 'interactions_campaign_ts'",
+                           "SELECT count(*) FROM sqlite_master WHERE name = 'interactions_tombstones'",
                            -1, &st, NULL);
         sqlite3_step(st);
         WBT_ASSERT_INT(sqlite3_column_int(st, 0), 1);

@@ -124,9 +124,9 @@ static void test_server_etag__javascript_numbers(void)
                  {0.000001, "0.000001"}, {1e20, "100000000000000000000"},
                  {33.43174362182617, "33.43174362182617"}, {-84.18405151367188, "-84.18405151367188"},
                  {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"}};
-    char out[32];
+    char out[WB_JSON_NUMBER_MAX];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        wbs_json_number(out, cases[i].d);
+        wb_json__format_number(out, cases[i].d);
         WBT_ASSERT_STR(out, cases[i].s);
     }
 }

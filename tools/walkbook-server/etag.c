@@ -30,119 +30,6 @@ void wbs_etag_of_bytes(char out[WBS_ETAG_MAX], const char *bytes, size_t len)
     out[n + 27] = '\0';
 }
 
-/* Shortest decimal digits of d (no sign, no trailing zeros) and the
- * exponent n such that d = 0.DIGITS * 10^n, as ECMAScript Number#toString
- * defines them (§7.1.12.1). */
-static size_t wbs_json__digits(char digits[24], int *n, double d)
-{
-    char tmp[48];
-    int p, exp10 = 0;
-    size_t k = 0;
-    const char *s;
-
-    for (p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, d);
-        if (strtod(tmp, NULL) == d)
-            break;
-    }
-    /* tmp is "D[<point>DDD]e±XX"; the point depends on the locale, so it
-     * is skipped by position rather than by value. */
-    s = tmp;
-    digits[k++] = *s++;
-    if (*s != 'e')
-        s++;
-    while (*s >= '0' && *s <= '9' && k < 20)
-        digits[k++] = *s++;
-    if (*s == 'e')
-        exp10 = atoi(s + 1);
-    while (k > 1 && digits[k - 1] == '0')
-        k--;
-    digits[k] = '\0';
-    *n = exp10 + 1;
-    return k;
-}
-
-void wbs_json_number(char out[32], double d)
-{
-    char digits[24];
-    size_t k, o = 0;
-    int n, i;
-
-    if (!isfinite(d)) {
-        strcpy(out, "null");
-        return;
-    }
-    if (d == 0) {
-        strcpy(out, "0"); /* -0 too, as in JavaScript */
-        return;
-    }
-    if (d < 0) {
-        out[o++] = '-';
-        d = -d;
-    }
-    k = wbs_json__digits(digits, &n, d);
-    if ((int)k <= n && n <= 21) {
-        memcpy(out + o, digits, k);
-        o += k;
-        for (i = (int)k; i < n; i++)
-            out[o++] = '0';
-    } else if (0 < n && n <= 21) {
-        memcpy(out + o, digits, (size_t)n);
-        o += (size_t)n;
-        out[o++] = '.';
-        memcpy(out + o, digits + n, k - (size_t)n);
-        o += k - (size_t)n;
-    } else if (-6 < n && n <= 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (i = 0; i < -n; i++)
-            out[o++] = '0';
-        memcpy(out + o, digits, k);
-        o += k;
-    } else {
-        out[o++] = digits[0];
-        if (k > 1) {
-            out[o++] = '.';
-            memcpy(out + o, digits + 1, k - 1);
-            o += k - 1;
-        }
-        o += (size_t)snprintf(out + o, 32 - o, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
-    }
-    out[o] = '\0';
-}
-
-/* Turn every number of a private copy into a raw literal holding its
- * JavaScript text; the core printer copies raw literals verbatim. */
-static int wbs_json__rawify(cJSON *item)
-{
-    cJSON *c;
-    char num[32];
-
-    if (cJSON_IsNumber(item)) {
-        wbs_json_number(num, item->valuedouble);
-        item->valuestring = wb__strdup(num);
-        if (!item->valuestring)
-            return -1;
-        item->type = cJSON_Raw;
-        return 0;
-    }
-    for (c = item->child; c; c = c->next)
-        if (wbs_json__rawify(c) < 0)
-            return -1;
-    return 0;
-}
-
-char *wbs_json_print(const cJSON *item)
-{
-    cJSON *copy = wb_json__dup(item);
-    char *text = NULL;
-
-    if (copy && wbs_json__rawify(copy) == 0)
-        text = wb_json__print(copy);
-    cJSON_Delete(copy);
-    return text;
-}
-
 static int wbs_etag__set(cJSON *meta, const char *value)
 {
     cJSON *old = wb_json__get(meta, "etag");
@@ -180,7 +67,7 @@ char *wbs_etag_stamp(cJSON *env, char *etag_out)
 
     if (!cJSON_IsObject(meta) || wbs_etag__set(meta, "") < 0)
         return NULL;
-    text = wbs_json_print(env);
+    text = wb_json__print(env);
     if (!text)
         return NULL;
     wbs_etag_of_bytes(etag, text, strlen(text));
@@ -189,7 +76,7 @@ char *wbs_etag_stamp(cJSON *env, char *etag_out)
         return NULL;
     if (etag_out)
         memcpy(etag_out, etag, strlen(etag) + 1);
-    return wbs_json_print(env);
+    return wb_json__print(env);
 }
 
 int wbs_etag_recompute(char out[WBS_ETAG_MAX], const cJSON *env)

@@ -23,15 +23,6 @@
 /* Etag of a byte string. */
 void wbs_etag_of_bytes(char out[WBS_ETAG_MAX], const char *bytes, size_t len);
 
-/* Number in JavaScript's Number#toString form ("0", "1.5", "1e+21",
- * "1e-7"); non-finite values print as "null" like JSON.stringify. */
-void wbs_json_number(char out[32], double d);
-
-/* Compact JSON text of item as JSON.stringify would write it (the core's
- * printer with JavaScript number formatting). wb__malloc'd (free with
- * wb__free), NULL on oom. */
-char *wbs_json_print(const cJSON *item);
-
 /* Stamp env (an envelope with a "meta" object) with its etag per the
  * recipe: meta.etag becomes the new value (added as the first member of
  * meta when absent). Writes the etag to etag_out when not NULL and returns

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "common.h"
+#include "json.h"
 #include "etag.h"
 #include "http.h"
 
@@ -145,7 +146,7 @@ void wbs_respond_text(wbs_response *res, int status, char *json_text)
 
 void wbs_respond_json(wbs_response *res, int status, const cJSON *body)
 {
-    wbs_respond_text(res, status, wbs_json_print(body));
+    wbs_respond_text(res, status, wb_json__print(body));
 }
 
 void wbs_respond_error(wbs_response *res, int status, const char *name, const char *message)

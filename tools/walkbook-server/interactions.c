@@ -247,51 +247,17 @@ cleanup:
     cJSON_Delete(body);
 }
 
-/* The first segment of a pointer names an envelope member outside data. */
-static int wbs_ix__outside_data(const char *path)
-{
-    static const char *const names[] = {"id", "meta", "customerId", "securityGroupId"};
-    for (size_t i = 0; i < WB__ARRAY_SIZE(names); i++) {
-        size_t n = strlen(names[i]);
-        if (path[0] == '/' && strncmp(path + 1, names[i], n) == 0 &&
-            (path[1 + n] == '/' || path[1 + n] == '\0'))
-            return 1;
-    }
-    return 0;
-}
-
-/* Make the operations' paths relative to data (G10): "/data/x" → "/x",
- * "/data" → "". Envelope members outside data are refused by name. */
+/* Paths relative to data, the "/data/" base stripped, writes outside data
+ * refused by name: the same rule the store applies to local edits. */
 static int wbs_ix__rebase(wbs_response *res, cJSON *ops)
 {
-    static const char *const members[] = {"path", "from"};
-    char msg[160];
-    cJSON *op;
-    int index = 0;
-
-    cJSON_ArrayForEach(op, ops)
-    {
-        for (size_t i = 0; i < WB__ARRAY_SIZE(members); i++) {
-            cJSON *p = wb_json__get(op, members[i]);
-            if (!cJSON_IsString(p))
-                continue; /* the patch engine names what is missing */
-            if (wbs_ix__outside_data(p->valuestring)) {
-                snprintf(msg, sizeof(msg), "patch[%d]: %s %.60s is outside data; only data can change",
-                         index, members[i], p->valuestring);
-                wbs_respond_error(res, 400, "ValidationError", msg);
-                return -1;
-            }
-            if (strncmp(p->valuestring, "/data", 5) == 0 &&
-                (p->valuestring[5] == '/' || p->valuestring[5] == '\0')) {
-                cJSON *rebased = cJSON_CreateString(p->valuestring + 5);
-                if (!rebased || !cJSON_ReplaceItemInObjectCaseSensitive(op, members[i], rebased)) {
-                    cJSON_Delete(rebased);
-                    wbs_respond_error(res, 500, "ServerError", "out of memory");
-                    return -1;
-                }
-            }
-        }
-        index++;
+    if (wb_validate__rebase_patch(ops) < 0) {
+        const wb_error *e = wb_error_last();
+        if (e && e->code == WB_ENOMEM)
+            wbs_respond_error(res, 500, "ServerError", "out of memory");
+        else
+            wbs_resource_fail(res, "ValidationError", "patch: invalid");
+        return -1;
     }
     return 0;
 }
