@@ -264,6 +264,72 @@ static enum MHD_Result wbs_http__queue(struct MHD_Connection *conn, wbs_response
     return ok;
 }
 
+/* A cut-short body (fault injection): Content-Length promises the whole
+ * body, half of it is sent, then the reader reports an error and
+ * libmicrohttpd closes the connection. */
+typedef struct wbs_truncated {
+    char *body;
+    size_t limit;
+} wbs_truncated;
+
+static ssize_t wbs_http__truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    wbs_truncated *t = cls;
+    size_t n;
+    if (pos >= t->limit)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    n = t->limit - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, t->body + pos, n);
+    return (ssize_t)n;
+}
+
+static void wbs_http__truncated_free(void *cls)
+{
+    wbs_truncated *t = cls;
+    wb__free(t->body);
+    wb__free(t);
+}
+
+static enum MHD_Result wbs_http__queue_truncated(struct MHD_Connection *conn, wbs_response *res)
+{
+    struct MHD_Response *r;
+    wbs_truncated *t = wb__calloc(1, sizeof(*t));
+    size_t declared = res->len ? res->len : 1;
+    enum MHD_Result ok;
+
+    if (!t) {
+        wb__free(res->body);
+        return MHD_NO;
+    }
+    t->body = res->body;
+    t->limit = res->len / 2;
+    res->body = NULL;
+    r = MHD_create_response_from_callback(declared, 4096, wbs_http__truncated_read, t,
+                                          wbs_http__truncated_free);
+    if (!r) {
+        wbs_http__truncated_free(t);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    for (size_t i = 0; i < res->n_headers; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    ok = MHD_queue_response(conn, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* What a captive portal or a misconfigured proxy answers: 200, labelled
+ * JSON, and not JSON. */
+static void wbs_http__garbage(wbs_response *res)
+{
+    wbs_respond_text(res, 200,
+                     wb__strdup("<html><head><title>Sign in</title></head>"
+                                "<body>Please sign in to use this network.</body></html>"));
+    res->n_headers = 0;
+}
+
 static enum MHD_Result wbs_http__access(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version,
                                         const char *upload_data, size_t *upload_data_size,
@@ -319,13 +385,26 @@ static enum MHD_Result wbs_http__access(void *cls, struct MHD_Connection *conn, 
         req.body_len = st->body.len - 1;
         wbs_http__dispatch(h, &res, &req);
     }
-    if (!res.status)
+    if (!res.status && res.send != WBS_SEND_CLOSE)
         wbs_respond_error(&res, 500, "ServerError", "no response");
     if (h->log) {
         clock_gettime(CLOCK_MONOTONIC, &end);
-        fprintf(stderr, "%s %s %d %.1fms\n", method, url, res.status,
+        fprintf(stderr, "%s %s %d %.1fms%s%s\n", method, url, res.status,
                 (double)(end.tv_sec - st->start.tv_sec) * 1e3 +
-                    (double)(end.tv_nsec - st->start.tv_nsec) / 1e6);
+                    (double)(end.tv_nsec - st->start.tv_nsec) / 1e6,
+                res.fault ? " fault=" : "", res.fault ? res.fault : "");
+    }
+    switch (res.send) {
+    case WBS_SEND_CLOSE: /* libmicrohttpd closes the connection on MHD_NO */
+        wb__free(res.body);
+        return MHD_NO;
+    case WBS_SEND_TRUNCATE:
+        return wbs_http__queue_truncated(conn, &res);
+    case WBS_SEND_GARBAGE:
+        wbs_http__garbage(&res);
+        break;
+    default:
+        break;
     }
     ok = wbs_http__queue(conn, &res);
     return ok;

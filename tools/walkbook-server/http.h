@@ -35,6 +35,15 @@ typedef struct wbs_request {
     void *conn;        /* struct MHD_Connection */
 } wbs_request;
 
+/* How a response leaves the server; anything but NORMAL is fault
+ * injection (faults.h), set by the hook before the handler runs. */
+enum wbs_send {
+    WBS_SEND_NORMAL = 0,
+    WBS_SEND_CLOSE,    /* no response at all: the connection is closed */
+    WBS_SEND_TRUNCATE, /* full Content-Length, half the body, then closed */
+    WBS_SEND_GARBAGE   /* the handler's answer replaced by a 200 non-JSON body */
+};
+
 typedef struct wbs_response {
     int status;
     char *body; /* wb__malloc'd JSON text, or NULL for an empty body */
@@ -44,6 +53,8 @@ typedef struct wbs_response {
         char value[192];
     } headers[WBS_HTTP_MAX_HEADERS];
     size_t n_headers;
+    int send;          /* enum wbs_send, WBS_SEND_NORMAL unless a hook says so */
+    const char *fault; /* static label for the log line, or NULL */
 } wbs_response;
 
 typedef void (*wbs_handler)(wbs_response *res, wbs_request *req, void *userdata);
@@ -63,7 +74,10 @@ int wbs_http_route(wbs_http *h, const char *method, const char *pattern, unsigne
                    wbs_handler fn, void *userdata);
 
 /* A hook run before routing (fault injection, admin switches): return 1
- * when it has answered the request in *res, 0 to continue. */
+ * when it has answered the request in *res, 0 to continue. It may also set
+ * res->send: with WBS_SEND_CLOSE and a return of 1 the request is dropped
+ * unapplied; with a return of 0 the handler runs first, and then its answer
+ * is dropped (CLOSE), cut short (TRUNCATE) or replaced (GARBAGE). */
 typedef int (*wbs_http_hook)(wbs_response *res, wbs_request *req, void *userdata);
 void wbs_http_set_hook(wbs_http *h, wbs_http_hook fn, void *userdata);
 
