@@ -320,3 +320,22 @@ int wbs_auth_routes(wbs_http *h, wbs_auth *a)
     return wbs_http_route(h, "POST", "/auth/oauth2/token", WBS_ROUTE_PUBLIC,
                           wbs_auth__token_route, a);
 }
+
+int wbs_auth_expire(wbs_auth *a, const char *token)
+{
+    size_t len = strlen(token);
+    int64_t now = wb_time__now_ms();
+    int found = 0;
+
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->n; i++) {
+        wbs_token *t = &a->tokens[i];
+        if (strlen(t->value) != len || sodium_memcmp(t->value, token, len) != 0 ||
+            (t->expires_ms && t->expires_ms <= now))
+            continue;
+        t->expires_ms = 1; /* in the past: refused from now on, pruned later */
+        found = 1;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return found ? 0 : -1;
+}

@@ -48,6 +48,10 @@ int wbs_auth_add_code(wbs_auth *a, const char *spec, char *err, size_t errlen);
  * -1. header may be NULL. */
 int wbs_auth_check(wbs_auth *a, const char *header, wbs_principal *out);
 
+/* Expire a token now, whatever its kind (G15: "can expire them on
+ * demand"). 0 when there was such a live token, -1 when not. */
+int wbs_auth_expire(wbs_auth *a, const char *token);
+
 /* Register POST /auth/oauth2/token. Returns 0 or -1 (oom). */
 int wbs_auth_routes(struct wbs_http *h, wbs_auth *a);
 

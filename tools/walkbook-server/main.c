@@ -6,6 +6,7 @@
  *                   [--db PATH|:memory:] [--token T:CUSTOMER:SG:USER[:ROLE]]…
  *                   [--auth-code C:CUSTOMER:SG:USER[:ROLE]]…
  *                   [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]
+ *                   [--faults FILE] [--admin TOKEN] [--bench-routes]
  *
  * Listens on 127.0.0.1 unless --listen says otherwise. --port 0 takes any
  * free port; --port-file receives the port number once the server listens
@@ -20,8 +21,10 @@
 
 #include <pthread.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "common.h"
+#include "faults.h"
 #include "http.h"
 #include "interactions.h"
 #include "records.h"
@@ -35,6 +38,9 @@ typedef struct wbs_options {
     long threads;
     int client_ids;
     int log;
+    const char *faults;  /* --faults FILE: fault rules at start (faults.h) */
+    const char *admin;   /* --admin TOKEN: the /__admin/ routes (admin.h) */
+    int bench_routes;    /* --bench-routes: GET /__bench/ping */
 } wbs_options;
 
 static void wbs_usage(FILE *f)
@@ -43,6 +49,7 @@ static void wbs_usage(FILE *f)
           "         [--db PATH|:memory:] [--token TOKEN:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
           "         [--auth-code CODE:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
           "         [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]\n"
+          "         [--faults FILE] [--admin TOKEN] [--bench-routes]\n"
           "ROLE is admin (default) or canvasser.\n",
           f);
 }
@@ -78,11 +85,13 @@ static int wbs_write_port_file(const char *path, unsigned port)
 
 int main(int argc, char **argv)
 {
-    wbs_options o = {8080, NULL, NULL, ":memory:", 0, 4, 0, 0};
+    wbs_options o = {8080, NULL, NULL, ":memory:", 0, 4, 0, 0, NULL, NULL, 0};
     wbs_auth *auth = NULL;
     wbs_records *records = NULL;
     wbs_http *http = NULL;
     wbs_interactions *ix = NULL;
+    wbs_faults *faults = NULL;
+    wbs_admin *admin = NULL;
     char err[256];
     uint16_t port = 0;
     sigset_t stop;
@@ -101,6 +110,9 @@ int main(int argc, char **argv)
             takes = 0;
         } else if (strcmp(a, "--log") == 0) {
             o.log = 1;
+            takes = 0;
+        } else if (strcmp(a, "--bench-routes") == 0) {
+            o.bench_routes = 1;
             takes = 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             wbs_usage(stdout);
@@ -124,6 +136,12 @@ int main(int argc, char **argv)
             o.listen = v;
         } else if (strcmp(a, "--db") == 0) {
             o.db = v;
+        } else if (strcmp(a, "--faults") == 0) {
+            o.faults = v;
+        } else if (strcmp(a, "--admin") == 0) {
+            if (!*v)
+                goto bad_value;
+            o.admin = v;
         } else if (strcmp(a, "--token") != 0 && strcmp(a, "--auth-code") != 0) {
             fprintf(stderr, "walkbook-server: %s: unknown option\n", a);
             wbs_usage(stderr);
@@ -146,7 +164,8 @@ int main(int argc, char **argv)
             rc = wbs_auth_add_token(auth, argv[++i], err, sizeof(err));
         else if (strcmp(argv[i], "--auth-code") == 0)
             rc = wbs_auth_add_code(auth, argv[++i], err, sizeof(err));
-        else if (strcmp(argv[i], "--client-ids") != 0 && strcmp(argv[i], "--log") != 0)
+        else if (strcmp(argv[i], "--client-ids") != 0 && strcmp(argv[i], "--log") != 0 &&
+                 strcmp(argv[i], "--bench-routes") != 0)
             i++;
         if (rc < 0) {
             fprintf(stderr, "walkbook-server: %s\n", err);
@@ -161,6 +180,24 @@ int main(int argc, char **argv)
     if (!(ix = wbs_interactions_new(records, o.client_ids)) || wbs_auth_routes(http, auth) < 0 ||
         wbs_interactions_routes(http, ix) < 0) {
         fprintf(stderr, "walkbook-server: cannot set up the routes\n");
+        goto cleanup;
+    }
+    /* Fault injection is always installed (an empty rule set costs one
+     * locked check per request) so /__admin/faults can switch it on. */
+    if (!(faults = wbs_faults_new())) {
+        fprintf(stderr, "walkbook-server: out of memory\n");
+        goto cleanup;
+    }
+    if (o.faults && wbs_faults_load_file(faults, o.faults, err, sizeof(err)) < 0) {
+        fprintf(stderr, "walkbook-server: %s\n", err);
+        status = 2;
+        goto cleanup;
+    }
+    wbs_faults_install(http, faults);
+    if ((o.admin && (!(admin = wbs_admin_new(o.admin, records, auth, faults)) ||
+                     wbs_admin_routes(http, admin) < 0)) ||
+        (o.bench_routes && wbs_admin_bench_routes(http) < 0)) {
+        fprintf(stderr, "walkbook-server: cannot set up the admin routes\n");
         goto cleanup;
     }
 
@@ -188,6 +225,8 @@ int main(int argc, char **argv)
     status = 0;
 cleanup:
     wbs_http_free(http);
+    wbs_admin_free(admin);
+    wbs_faults_free(faults);
     wbs_interactions_free(ix);
     wbs_records_close(records);
     wbs_auth_free(auth);

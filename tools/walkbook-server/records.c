@@ -186,3 +186,23 @@ int wbs_records_each(wbs_records *r, const char *resource, const char *customer,
     sqlite3_finalize(st);
     return result;
 }
+
+int wbs_records_each_all(wbs_records *r, const char *resource, wbs_records_fn fn,
+                         void *userdata)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, result = 0;
+
+    if (wbs_records__prepare(&st, r, "SELECT envelope FROM ", resource, "") < 0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        result = fn((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                    userdata);
+        if (result)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(st);
+    return result;
+}

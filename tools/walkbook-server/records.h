@@ -46,4 +46,8 @@ typedef int (*wbs_records_fn)(const char *text, size_t len, void *userdata);
 int wbs_records_each(wbs_records *r, const char *resource, const char *customer,
                      wbs_records_fn fn, void *userdata);
 
+/* The same over every customer's records (admin dump and edit). */
+int wbs_records_each_all(wbs_records *r, const char *resource, wbs_records_fn fn,
+                         void *userdata);
+
 #endif
