@@ -32,6 +32,8 @@ typedef struct wbs_list_query {
 typedef struct wbs_list_load {
     const wbs_filter *filter;
     int with_deleted;
+    wbs_list_view_fn view;
+    void *view_userdata;
     wbs_list_item *items;
     size_t n, cap;
     int oom;
@@ -86,6 +88,19 @@ static int wbs_list__collect(const char *text, size_t len, void *userdata)
 
     if (!env)
         return 0; /* unreadable rows are skipped, not fatal */
+    if (l->view) {
+        cJSON *item = NULL;
+        int rc = l->view(&item, env, l->view_userdata);
+        cJSON_Delete(env);
+        if (rc < 0) {
+            l->oom = 1;
+            return 1;
+        }
+        if (rc > 0 || !item)
+            return 0;
+        env = item;
+        deleted = wb_json__get(wb_json__get(env, "meta"), "isDeleted");
+    }
     if ((cJSON_IsTrue(deleted) && !l->with_deleted) || !wbs_filter_match(l->filter, env)) {
         cJSON_Delete(env);
         return 0;
@@ -102,7 +117,7 @@ static int wbs_list__collect(const char *text, size_t len, void *userdata)
         l->cap = cap;
     }
     l->items[l->n].env = env;
-    l->items[l->n].text = wb__strndup(text, len);
+    l->items[l->n].text = l->view ? wb_json__print(env) : wb__strndup(text, len);
     if (!l->items[l->n].text) {
         cJSON_Delete(env);
         l->oom = 1;
@@ -131,6 +146,12 @@ static void wbs_list__sort(wbs_list_item *items, wbs_list_item *tmp, size_t n,
 }
 
 void wbs_list_respond(wbs_response *res, wbs_request *req, wbs_records *r, const char *resource)
+{
+    wbs_list_respond_view(res, req, r, resource, NULL, NULL);
+}
+
+void wbs_list_respond_view(wbs_response *res, wbs_request *req, wbs_records *r,
+                           const char *resource, wbs_list_view_fn fn, void *userdata)
 {
     wbs_list_query q;
     wbs_list_load l;
@@ -181,6 +202,8 @@ void wbs_list_respond(wbs_response *res, wbs_request *req, wbs_records *r, const
         goto bad;
 
     l.filter = filter;
+    l.view = fn;
+    l.view_userdata = userdata;
     l.with_deleted = filter && wbs_filter_mentions(filter, "/meta/isDeleted");
     wbs_records_lock(r);
     rc = wbs_records_each(r, resource, req->who.customer, wbs_list__collect, &l);

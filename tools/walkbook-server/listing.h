@@ -21,4 +21,15 @@
 void wbs_list_respond(wbs_response *res, wbs_request *req, wbs_records *r,
                       const char *resource);
 
+/* A view over a stored resource: turn each stored envelope into the item
+ * that is filtered, sorted and returned instead (list contact-households
+ * embed their contact and household). Return 0 with *out (a new tree, the
+ * caller's) to list it, 1 to leave the record out, -1 on oom. Runs with
+ * the records lock held, so it may read other records but not lock. */
+typedef int (*wbs_list_view_fn)(cJSON **out, const cJSON *stored, void *userdata);
+
+/* wbs_list_respond over a view; fn NULL lists the stored envelopes. */
+void wbs_list_respond_view(wbs_response *res, wbs_request *req, wbs_records *r,
+                           const char *resource, wbs_list_view_fn fn, void *userdata);
+
 #endif

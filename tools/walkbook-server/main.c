@@ -7,6 +7,7 @@
  *                   [--auth-code C:CUSTOMER:SG:USER[:ROLE]]…
  *                   [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]
  *                   [--faults FILE] [--admin TOKEN] [--bench-routes]
+ *                   [--seed-demo [--seed N] [--seed-households N]]
  *
  * Listens on 127.0.0.1 unless --listen says otherwise. --port 0 takes any
  * free port; --port-file receives the port number once the server listens
@@ -28,6 +29,8 @@
 #include "http.h"
 #include "interactions.h"
 #include "records.h"
+#include "seed.h"
+#include "walklist.h"
 
 typedef struct wbs_options {
     long port;
@@ -41,6 +44,8 @@ typedef struct wbs_options {
     const char *faults;  /* --faults FILE: fault rules at start (faults.h) */
     const char *admin;   /* --admin TOKEN: the /__admin/ routes (admin.h) */
     int bench_routes;    /* --bench-routes: GET /__bench/ping */
+    int seed_demo;       /* --seed-demo: demo data and tokens (seed.h) */
+    wbs_seed_options seed;
 } wbs_options;
 
 static void wbs_usage(FILE *f)
@@ -50,6 +55,7 @@ static void wbs_usage(FILE *f)
           "         [--auth-code CODE:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
           "         [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]\n"
           "         [--faults FILE] [--admin TOKEN] [--bench-routes]\n"
+          "         [--seed-demo [--seed N] [--seed-households N (default 300)]]\n"
           "ROLE is admin (default) or canvasser.\n",
           f);
 }
@@ -85,11 +91,14 @@ static int wbs_write_port_file(const char *path, unsigned port)
 
 int main(int argc, char **argv)
 {
-    wbs_options o = {8080, NULL, NULL, ":memory:", 0, 4, 0, 0, NULL, NULL, 0};
+    wbs_options o = {8080, NULL, NULL, ":memory:", 0, 4, 0, 0, NULL, NULL, 0, 0,
+                     {0, WBS_SEED_DEFAULT_HOUSEHOLDS}};
     wbs_auth *auth = NULL;
     wbs_records *records = NULL;
     wbs_http *http = NULL;
     wbs_interactions *ix = NULL;
+    wbs_walklist *wl = NULL;
+    wbs_seed_summary seeded;
     wbs_faults *faults = NULL;
     wbs_admin *admin = NULL;
     char err[256];
@@ -114,6 +123,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--bench-routes") == 0) {
             o.bench_routes = 1;
             takes = 0;
+        } else if (strcmp(a, "--seed-demo") == 0) {
+            o.seed_demo = 1;
+            takes = 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             wbs_usage(stdout);
             return 0;
@@ -136,6 +148,14 @@ int main(int argc, char **argv)
             o.listen = v;
         } else if (strcmp(a, "--db") == 0) {
             o.db = v;
+        } else if (strcmp(a, "--seed") == 0) {
+            long seed;
+            if (wbs_number(&seed, v, 0, 2147483647L) < 0)
+                goto bad_value;
+            o.seed.seed = (unsigned long long)seed;
+        } else if (strcmp(a, "--seed-households") == 0) {
+            if (wbs_number(&o.seed.households, v, 1, WBS_SEED_MAX_HOUSEHOLDS) < 0)
+                goto bad_value;
         } else if (strcmp(a, "--faults") == 0) {
             o.faults = v;
         } else if (strcmp(a, "--admin") == 0) {
@@ -165,7 +185,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--auth-code") == 0)
             rc = wbs_auth_add_code(auth, argv[++i], err, sizeof(err));
         else if (strcmp(argv[i], "--client-ids") != 0 && strcmp(argv[i], "--log") != 0 &&
-                 strcmp(argv[i], "--bench-routes") != 0)
+                 strcmp(argv[i], "--bench-routes") != 0 && strcmp(argv[i], "--seed-demo") != 0)
             i++;
         if (rc < 0) {
             fprintf(stderr, "walkbook-server: %s\n", err);
@@ -175,6 +195,18 @@ int main(int argc, char **argv)
     }
     if (wbs_records_open(&records, o.db, err, sizeof(err)) < 0) {
         fprintf(stderr, "walkbook-server: %s\n", err);
+        goto cleanup;
+    }
+    /* Demo tokens after the --token ones, so a same-named --token wins. */
+    if (o.seed_demo && (wbs_seed_tokens(auth, err, sizeof(err)) < 0 ||
+                        wbs_seed_demo(&seeded, records, &o.seed, err, sizeof(err)) < 0)) {
+        fprintf(stderr, "walkbook-server: %s\n", err);
+        goto cleanup;
+    }
+    if (o.seed_demo)
+        wbs_seed_print(stderr, &seeded);
+    if (!(wl = wbs_walklist_new(records)) || wbs_walklist_routes(http, wl) < 0) {
+        fprintf(stderr, "walkbook-server: cannot set up the walk-list routes\n");
         goto cleanup;
     }
     if (!(ix = wbs_interactions_new(records, o.client_ids)) || wbs_auth_routes(http, auth) < 0 ||
@@ -228,6 +260,7 @@ cleanup:
     wbs_admin_free(admin);
     wbs_faults_free(faults);
     wbs_interactions_free(ix);
+    wbs_walklist_free(wl);
     wbs_records_close(records);
     wbs_auth_free(auth);
     return status;
