@@ -15,7 +15,9 @@
  *            |                   | is back to base (nothing left to send)
  *   update   | rejected          | pending_update with a base, else
  *            |                   | pending_create (the fix is retried)
- *   delete   | pending_create    | synced tombstone (create+delete = nothing)
+ *   delete   | pending_create    | synced tombstone (create+delete = nothing),
+ *            |                   | or pending_delete if a POST of it may
+ *            |                   | have reached the server
  *   delete   | rejected, no base | synced tombstone
  *   delete   | synced, pending_  | pending_delete
  *            | update, rejected  |
@@ -39,7 +41,8 @@ enum {
     GET_SERVER_ID,
     GET_VERSION,
     GET_BASE_ETAG,
-    GET_LAST_ERROR
+    GET_LAST_ERROR,
+    GET_CREATE_ATTEMPTED
 };
 
 static const struct {
@@ -478,7 +481,10 @@ int wb_interaction_delete(wb_store *store, const char *id)
         goto cleanup;
     state = sqlite3_column_int(st, GET_STATE);
     copy_local_id(local_id, st);
-    has_base = sqlite3_column_type(st, GET_BASE) != SQLITE_NULL;
+    /* A create that may have reached the server (sent, outcome unknown)
+     * counts as known to it: the engine must find and delete that copy. */
+    has_base = sqlite3_column_type(st, GET_BASE) != SQLITE_NULL ||
+               sqlite3_column_int(st, GET_CREATE_ATTEMPTED) != 0;
     sqlite3_reset(st);
     if (state == WB_STATE_CONFLICT) {
         error = wb_error__set(WB_ECONFLICT, WB_ERRCLASS_STORE,

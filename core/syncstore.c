@@ -1,0 +1,730 @@
+/*
+ * syncstore.c - the store side of sync: pending records, acknowledgements,
+ * rejections, retries, pulled records and watermarks. See syncstore.h.
+ */
+#include <string.h>
+
+#include "merge.h"
+#include "syncstore.h"
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    return s ? s : "";
+}
+
+static void copy_fixed(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static char *dup_col(sqlite3_stmt *st, int col, int *oom)
+{
+    char *s;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    s = wb__strdup(col_text(st, col));
+    if (!s)
+        *oom = 1;
+    return s;
+}
+
+static const char *member_string(const cJSON *obj, const char *name)
+{
+    const cJSON *item = wb_json__get(obj, name);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* Run `fn` in its own transaction unless the caller already opened one. */
+static int begin_if_needed(wb_store *store, int *own)
+{
+    *own = sqlite3_get_autocommit(store->db);
+    return *own ? wb_store__begin(store) : 0;
+}
+
+static int end_tx(wb_store *store, int own, int error)
+{
+    if (!own)
+        return error;
+    if (error < 0) {
+        wb_store__rollback(store);
+        return error;
+    }
+    return wb_store__commit(store);
+}
+
+static int step_done(wb_store *store, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return wb_store__sqlite_error(store, rc, what);
+    return 0;
+}
+
+static int prepare(sqlite3_stmt **st, wb_store *store, const char *sql)
+{
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "sync");
+    return 0;
+}
+
+/* ---- pending -------------------------------------------------------------- */
+
+int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max)
+{
+    sqlite3_stmt *st = NULL;
+    wb_pending *list = NULL;
+    size_t count = 0;
+    int error, rc, oom = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    if ((error = prepare(&st, store,
+                         "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"
+                         " deleted, create_attempted, attempts, data, base, base_etag"
+                         " FROM interactions WHERE state IN (2, 4, 8)"
+                         " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                         " ORDER BY modified, local_id LIMIT ?2")) < 0)
+        return error;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (!(list = wb__calloc(max, sizeof(*list)))) {
+        error = wb_error__oom();
+        goto cleanup;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < max) {
+        wb_pending *p = &list[count++];
+        copy_fixed(p->local_id, sizeof(p->local_id), col_text(st, 0));
+        copy_fixed(p->server_id, sizeof(p->server_id), col_text(st, 1));
+        copy_fixed(p->campaign_id, sizeof(p->campaign_id), col_text(st, 2));
+        copy_fixed(p->contact_id, sizeof(p->contact_id), col_text(st, 3));
+        copy_fixed(p->ts, sizeof(p->ts), col_text(st, 4));
+        p->state = sqlite3_column_int(st, 5);
+        p->version = sqlite3_column_int64(st, 6);
+        p->deleted = sqlite3_column_int(st, 7);
+        p->create_attempted = sqlite3_column_int(st, 8);
+        p->attempts = sqlite3_column_int(st, 9);
+        p->data = dup_col(st, 10, &oom);
+        p->base = dup_col(st, 11, &oom);
+        p->base_etag = dup_col(st, 12, &oom);
+        if (oom || !p->data) {
+            error = oom ? wb_error__oom()
+                        : wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction: no data");
+            goto cleanup;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "pending");
+        goto cleanup;
+    }
+    *out = list;
+    *n = count;
+    list = NULL;
+    count = 0;
+cleanup:
+    wb_syncstore__pending_free(list, count);
+    sqlite3_finalize(st);
+    return error;
+}
+
+void wb_syncstore__pending_free(wb_pending *p, size_t n)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        wb__free(p[i].data);
+        wb__free(p[i].base);
+        wb__free(p[i].base_etag);
+    }
+    wb__free(p);
+}
+
+int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET create_attempted = 1 WHERE local_id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    error = step_done(store, st, "mark");
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* ---- acknowledgements ----------------------------------------------------- */
+
+/* The parts of a server envelope the store keeps. Borrowed pointers. */
+typedef struct remote_env {
+    const char *id, *etag, *created, *modified, *created_by, *modified_by, *customer, *group;
+    const cJSON *data;
+    int deleted;
+} remote_env;
+
+static int read_envelope(remote_env *r, const cJSON *env)
+{
+    const cJSON *meta = wb_json__get(env, "meta");
+    const cJSON *deleted = wb_json__get(meta, "isDeleted");
+    memset(r, 0, sizeof(*r));
+    r->id = member_string(env, "id");
+    r->data = wb_json__get(env, "data");
+    r->customer = member_string(env, "customerId");
+    r->group = member_string(env, "securityGroupId");
+    r->etag = member_string(meta, "etag");
+    r->created = member_string(meta, "created");
+    r->modified = member_string(meta, "modified");
+    r->created_by = member_string(meta, "createdBy");
+    r->modified_by = member_string(meta, "modifiedBy");
+    r->deleted = cJSON_IsTrue(deleted);
+    if (!r->id || !wb_uuid__valid(r->id))
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server envelope: id is not a UUID");
+    if (!cJSON_IsObject(r->data))
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server envelope %s: no data object",
+                             r->id);
+    if (!r->etag)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server envelope %s: no meta.etag",
+                             r->id);
+    return 0;
+}
+
+/* Write a server version into a row: base, etag, meta, server id, and when
+ * `take_data` the data and its index columns too. */
+static int write_server_version(wb_store *store, const char *local_id, const remote_env *r,
+                                const char *data_text, int take_data, int state, int deleted)
+{
+    sqlite3_stmt *st = NULL;
+    const char *campaign = member_string(r->data, "campaignId");
+    const char *contact = member_string(r->data, "contactId");
+    const char *ts = member_string(r->data, "timestamp");
+    int error;
+    if ((error = prepare(
+             &st, store,
+             "UPDATE interactions SET server_id = ?2, base = ?3, base_etag = ?4, etag = ?4,"
+             " created = COALESCE(?5, created), created_by = COALESCE(?6, created_by),"
+             " modified = COALESCE(?7, modified), modified_by = COALESCE(?8, modified_by),"
+             " security_group_id = COALESCE(?9, security_group_id),"
+             " state = ?10, deleted = ?11,"
+             " deleted_at = CASE WHEN ?11 = 1 THEN COALESCE(deleted_at, ?12) ELSE NULL END,"
+             " create_attempted = 0, attempts = 0, next_attempt = NULL, last_error = NULL,"
+             " conflict_remote = NULL, conflict_paths = NULL,"
+             " data = CASE WHEN ?13 THEN ?3 ELSE data END,"
+             " campaign_id = CASE WHEN ?13 THEN COALESCE(?14, campaign_id) ELSE campaign_id END,"
+             " contact_id = CASE WHEN ?13 THEN COALESCE(?15, contact_id) ELSE contact_id END,"
+             " ts = CASE WHEN ?13 THEN COALESCE(?16, ts) ELSE ts END,"
+             " household_id = CASE WHEN ?13 THEN ?17 ELSE household_id END,"
+             " walklist_id = CASE WHEN ?13 THEN ?18 ELSE walklist_id END"
+             " WHERE local_id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->etag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->created, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->created_by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, r->modified, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, r->modified_by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->group, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, state);
+    sqlite3_bind_int(st, 11, deleted);
+    sqlite3_bind_int64(st, 12, wb_store__now(store));
+    sqlite3_bind_int(st, 13, take_data);
+    sqlite3_bind_text(st, 14, campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, contact, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 16, ts, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 17, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 18, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
+    error = step_done(store, st, "sync write");
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* The row's version, state and deleted flag; WB_ENOTFOUND when gone. */
+static int row_status(wb_store *store, const char *local_id, int64_t *version, int *state,
+                      int *deleted)
+{
+    sqlite3_stmt *st = NULL;
+    int error, rc;
+    if ((error = prepare(&st, store,
+                         "SELECT version, state, deleted FROM interactions WHERE local_id = ?1")) <
+        0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int64(st, 0);
+        *state = sqlite3_column_int(st, 1);
+        *deleted = sqlite3_column_int(st, 2);
+    } else if (rc == SQLITE_DONE) {
+        error = wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_SYNC, "interaction %s: gone", local_id);
+    } else {
+        error = wb_store__sqlite_error(store, rc, "sync");
+    }
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* Adopt a server version of a record we sent: see wb_syncstore__ack_write. */
+static int adopt(wb_store *store, const char *local_id, int64_t version, const remote_env *r)
+{
+    int64_t cur = 0;
+    int state = 0, deleted = 0, error;
+    char *data_text = NULL;
+    if ((error = row_status(store, local_id, &cur, &state, &deleted)) < 0)
+        return error;
+    if (!(data_text = wb_json__print(r->data)))
+        return WB_ENOMEM;
+    if (cur == version && !deleted)
+        error = write_server_version(store, local_id, r, data_text, 1, WB_STATE_SYNCED, 0);
+    else
+        /* Changed while the request was in flight: keep the change, now
+         * relative to the server's version. */
+        error = write_server_version(store, local_id, r, data_text, 0,
+                                     deleted ? WB_STATE_PENDING_DELETE : WB_STATE_PENDING_UPDATE,
+                                     deleted);
+    wb__free(data_text);
+    return error;
+}
+
+int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t version,
+                            const cJSON *envelope)
+{
+    remote_env r;
+    int error, own;
+    if ((error = read_envelope(&r, envelope)) < 0)
+        return error;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    error = adopt(store, local_id, version, &r);
+    return end_tx(store, own, error);
+}
+
+int wb_syncstore__ack_delete(wb_store *store, const char *local_id, int64_t version)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET state = 1, attempts = 0, next_attempt = NULL,"
+                         " last_error = NULL, deleted_at = COALESCE(deleted_at, ?3)"
+                         " WHERE local_id = ?1 AND version = ?2 AND deleted = 1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_int64(st, 3, wb_store__now(store));
+    error = step_done(store, st, "ack delete");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
+                         const char *message)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET state = 32, last_error = ?3, attempts = 0,"
+                         " next_attempt = NULL, create_attempted = 0"
+                         " WHERE local_id = ?1 AND version = ?2")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_text(st, 3, message ? message : "refused by the server", -1, SQLITE_STATIC);
+    error = step_done(store, st, "reject");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int wb_syncstore__defer(wb_store *store, const char *local_id, int64_t next_attempt_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET attempts = attempts + 1, next_attempt = ?2"
+                         " WHERE local_id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, next_attempt_ms);
+    error = step_done(store, st, "defer");
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* ---- pulled records ------------------------------------------------------- */
+
+/* A local row matched to a remote envelope. */
+typedef struct local_row {
+    char local_id[WB_UUID_LEN + 1];
+    int state, deleted, create_attempted;
+    int64_t version;
+    char *data, *base, *base_etag;
+} local_row;
+
+static void local_row_free(local_row *l)
+{
+    wb__free(l->data);
+    wb__free(l->base);
+    wb__free(l->base_etag);
+}
+
+/* Find the local copy of a remote record: by server id, by local id (a
+ * server that honours client ids), or - for a create whose response was
+ * lost - by what identifies an interaction (campaign, contact, time,
+ * creator = this store's user). 1 found, 0 not found, < 0 error. */
+static int find_local(local_row *out, wb_store *store, const remote_env *r)
+{
+    sqlite3_stmt *st = NULL;
+    int error, rc, oom = 0, found = 0;
+    const char *campaign = member_string(r->data, "campaignId");
+    const char *contact = member_string(r->data, "contactId");
+    const char *ts = member_string(r->data, "timestamp");
+    int may_adopt = r->created_by && strcmp(r->created_by, store->user_id) == 0 && campaign &&
+                    contact && ts;
+    memset(out, 0, sizeof(*out));
+    if ((error = prepare(&st, store,
+                         "SELECT local_id, state, deleted, create_attempted, version, data, base,"
+                         " base_etag, 0 AS rank FROM interactions WHERE server_id = ?1"
+                         " UNION ALL SELECT local_id, state, deleted, create_attempted, version,"
+                         " data, base, base_etag, 1 FROM interactions WHERE local_id = ?1"
+                         " UNION ALL SELECT local_id, state, deleted, create_attempted, version,"
+                         " data, base, base_etag, 2 FROM interactions WHERE ?2 AND server_id IS NULL"
+                         " AND create_attempted = 1 AND campaign_id = ?3 AND ts = ?4"
+                         " AND contact_id = ?5 ORDER BY rank LIMIT 1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, may_adopt);
+    sqlite3_bind_text(st, 3, campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, contact, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_fixed(out->local_id, sizeof(out->local_id), col_text(st, 0));
+        out->state = sqlite3_column_int(st, 1);
+        out->deleted = sqlite3_column_int(st, 2);
+        out->create_attempted = sqlite3_column_int(st, 3);
+        out->version = sqlite3_column_int64(st, 4);
+        out->data = dup_col(st, 5, &oom);
+        out->base = dup_col(st, 6, &oom);
+        out->base_etag = dup_col(st, 7, &oom);
+        found = 1;
+        if (oom)
+            error = wb_error__oom();
+    } else if (rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "sync find");
+    }
+    sqlite3_finalize(st);
+    if (error < 0) {
+        local_row_free(out);
+        return error;
+    }
+    return found;
+}
+
+static int insert_remote(wb_store *store, const remote_env *r, const char *data_text)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(
+             &st, store,
+             "INSERT INTO interactions (local_id, server_id, campaign_id, contact_id, household_id,"
+             " walklist_id, ts, data, base, base_etag, etag, created, created_by, modified,"
+             " modified_by, customer_id, security_group_id, state, version)"
+             " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+             " 1, 1)")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, member_string(r->data, "campaignId"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, member_string(r->data, "contactId"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, member_string(r->data, "timestamp"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, r->etag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->created ? r->created : r->modified, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, r->created_by ? r->created_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, r->modified ? r->modified : r->created, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, r->modified_by ? r->modified_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, r->customer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
+    error = step_done(store, st, "sync insert");
+    sqlite3_finalize(st);
+    return error;
+}
+
+static int park_conflict(wb_store *store, const char *local_id, const cJSON *envelope,
+                         const cJSON *paths)
+{
+    sqlite3_stmt *st = NULL;
+    char *env_text = wb_json__print(envelope), *paths_text = paths ? wb_json__print(paths) : NULL;
+    int error;
+    if (!env_text || (paths && !paths_text)) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET state = 16, conflict_remote = ?2,"
+                         " conflict_paths = ?3 WHERE local_id = ?1")) < 0)
+        goto cleanup;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, env_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, paths_text, -1, SQLITE_STATIC);
+    error = step_done(store, st, "conflict");
+cleanup:
+    sqlite3_finalize(st);
+    wb__free(env_text);
+    wb__free(paths_text);
+    return error;
+}
+
+/* Local edits pending against `base`, remote changed: merge per policy. */
+static int merge_into(enum wb_remote_outcome *outcome, wb_store *store, const local_row *l,
+                      const remote_env *r, const cJSON *envelope, int policy, int prefer_remote)
+{
+    cJSON *base = NULL, *local = NULL;
+    wb_merge_result m = {NULL, NULL, 0};
+    char *remote_text = NULL, *merged_text = NULL;
+    int error;
+
+    if (!(remote_text = wb_json__print(r->data)))
+        return WB_ENOMEM;
+    if (policy == WB_POLICY_SERVER_WINS) {
+        error = write_server_version(store, l->local_id, r, remote_text, 1, WB_STATE_SYNCED, 0);
+        *outcome = WB_REMOTE_UPDATED;
+        goto cleanup;
+    }
+    if ((error = wb_json__parse(&local, l->data, strlen(l->data), NULL, "stored data")) < 0 ||
+        (l->base &&
+         (error = wb_json__parse(&base, l->base, strlen(l->base), NULL, "stored base")) < 0))
+        goto cleanup;
+    if (policy == WB_POLICY_CLIENT_WINS) {
+        /* Keep every local value; the next PATCH (diff from the new base)
+         * writes them over the server's. */
+        error = write_server_version(store, l->local_id, r, remote_text, 0,
+                                     wb_json__equal(local, r->data) ? WB_STATE_SYNCED
+                                                                    : WB_STATE_PENDING_UPDATE,
+                                     0);
+        *outcome = WB_REMOTE_MERGED;
+        goto cleanup;
+    }
+    if ((error = wb_merge__three_way(&m, base, local, r->data,
+                                     prefer_remote ? WB_MERGE_PREFER_REMOTE
+                                                   : WB_MERGE_PREFER_LOCAL)) < 0)
+        goto cleanup;
+    if (policy == WB_POLICY_MANUAL && m.n_conflicts > 0) {
+        error = park_conflict(store, l->local_id, envelope, m.conflicts);
+        *outcome = WB_REMOTE_CONFLICT;
+        goto cleanup;
+    }
+    if (!(merged_text = wb_json__print(m.merged))) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    /* Base becomes the server's version; data the merge. */
+    if ((error = write_server_version(store, l->local_id, r, remote_text, 0,
+                                      wb_json__equal(m.merged, r->data) ? WB_STATE_SYNCED
+                                                                        : WB_STATE_PENDING_UPDATE,
+                                      0)) < 0)
+        goto cleanup;
+    {
+        sqlite3_stmt *st = NULL;
+        if ((error = prepare(&st, store,
+                             "UPDATE interactions SET data = ?2, version = version + 1"
+                             " WHERE local_id = ?1")) < 0)
+            goto cleanup;
+        sqlite3_bind_text(st, 1, l->local_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, merged_text, -1, SQLITE_STATIC);
+        error = step_done(store, st, "merge");
+        sqlite3_finalize(st);
+    }
+    *outcome = WB_REMOTE_MERGED;
+cleanup:
+    wb_merge__result_free(&m);
+    cJSON_Delete(base);
+    cJSON_Delete(local);
+    wb__free(remote_text);
+    wb__free(merged_text);
+    return error;
+}
+
+static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, const local_row *l,
+                          const remote_env *r, const cJSON *envelope, int policy,
+                          int prefer_remote)
+{
+    char *text = NULL;
+    int error = 0;
+
+    if (l->base_etag && strcmp(l->base_etag, r->etag) == 0 && !r->deleted == !l->deleted &&
+        l->state != WB_STATE_PENDING_CREATE) {
+        *outcome = WB_REMOTE_UNCHANGED;
+        return 0;
+    }
+    if (!l->base_etag && l->deleted && !r->deleted) {
+        /* Our create reached the server although we deleted the record
+         * meanwhile (its response was lost): the server copy must go. */
+        if (!(text = wb_json__print(r->data)))
+            return WB_ENOMEM;
+        error = write_server_version(store, l->local_id, r, text, 0, WB_STATE_PENDING_DELETE, 1);
+        wb__free(text);
+        *outcome = WB_REMOTE_MERGED;
+        return error;
+    }
+    switch (l->state) {
+    case WB_STATE_PENDING_CREATE: {
+        /* Our own create, seen before its acknowledgement. Which version was
+         * posted is unknown here, so the data decides: equal means synced,
+         * anything newer stays to be sent as a PATCH. */
+        cJSON *local = NULL;
+        if ((error = wb_json__parse(&local, l->data, strlen(l->data), NULL, "stored data")) < 0)
+            return error;
+        if (!(text = wb_json__print(r->data))) {
+            cJSON_Delete(local);
+            return WB_ENOMEM;
+        }
+        error = write_server_version(store, l->local_id, r, text, 0,
+                                     wb_json__equal(local, r->data) ? WB_STATE_SYNCED
+                                                                    : WB_STATE_PENDING_UPDATE,
+                                     0);
+        cJSON_Delete(local);
+        wb__free(text);
+        *outcome = WB_REMOTE_MERGED;
+        return error;
+    }
+    case WB_STATE_CONFLICT:
+        *outcome = WB_REMOTE_CONFLICT;
+        return park_conflict(store, l->local_id, envelope, NULL);
+    case WB_STATE_PENDING_DELETE:
+        if (!(text = wb_json__print(r->data)))
+            return WB_ENOMEM;
+        if (r->deleted) {
+            error = write_server_version(store, l->local_id, r, text, 0, WB_STATE_SYNCED, 1);
+            *outcome = WB_REMOTE_DELETED;
+        } else if (policy == WB_POLICY_SERVER_WINS) {
+            error = write_server_version(store, l->local_id, r, text, 1, WB_STATE_SYNCED, 0);
+            *outcome = WB_REMOTE_UPDATED;
+        } else {
+            /* The delete stays pending, now against the current etag. */
+            error =
+                write_server_version(store, l->local_id, r, text, 0, WB_STATE_PENDING_DELETE, 1);
+            *outcome = WB_REMOTE_MERGED;
+        }
+        break;
+    case WB_STATE_PENDING_UPDATE:
+    case WB_STATE_REJECTED:
+        if (r->deleted) {
+            if (policy == WB_POLICY_SERVER_WINS) {
+                if (!(text = wb_json__print(r->data)))
+                    return WB_ENOMEM;
+                error = write_server_version(store, l->local_id, r, text, 0, WB_STATE_SYNCED, 1);
+                *outcome = WB_REMOTE_DELETED;
+            } else {
+                /* A local edit of a record deleted elsewhere cannot be
+                 * merged; never drop the edit silently. */
+                error = park_conflict(store, l->local_id, envelope, NULL);
+                *outcome = WB_REMOTE_CONFLICT;
+            }
+            break;
+        }
+        error = merge_into(outcome, store, l, r, envelope, policy, prefer_remote);
+        break;
+    default: /* synced */
+        if (!(text = wb_json__print(r->data)))
+            return WB_ENOMEM;
+        error = write_server_version(store, l->local_id, r, text, 1, WB_STATE_SYNCED, r->deleted);
+        *outcome = r->deleted ? WB_REMOTE_DELETED : WB_REMOTE_UPDATED;
+        break;
+    }
+    wb__free(text);
+    return error;
+}
+
+int wb_syncstore__apply_remote(enum wb_remote_outcome *outcome, wb_store *store,
+                               const cJSON *envelope, int policy, int prefer_remote)
+{
+    remote_env r;
+    local_row l;
+    char *text = NULL;
+    int error, own, found;
+
+    *outcome = WB_REMOTE_REFUSED;
+    if ((error = read_envelope(&r, envelope)) < 0)
+        return 0; /* refused, counted by the caller; the rest of the page goes on */
+    if (!r.customer || !store->has_identity || strcmp(r.customer, store->customer_id) != 0)
+        return 0;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    if ((found = find_local(&l, store, &r)) < 0) {
+        error = found;
+        goto done;
+    }
+    if (!found) {
+        if (r.deleted) {
+            *outcome = WB_REMOTE_UNCHANGED; /* a tombstone of something we never had */
+            goto done;
+        }
+        if (!member_string(r.data, "campaignId") || !member_string(r.data, "contactId") ||
+            !member_string(r.data, "timestamp")) {
+            goto done; /* refused: not an interaction we can index */
+        }
+        if (!(text = wb_json__print(r.data))) {
+            error = WB_ENOMEM;
+            goto done;
+        }
+        error = insert_remote(store, &r, text);
+        *outcome = WB_REMOTE_INSERTED;
+        goto done;
+    }
+    error = apply_to_local(outcome, store, &l, &r, envelope, policy, prefer_remote);
+    local_row_free(&l);
+done:
+    wb__free(text);
+    return end_tx(store, own, error);
+}
+
+/* ---- watermarks ----------------------------------------------------------- */
+
+int wb_syncstore__watermark(char *modified, char **seen, wb_store *store, const char *resource,
+                            const char *scope)
+{
+    sqlite3_stmt *st = NULL;
+    int error, rc;
+    modified[0] = '\0';
+    *seen = NULL;
+    if ((error = prepare(&st, store,
+                         "SELECT modified, seen FROM sync_watermarks WHERE resource = ?1"
+                         " AND scope = ?2")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scope ? scope : "", -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_fixed(modified, WB_TIMESTAMP_LEN + 1, col_text(st, 0));
+        if (!(*seen = wb__strdup(col_text(st, 1))))
+            error = wb_error__oom();
+    } else if (rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "watermark");
+    }
+    sqlite3_finalize(st);
+    return error;
+}
+
+int wb_syncstore__set_watermark(wb_store *store, const char *resource, const char *scope,
+                                const char *modified, const char *seen)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "INSERT INTO sync_watermarks (resource, scope, modified, seen)"
+                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (resource, scope) DO UPDATE"
+                         " SET modified = excluded.modified, seen = excluded.seen")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scope ? scope : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, modified, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, seen ? seen : "[]", -1, SQLITE_STATIC);
+    error = step_done(store, st, "watermark");
+    sqlite3_finalize(st);
+    return error;
+}

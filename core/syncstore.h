@@ -1,0 +1,96 @@
+/*
+ * syncstore.h - what the sync engine reads from and writes to the store.
+ *
+ * Every function here is one short transaction, so the app keeps recording
+ * on its own handle while a sync runs on another. Results of pushes are
+ * applied with the version the request was built from: if the record
+ * changed meanwhile (the app edited it while its upload was in flight), the
+ * edit is kept and the record stays pending instead of being overwritten by
+ * what the server acknowledged.
+ */
+#ifndef WB_SYNCSTORE_H
+#define WB_SYNCSTORE_H
+
+#include "json.h"
+#include "store_int.h"
+#include "timeutil.h"
+
+/* One record with something to send. Strings are owned (wb__free through
+ * wb_syncstore__pending_free). */
+typedef struct wb_pending {
+    char local_id[WB_UUID_LEN + 1];
+    char server_id[WB_UUID_LEN + 1]; /* "" until acknowledged */
+    char campaign_id[WB_UUID_LEN + 1];
+    char contact_id[WB_UUID_LEN + 1];
+    char ts[WB_TIMESTAMP_LEN + 1];
+    int state;        /* WB_STATE_PENDING_* */
+    int64_t version;  /* the version this snapshot was read at */
+    int deleted;
+    int create_attempted;
+    int attempts;
+    char *data;       /* current data, compact JSON */
+    char *base;       /* NULL before the first acknowledgement */
+    char *base_etag;  /* NULL likewise */
+} wb_pending;
+
+/* Up to `max` records in a pending state whose next attempt is due at `now`,
+ * oldest change first. *out is an array of *n entries (free with
+ * wb_syncstore__pending_free). */
+int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max);
+void wb_syncstore__pending_free(wb_pending *p, size_t n);
+
+/* Remember, durably, that a POST of this record is about to be sent. */
+int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id);
+
+/* The server acknowledged a create or an update of `local_id` (sent at
+ * `version`) with `envelope`: base and base etag become the server's, the
+ * server id is recorded; if the record is unchanged since, its data becomes
+ * the server's (which may have filled distance or listId) and it is synced;
+ * otherwise the local edit stays, to be sent as a PATCH against the new
+ * base (or a DELETE if it was deleted meanwhile). */
+int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t version,
+                            const cJSON *envelope);
+
+/* The server acknowledged the delete (or already had none). */
+int wb_syncstore__ack_delete(wb_store *store, const char *local_id, int64_t version);
+
+/* The server refused the record for good (a 4xx other than 401/409/412):
+ * state rejected with the server's message, unless the app changed the
+ * record since (then that change is the next attempt). */
+int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
+                         const char *message);
+
+/* A transient failure: try again at `next_attempt_ms`; attempts counted. */
+int wb_syncstore__defer(wb_store *store, const char *local_id, int64_t next_attempt_ms);
+
+/* Conflict policies (the public wb_sync_policy values). */
+enum { WB_POLICY_MERGE = 0, WB_POLICY_SERVER_WINS = 1, WB_POLICY_CLIENT_WINS = 2,
+       WB_POLICY_MANUAL = 3 };
+
+/* What applying one remote envelope did. */
+enum wb_remote_outcome {
+    WB_REMOTE_UNCHANGED = 0, /* already had this version */
+    WB_REMOTE_INSERTED,      /* new record */
+    WB_REMOTE_UPDATED,       /* local copy replaced (nothing local pending) */
+    WB_REMOTE_DELETED,       /* remote tombstone applied */
+    WB_REMOTE_MERGED,        /* local and remote edits merged, local part pending */
+    WB_REMOTE_CONFLICT,      /* parked as conflict */
+    WB_REMOTE_REFUSED        /* another customer's, or not a valid interaction */
+};
+
+/* Apply one pulled envelope. `policy` is a WB_POLICY_*; `prefer_remote`
+ * decides fields changed on both sides under the merge policy. Runs inside
+ * the caller's transaction when one is open (a page and its watermark are
+ * committed together), else in its own. */
+int wb_syncstore__apply_remote(enum wb_remote_outcome *outcome, wb_store *store,
+                               const cJSON *envelope, int policy, int prefer_remote);
+
+/* Pull watermarks. `modified` is "" when none is stored; `seen` is the JSON
+ * array text of "id:etag" strings applied at exactly `modified` (caller
+ * frees with wb__free; NULL when none). */
+int wb_syncstore__watermark(char *modified /* WB_TIMESTAMP_LEN + 1 */, char **seen,
+                            wb_store *store, const char *resource, const char *scope);
+int wb_syncstore__set_watermark(wb_store *store, const char *resource, const char *scope,
+                                const char *modified, const char *seen);
+
+#endif

@@ -1,0 +1,448 @@
+/* test_core_syncstore.c - the store side of sync: pending records,
+ * acknowledgements with in-flight edits, rejections, retries, pulled
+ * records under each policy, lost-response adoption and watermarks. */
+#include <sqlite3.h>
+
+#include "fixtures.h"
+#include "syncstore.h"
+#include "wbtest.h"
+
+static wb_store *store;
+
+static void setup(void)
+{
+    store = fx_store("syncstore.db");
+}
+
+static void teardown(void)
+{
+    wb_store_free(store);
+    store = NULL;
+}
+
+static const char *state_of(const char *id)
+{
+    static char buf[64];
+    char *info = NULL;
+    const char *p;
+    buf[0] = '\0';
+    if (wb_interaction_sync_info(&info, store, id) != 0)
+        return "error";
+    if ((p = strstr(info, "\"state\":\""))) {
+        p += 9;
+        snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(p, "\""), p);
+    }
+    wb_free(info);
+    return buf;
+}
+
+/* A server envelope for `data_json` with the given id and etag. */
+static cJSON *envelope(const char *id, const char *data_json, const char *etag, int deleted,
+                       const char *customer, const char *created_by)
+{
+    char text[4096];
+    cJSON *env = NULL;
+    snprintf(text, sizeof(text),
+             "{\"id\":\"%s\",\"data\":%s,\"meta\":{\"etag\":\"%s\",\"created\":"
+             "\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:01.000Z\","
+             "\"resource\":\"interactions\",\"createdBy\":\"%s\",\"isDeleted\":%s,"
+             "\"modifiedBy\":\"%s\"},\"customerId\":\"%s\",\"securityGroupId\":\"" FX_GROUP "\"}",
+             id, data_json, etag, created_by, deleted ? "true" : "false", created_by, customer);
+    if (wb_json__parse(&env, text, strlen(text), NULL, "test") != 0)
+        return NULL;
+    return env;
+}
+
+/* The data object of a stored record, as compact JSON (malloc'd via wb). */
+static char *data_of(const char *id)
+{
+    char *env = NULL, *out = NULL;
+    cJSON *j = NULL;
+    if (wb_interaction_get(&env, store, id, 1) != 0)
+        return NULL;
+    if (wb_json__parse(&j, env, strlen(env), NULL, "t") == 0)
+        out = wb_json__print(wb_json__get(j, "data"));
+    cJSON_Delete(j);
+    wb_free(env);
+    return out;
+}
+
+static int pending_count(int64_t now)
+{
+    wb_pending *p = NULL;
+    size_t n = 0;
+    if (wb_syncstore__pending(&p, &n, store, now, 100) != 0)
+        return -1;
+    wb_syncstore__pending_free(p, n);
+    return (int)n;
+}
+
+/* Record, then acknowledge as the server would: returns the local id. */
+static char *record_synced(const char *server_id, const char *etag)
+{
+    char *id = NULL, *data = NULL;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    cJSON *env;
+    if (wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)) != 0)
+        return NULL;
+    data = data_of(id);
+    env = envelope(server_id, data, etag, 0, FX_CUSTOMER, FX_USER);
+    wb_syncstore__pending(&p, &n, store, INT64_MAX, 100);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].local_id, id) == 0)
+            wb_syncstore__ack_write(store, id, p[i].version, env);
+    wb_syncstore__pending_free(p, n);
+    cJSON_Delete(env);
+    wb__free(data);
+    return id;
+}
+
+#define SERVER_ID "aaaaaaaa-0000-4000-8000-000000000001"
+
+static void test_core_syncstore__pending_and_ack_create(void)
+{
+    char *id = NULL, *env = NULL, *info = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_ASSERT_INT(pending_count(INT64_MAX), 1);
+    wb__free(id);
+    id = record_synced(SERVER_ID, "e-1");
+    WBT_ASSERT(id != NULL);
+    WBT_ASSERT_STR(state_of(id), "synced");
+    WBT_OK(wb_interaction_sync_info(&info, store, id));
+    WBT_ASSERT_CONTAINS(info, "\"serverId\":\"" SERVER_ID "\"");
+    WBT_ASSERT_CONTAINS(info, "\"baseEtag\":\"e-1\"");
+    WBT_OK(wb_interaction_get(&env, store, SERVER_ID, 0)); /* found by server id too */
+    WBT_ASSERT_CONTAINS(env, "\"etag\":\"e-1\"");
+    WBT_ASSERT_INT(pending_count(INT64_MAX), 1); /* the first record is still pending */
+    wb_free(info);
+    wb_free(env);
+    wb_free(id);
+}
+
+/* An edit made while the upload was in flight is not lost. */
+static void test_core_syncstore__ack_keeps_inflight_edit(void)
+{
+    char *id = NULL, *data = NULL, *after = NULL;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    cJSON *env;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 10));
+    WBT_ASSERT_INT(n, 1);
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    data = data_of(id);
+    /* The app edits the record while the POST is on the wire. */
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    env = envelope(SERVER_ID, p[0].data, "e-1", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__ack_write(store, id, p[0].version, env));
+    WBT_ASSERT_STR(state_of(id), "pending_update");
+    after = data_of(id);
+    WBT_ASSERT_CONTAINS(after, "\"successful\":false");
+    cJSON_Delete(env);
+    wb_syncstore__pending_free(p, n);
+    wb__free(data);
+    wb__free(after);
+    wb_free(id);
+}
+
+static void test_core_syncstore__reject_and_defer(void)
+{
+    char *a = NULL, *b = NULL, *info = NULL;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&a, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_interaction_record(&b, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 10));
+    WBT_ASSERT_INT(n, 2);
+    WBT_OK(wb_syncstore__reject(store, a, p[0].version, "data.statusId: unknown status"));
+    WBT_ASSERT_STR(state_of(a), "rejected");
+    WBT_OK(wb_interaction_sync_info(&info, store, a));
+    WBT_ASSERT_CONTAINS(info, "unknown status");
+    /* A rejection of an outdated version does not hide the newer edit. */
+    WBT_OK(wb_interaction_update(store, b,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_syncstore__reject(store, b, p[1].version, "stale"));
+    WBT_ASSERT_STR(state_of(b), "pending_create");
+    /* Deferred: not due before its time. */
+    WBT_OK(wb_syncstore__defer(store, b, 5000));
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    WBT_ASSERT_INT(pending_count(5000), 1);
+    wb_syncstore__pending_free(p, n);
+    wb_free(info);
+    wb_free(a);
+    wb_free(b);
+}
+
+static void test_core_syncstore__ack_delete(void)
+{
+    char *id = record_synced(SERVER_ID, "e-1");
+    wb_pending *p = NULL;
+    size_t n = 0;
+    WBT_ASSERT(id != NULL);
+    WBT_OK(wb_interaction_delete(store, id));
+    WBT_ASSERT_STR(state_of(id), "pending_delete");
+    WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 10));
+    WBT_ASSERT_INT(n, 1);
+    WBT_ASSERT(p[0].deleted && p[0].base_etag && strcmp(p[0].base_etag, "e-1") == 0);
+    WBT_OK(wb_syncstore__ack_delete(store, id, p[0].version));
+    WBT_ASSERT_STR(state_of(id), "synced");
+    wb_syncstore__pending_free(p, n);
+    wb_free(id);
+}
+
+#define REMOTE_DATA(successful, unavailable)                                                     \
+    "{\"campaignId\":\"" FX_CAMPAIGN_A "\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\"," \
+    "\"timestamp\":\"2019-01-01T00:00:00.000Z\",\"unavailable\":" unavailable ","                \
+    "\"successful\":" successful ",\"survey\":{\"surveyId\":\"375d437b-3b47-4940-b43d-be8daec4afff\"}}"
+
+static void test_core_syncstore__pull_insert_update_delete(void)
+{
+    enum wb_remote_outcome o;
+    cJSON *e1 = envelope(SERVER_ID, REMOTE_DATA("true", "false"), "r-1", 0, FX_CUSTOMER,
+                         "11111111-1111-4111-8111-111111111111");
+    cJSON *e2 = envelope(SERVER_ID, REMOTE_DATA("false", "false"), "r-2", 0, FX_CUSTOMER,
+                         "11111111-1111-4111-8111-111111111111");
+    cJSON *e3 = envelope(SERVER_ID, REMOTE_DATA("false", "false"), "r-3", 1, FX_CUSTOMER,
+                         "11111111-1111-4111-8111-111111111111");
+    cJSON *other = envelope("bbbbbbbb-0000-4000-8000-000000000002", REMOTE_DATA("true", "false"),
+                            "x", 0, "99999999-9999-4999-8999-999999999999", FX_USER);
+    char *d = NULL;
+    WBT_ASSERT(store && e1 && e2 && e3 && other);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e1, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_INSERTED);
+    WBT_ASSERT_STR(state_of(SERVER_ID), "synced");
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e1, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_UNCHANGED);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e2, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_UPDATED);
+    d = data_of(SERVER_ID);
+    WBT_ASSERT_CONTAINS(d, "\"successful\":false");
+    wb__free(d);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e3, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_DELETED);
+    {
+        char *env = NULL;
+        WBT_FAILS(wb_interaction_get(&env, store, SERVER_ID, 0), WB_ENOTFOUND, "not found");
+    }
+    /* Another customer's record is refused and not stored. */
+    WBT_OK(wb_syncstore__apply_remote(&o, store, other, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_REFUSED);
+    {
+        uint64_t n = 0;
+        wb_query q = WB_QUERY_INIT;
+        q.deleted = WB_DELETED_INCLUDE;
+        WBT_OK(wb_interaction_count(&n, store, &q));
+        WBT_ASSERT_INT(n, 1);
+    }
+    cJSON_Delete(e1);
+    cJSON_Delete(e2);
+    cJSON_Delete(e3);
+    cJSON_Delete(other);
+}
+
+/* A local edit and a remote edit of different fields both survive. */
+static void test_core_syncstore__pull_merges_under_each_policy(void)
+{
+    static const int policies[] = {WB_POLICY_MERGE, WB_POLICY_SERVER_WINS, WB_POLICY_CLIENT_WINS,
+                                   WB_POLICY_MANUAL};
+    for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+        enum wb_remote_outcome o;
+        char server_id[40], *d = NULL, *id;
+        cJSON *remote;
+        char *base_data;
+        snprintf(server_id, sizeof(server_id), "aaaaaaaa-0000-4000-8000-00000000001%zu", i);
+        id = record_synced(server_id, "e-1");
+        WBT_ASSERT(id != NULL);
+        base_data = data_of(id);
+        /* local: successful true → false */
+        WBT_OK(wb_interaction_update(
+            store, id, "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+        /* remote: unavailable false → true */
+        {
+            cJSON *b = NULL;
+            WBT_OK(wb_json__parse(&b, base_data, strlen(base_data), NULL, "t"));
+            cJSON_ReplaceItemInObjectCaseSensitive(b, "unavailable", cJSON_CreateTrue());
+            char *rd = wb_json__print(b);
+            remote = envelope(server_id, rd, "e-2", 0, FX_CUSTOMER, FX_USER);
+            wb__free(rd);
+            cJSON_Delete(b);
+        }
+        WBT_OK(wb_syncstore__apply_remote(&o, store, remote, policies[i], 0));
+        d = data_of(id);
+        switch (policies[i]) {
+        case WB_POLICY_SERVER_WINS:
+            WBT_ASSERT_INT(o, WB_REMOTE_UPDATED);
+            WBT_ASSERT_CONTAINS(d, "\"successful\":true");
+            WBT_ASSERT_CONTAINS(d, "\"unavailable\":true");
+            WBT_ASSERT_STR(state_of(id), "synced");
+            break;
+        case WB_POLICY_CLIENT_WINS:
+            WBT_ASSERT_INT(o, WB_REMOTE_MERGED);
+            WBT_ASSERT_CONTAINS(d, "\"successful\":false");
+            WBT_ASSERT_CONTAINS(d, "\"unavailable\":false");
+            WBT_ASSERT_STR(state_of(id), "pending_update");
+            break;
+        default: /* merge; manual without overlapping fields merges too */
+            WBT_ASSERT_INT(o, WB_REMOTE_MERGED);
+            WBT_ASSERT_CONTAINS(d, "\"successful\":false");
+            WBT_ASSERT_CONTAINS(d, "\"unavailable\":true");
+            WBT_ASSERT_STR(state_of(id), "pending_update");
+            break;
+        }
+        {
+            char *info = NULL;
+            WBT_OK(wb_interaction_sync_info(&info, store, id));
+            WBT_ASSERT_CONTAINS(info, "\"baseEtag\":\"e-2\"");
+            wb_free(info);
+        }
+        cJSON_Delete(remote);
+        wb__free(d);
+        wb__free(base_data);
+        wb_free(id);
+    }
+}
+
+static void test_core_syncstore__manual_conflict_is_parked(void)
+{
+    enum wb_remote_outcome o;
+    char *id = record_synced(SERVER_ID, "e-1"), *base_data;
+    cJSON *b = NULL, *remote;
+    char *rd;
+    WBT_ASSERT(id != NULL);
+    base_data = data_of(id);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_json__parse(&b, base_data, strlen(base_data), NULL, "t"));
+    cJSON_ReplaceItemInObjectCaseSensitive(b, "successful", cJSON_CreateNull());
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "successful");
+    rd = wb_json__print(b);
+    remote = envelope(SERVER_ID, rd, "e-2", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, remote, WB_POLICY_MANUAL, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_CONFLICT);
+    WBT_ASSERT_STR(state_of(id), "conflict");
+    /* The local edit is intact while parked. */
+    {
+        char *d = data_of(id);
+        WBT_ASSERT_CONTAINS(d, "\"successful\":false");
+        wb__free(d);
+    }
+    /* A remote tombstone of a locally edited record parks it too (merge). */
+    cJSON_Delete(remote);
+    cJSON_Delete(b);
+    wb__free(rd);
+    wb__free(base_data);
+    wb_free(id);
+}
+
+static void test_core_syncstore__remote_delete_of_local_edit_conflicts(void)
+{
+    enum wb_remote_outcome o;
+    char *id = record_synced(SERVER_ID, "e-1"), *base_data;
+    cJSON *tomb;
+    WBT_ASSERT(id != NULL);
+    base_data = data_of(id);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    tomb = envelope(SERVER_ID, base_data, "e-2", 1, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, tomb, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_CONFLICT);
+    WBT_ASSERT_STR(state_of(id), "conflict");
+    cJSON_Delete(tomb);
+    wb__free(base_data);
+    wb_free(id);
+}
+
+/* The POST reached the server, its response was lost, and the server does
+ * not honour client ids: the pulled record (new server id) is adopted by
+ * what identifies it, not inserted as a duplicate. */
+static void test_core_syncstore__lost_response_create_is_adopted(void)
+{
+    enum wb_remote_outcome o;
+    char *id = NULL, *data;
+    cJSON *env;
+    uint64_t n = 0;
+    wb_query q = WB_QUERY_INIT;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    data = data_of(id);
+    env = envelope(SERVER_ID, data, "s-1", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_MERGED);
+    WBT_ASSERT_STR(state_of(id), "synced");
+    q.deleted = WB_DELETED_INCLUDE;
+    WBT_OK(wb_interaction_count(&n, store, &q));
+    WBT_ASSERT_INT(n, 1);
+    /* Another user's record with the same identifying fields is not ours. */
+    cJSON_Delete(env);
+    wb__free(data);
+    wb_free(id);
+}
+
+/* Deleted locally after a POST whose outcome is unknown: the delete stays
+ * pending, so the server copy is found and deleted. */
+static void test_core_syncstore__delete_after_unknown_create(void)
+{
+    enum wb_remote_outcome o;
+    char *id = NULL, *data;
+    cJSON *env;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    data = data_of(id);
+    WBT_OK(wb_interaction_delete(store, id));
+    WBT_ASSERT_STR(state_of(id), "pending_delete");
+    env = envelope(SERVER_ID, data, "s-1", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_STR(state_of(id), "pending_delete");
+    {
+        char *info = NULL;
+        WBT_OK(wb_interaction_sync_info(&info, store, id));
+        WBT_ASSERT_CONTAINS(info, "\"baseEtag\":\"s-1\"");
+        WBT_ASSERT_CONTAINS(info, "\"serverId\":\"" SERVER_ID "\"");
+        wb_free(info);
+    }
+    cJSON_Delete(env);
+    wb__free(data);
+    wb_free(id);
+}
+
+static void test_core_syncstore__watermarks(void)
+{
+    char modified[WB_TIMESTAMP_LEN + 1];
+    char *seen = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_syncstore__watermark(modified, &seen, store, "interactions", FX_CAMPAIGN_A));
+    WBT_ASSERT_STR(modified, "");
+    WBT_ASSERT(seen == NULL);
+    WBT_OK(wb_syncstore__set_watermark(store, "interactions", FX_CAMPAIGN_A,
+                                       "2024-01-01T00:00:01.000Z", "[\"a:e\"]"));
+    WBT_OK(wb_syncstore__set_watermark(store, "interactions", FX_CAMPAIGN_A,
+                                       "2024-01-01T00:00:02.000Z", "[\"b:e\"]"));
+    WBT_OK(wb_syncstore__watermark(modified, &seen, store, "interactions", FX_CAMPAIGN_A));
+    WBT_ASSERT_STR(modified, "2024-01-01T00:00:02.000Z");
+    WBT_ASSERT_STR(seen, "[\"b:e\"]");
+    wb__free(seen);
+    WBT_OK(wb_syncstore__watermark(modified, &seen, store, "interactions", FX_CAMPAIGN_B));
+    WBT_ASSERT_STR(modified, "");
+}
+
+static const wbt_case cases[] = {
+    WBT_CASE(test_core_syncstore__pending_and_ack_create),
+    WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
+    WBT_CASE(test_core_syncstore__reject_and_defer),
+    WBT_CASE(test_core_syncstore__ack_delete),
+    WBT_CASE(test_core_syncstore__pull_insert_update_delete),
+    WBT_CASE(test_core_syncstore__pull_merges_under_each_policy),
+    WBT_CASE(test_core_syncstore__manual_conflict_is_parked),
+    WBT_CASE(test_core_syncstore__remote_delete_of_local_edit_conflicts),
+    WBT_CASE(test_core_syncstore__lost_response_create_is_adopted),
+    WBT_CASE(test_core_syncstore__delete_after_unknown_create),
+    WBT_CASE(test_core_syncstore__watermarks),
+};
+WBT_MAIN(cases, setup, teardown)
