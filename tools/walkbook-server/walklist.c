@@ -67,6 +67,13 @@ static void wbs_wl__list(wbs_response *res, wbs_request *req, void *userdata)
     wbs_list_respond(res, req, rt->wl->records, rt->resource);
 }
 
+/* Canvassers lack destroy@contacts and destroy@households (§5.10). */
+static void wbs_wl__delete(wbs_response *res, wbs_request *req, void *userdata)
+{
+    wbs_wl_route *rt = userdata;
+    wbs_resource_delete(res, req, rt->wl->records, rt->resource, 1u << WBS_ROLE_ADMIN);
+}
+
 /* ---- GET /v1/lists/{id}/contact-households -------------------------------- */
 
 typedef struct wbs_wl_view {
@@ -535,6 +542,9 @@ int wbs_walklist_routes(wbs_http *h, wbs_walklist *wl)
         if (wbs_http_route(h, "GET", wbs_wl_resources[i].base, WBS_ROUTE_AUTH, wbs_wl__list,
                            &wl->routes[i]) < 0 ||
             wbs_http_route(h, "GET", one, WBS_ROUTE_AUTH, wbs_wl__get, &wl->routes[i]) < 0)
+            return -1;
+        if (wbs_wl_resources[i].base[2] == '2' && /* contacts, households */
+            wbs_http_route(h, "DELETE", one, WBS_ROUTE_AUTH, wbs_wl__delete, &wl->routes[i]) < 0)
             return -1;
     }
     return 0;

@@ -11,6 +11,8 @@
  *   GET /v1/statuses, /v1/statuses/{id}                    (§5.8)
  *   POST /v2/contacts     find-or-create: 201 new, 200 existing (§5.1)
  *   POST /v2/households   find-or-create: 201 new, 200 existing (§5.3)
+ *   DELETE /v2/contacts/{id}, /v2/households/{id}  soft, etag header as for
+ *                         interactions (resource.h); admin role only (403)
  *
  * Lists take limit/skip/sort/filter exactly as the interaction lists do
  * (listing.h), so `filter=/meta/modified gte "…"` pulls incrementally and
