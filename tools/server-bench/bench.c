@@ -1,0 +1,383 @@
+/*
+ * bench.c - walkbook-server-bench: requests/s and latency of walkbook-server
+ * on loopback, interaction routes beside a trivial route on the same server
+ * in the same run (issue 3, "What it must show").
+ *
+ *   walkbook-server-bench [--server PATH] [--clients N] [--requests R]
+ *                         [--list-requests L] [--server-threads T]
+ *                         [--campaigns C]
+ *
+ * Starts PATH (default: the walkbook-server built beside it) with
+ * --port 0 --bench-routes --threads T and one bearer token, then runs three
+ * phases, each with N client threads (default 8) that each send a fixed
+ * number of requests over one keep-alive connection:
+ *   ping    GET /__bench/ping (answers {} without auth or storage): the
+ *           baseline, R requests per client (default 2000)
+ *   create  POST /v2/interactions, R per client, spread over C campaigns
+ *   list    GET /v2/interactions?limit=50&filter[/data/campaignId]=…, L per
+ *           client (default 25: each list page reads the customer's whole
+ *           store, so it costs in proportion to what create left there)
+ * and prints, per phase, requests/s and p50/p99 latency, then the ratio of
+ * each interaction phase to the baseline (target ≥ 50 %). The lines that
+ * start with "bench:" are the figures. Exit status 1 when a request failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#ifndef WBS_BENCH_SERVER
+#define WBS_BENCH_SERVER "walkbook-server"
+#endif
+
+#define BENCH_TOKEN "bench-token"
+#define BENCH_CUSTOMER "c0c0c0c0-0000-4000-8000-00000000be0c"
+#define BENCH_SG "5e5e5e5e-0000-4000-8000-00000000be0c"
+#define BENCH_USER "aaaaaaaa-0000-4000-8000-00000000be0c"
+#define BENCH_MAX_CLIENTS 256
+#define BENCH_MAX_CAMPAIGNS 1000
+
+typedef struct bench_opts {
+    const char *server;
+    long clients, requests, list_requests, server_threads, campaigns;
+} bench_opts;
+
+enum { PHASE_PING, PHASE_CREATE, PHASE_LIST };
+static const char *const phase_names[] = {"ping", "create", "list"};
+
+typedef struct bench_client {
+    int index;
+    int phase;
+    long n;
+    unsigned port;
+    const bench_opts *o;
+    pthread_barrier_t *start;
+    double *lat_ms; /* n entries */
+    long errors;
+    long first_error_status;
+} bench_client;
+
+typedef struct bench_result {
+    double rps, p50, p99, max;
+    long requests, errors;
+} bench_result;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *userdata)
+{
+    (void)data;
+    (void)userdata;
+    return size * n;
+}
+
+static void campaign_id(char out[37], long i)
+{
+    snprintf(out, 37, "ca000000-0000-4000-8000-%012ld", i);
+}
+
+static void *bench_client_run(void *arg)
+{
+    bench_client *c = arg;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    char url[512], body[1024], campaign[37];
+    long status;
+
+    hdrs = curl_slist_append(hdrs, "Authorization: Bearer " BENCH_TOKEN);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (!h || !hdrs) {
+        c->errors = c->n;
+        pthread_barrier_wait(c->start);
+        goto done;
+    }
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    campaign_id(campaign, c->index % c->o->campaigns);
+    pthread_barrier_wait(c->start);
+    for (long i = 0; i < c->n; i++) {
+        double t0;
+        CURLcode rc;
+        switch (c->phase) {
+        case PHASE_PING:
+            snprintf(url, sizeof(url), "http://127.0.0.1:%u/__bench/ping", c->port);
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+            break;
+        case PHASE_CREATE:
+            snprintf(url, sizeof(url), "http://127.0.0.1:%u/v2/interactions", c->port);
+            snprintf(body, sizeof(body),
+                     "{\"campaignId\":\"%s\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+                     "\"householdId\":\"c15e3515-aabf-42da-8d1b-31679f738eae\","
+                     "\"contactHouseholdId\":\"d070b1dc-9611-4f29-9300-a32160d21baa\","
+                     "\"timestamp\":\"2024-05-%02dT%02ld:%02ld:%02ld.%03ldZ\",\"unavailable\":false,"
+                     "\"survey\":{\"surveyId\":\"375d437b-3b47-4940-b43d-be8daec4afff\","
+                     "\"responses\":{}}}",
+                     campaign, 1 + c->index % 28, (i / 3600000) % 24, (i / 60000) % 60,
+                     (i / 1000) % 60, i % 1000);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+            break;
+        default:
+            snprintf(url, sizeof(url),
+                     "http://127.0.0.1:%u/v2/interactions?limit=50"
+                     "&filter%%5B%%2Fdata%%2FcampaignId%%5D=%s",
+                     c->port, campaign);
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+            break;
+        }
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        t0 = now_ms();
+        rc = curl_easy_perform(h);
+        c->lat_ms[i] = now_ms() - t0;
+        status = 0;
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (status != (c->phase == PHASE_CREATE ? 201 : 200)) {
+            if (!c->errors)
+                c->first_error_status = rc == CURLE_OK ? status : -(long)rc;
+            c->errors++;
+        }
+    }
+done:
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_phase(bench_result *out, int phase, long per_client, unsigned port,
+                       const bench_opts *o)
+{
+    bench_client *cs = calloc((size_t)o->clients, sizeof(*cs));
+    pthread_t *ts = calloc((size_t)o->clients, sizeof(*ts));
+    double *all = malloc((size_t)(o->clients * per_client) * sizeof(double));
+    pthread_barrier_t start;
+    double t0, wall;
+    long total = o->clients * per_client, k = 0;
+    int ok = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!cs || !ts || !all || pthread_barrier_init(&start, NULL, (unsigned)o->clients + 1) != 0)
+        goto cleanup;
+    for (long i = 0; i < o->clients; i++) {
+        cs[i].index = (int)i;
+        cs[i].phase = phase;
+        cs[i].n = per_client;
+        cs[i].port = port;
+        cs[i].o = o;
+        cs[i].start = &start;
+        cs[i].lat_ms = all + i * per_client;
+        if (pthread_create(&ts[i], NULL, bench_client_run, &cs[i]) != 0) {
+            fprintf(stderr, "walkbook-server-bench: cannot start a client thread\n");
+            exit(2); /* the barrier would never open */
+        }
+    }
+    pthread_barrier_wait(&start);
+    t0 = now_ms();
+    for (long i = 0; i < o->clients; i++)
+        pthread_join(ts[i], NULL);
+    wall = now_ms() - t0;
+    pthread_barrier_destroy(&start);
+    for (long i = 0; i < o->clients; i++) {
+        out->errors += cs[i].errors;
+        if (cs[i].errors && k++ == 0)
+            fprintf(stderr, "walkbook-server-bench: %s: %ld failed requests (first: %s %ld)\n",
+                    phase_names[phase], cs[i].errors,
+                    cs[i].first_error_status < 0 ? "curl error" : "HTTP",
+                    labs(cs[i].first_error_status));
+    }
+    qsort(all, (size_t)total, sizeof(double), cmp_double);
+    out->requests = total;
+    out->rps = (double)total / (wall / 1e3);
+    out->p50 = all[(size_t)((double)total * 0.50)];
+    out->p99 = all[(size_t)((double)total * 0.99)];
+    out->max = all[total - 1];
+    ok = 0;
+cleanup:
+    free(cs);
+    free(ts);
+    free(all);
+    return ok;
+}
+
+/* Start the server; 0 with *pid and *port, or -1. */
+static int start_server(pid_t *pid, unsigned *port, const bench_opts *o, const char *dir)
+{
+    char portfile[512], threads[16];
+    const char *argv[20];
+    size_t n = 0;
+
+    snprintf(portfile, sizeof(portfile), "%s/port", dir);
+    snprintf(threads, sizeof(threads), "%ld", o->server_threads);
+    argv[n++] = o->server;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    argv[n++] = "--bench-routes";
+    argv[n++] = "--threads";
+    argv[n++] = threads;
+    argv[n++] = "--token";
+    argv[n++] = BENCH_TOKEN ":" BENCH_CUSTOMER ":" BENCH_SG ":" BENCH_USER;
+    argv[n] = NULL;
+    *pid = fork();
+    if (*pid < 0)
+        return -1;
+    if (*pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            close(fd);
+        }
+        execv(o->server, (char *const *)(void *)argv);
+        fprintf(stderr, "walkbook-server-bench: cannot run %s\n", o->server);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) { /* up to 5 s */
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            int got = fscanf(f, "%u", port) == 1;
+            fclose(f);
+            if (got && *port)
+                return 0;
+        }
+        if (waitpid(*pid, NULL, WNOHANG) == *pid)
+            return -1;
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+static void stop_server(pid_t pid, const char *dir)
+{
+    char portfile[512];
+    int status;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 60; i++) { /* up to 3 s */
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            goto removed;
+        sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+removed:
+    snprintf(portfile, sizeof(portfile), "%s/port", dir);
+    remove(portfile);
+    rmdir(dir);
+}
+
+static int number(long *out, const char *s, long min, long max)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8};
+    bench_result r[3];
+    char dir[] = "/tmp/wbs-bench-XXXXXX";
+    unsigned port = 0;
+    pid_t pid;
+    int failed = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = !v;
+        if (!bad && strcmp(a, "--server") == 0)
+            o.server = v;
+        else if (!bad && strcmp(a, "--clients") == 0)
+            bad = number(&o.clients, v, 1, BENCH_MAX_CLIENTS);
+        else if (!bad && strcmp(a, "--requests") == 0)
+            bad = number(&o.requests, v, 1, 1000000);
+        else if (!bad && strcmp(a, "--list-requests") == 0)
+            bad = number(&o.list_requests, v, 1, 1000000);
+        else if (!bad && strcmp(a, "--server-threads") == 0)
+            bad = number(&o.server_threads, v, 1, 64);
+        else if (!bad && strcmp(a, "--campaigns") == 0)
+            bad = number(&o.campaigns, v, 1, BENCH_MAX_CAMPAIGNS);
+        else
+            bad = 1;
+        if (bad) {
+            fprintf(stderr,
+                    "usage: walkbook-server-bench [--server PATH] [--clients N] [--requests R]\n"
+                    "         [--list-requests L] [--server-threads T] [--campaigns C]\n");
+            return 2;
+        }
+        i++;
+    }
+    if (o.list_requests < 0)
+        o.list_requests = o.requests < 25 ? o.requests : 25;
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "walkbook-server-bench: cannot create a temporary directory\n");
+        return 2;
+    }
+    if (start_server(&pid, &port, &o, dir) < 0) {
+        fprintf(stderr, "walkbook-server-bench: %s did not start\n", o.server);
+        rmdir(dir);
+        return 2;
+    }
+    printf("walkbook-server-bench: server %s on 127.0.0.1:%u, %ld server threads, %ld clients "
+           "(keep-alive), %ld requests per client (list: %ld), %ld campaigns\n",
+           o.server, port, o.server_threads, o.clients, o.requests, o.list_requests, o.campaigns);
+    fflush(stdout);
+    if (bench_phase(&r[PHASE_PING], PHASE_PING, o.requests, port, &o) < 0 ||
+        bench_phase(&r[PHASE_CREATE], PHASE_CREATE, o.requests, port, &o) < 0 ||
+        bench_phase(&r[PHASE_LIST], PHASE_LIST, o.list_requests, port, &o) < 0) {
+        fprintf(stderr, "walkbook-server-bench: out of memory\n");
+        stop_server(pid, dir);
+        return 2;
+    }
+    stop_server(pid, dir);
+    for (int p = 0; p < 3; p++) {
+        printf("bench: %-6s requests=%ld errors=%ld rps=%.0f p50_ms=%.3f p99_ms=%.3f "
+               "max_ms=%.3f\n",
+               phase_names[p], r[p].requests, r[p].errors, r[p].rps, r[p].p50, r[p].p99,
+               r[p].max);
+        failed |= r[p].errors != 0;
+    }
+    for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)
+        printf("bench: ratio %s/ping=%.1f%% (target >= 50%%)\n", phase_names[p],
+               100.0 * r[p].rps / r[PHASE_PING].rps);
+    printf("bench: list pages read a store of %ld interactions in %ld campaigns\n",
+           o.clients * o.requests, o.campaigns);
+    curl_global_cleanup();
+    return failed;
+}
