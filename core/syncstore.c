@@ -728,3 +728,153 @@ int wb_syncstore__set_watermark(wb_store *store, const char *resource, const cha
     sqlite3_finalize(st);
     return error;
 }
+
+/* ---- conflict resolution -------------------------------------------------- */
+
+int wb_syncstore__conflict_json(char **out, wb_store *store, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    wb_buf b = WB_BUF_INIT;
+    int error, rc;
+    *out = NULL;
+    if ((error = prepare(&st, store,
+                         "SELECT local_id, data, conflict_remote, conflict_paths FROM interactions"
+                         " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        error = wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_STORE, "interaction %s: not in conflict",
+                              id);
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        error = wb_store__sqlite_error(store, rc, "conflict");
+        goto cleanup;
+    }
+    /* All stored texts are compact JSON we wrote. */
+    wb_buf__puts(&b, "{\"id\":");
+    wb_buf__put_json_string(&b, col_text(st, 0));
+    wb_buf__puts(&b, ",\"local\":");
+    wb_buf__puts(&b, col_text(st, 1));
+    wb_buf__puts(&b, ",\"remote\":");
+    wb_buf__puts(&b, sqlite3_column_type(st, 2) == SQLITE_NULL ? "null" : col_text(st, 2));
+    wb_buf__puts(&b, ",\"paths\":");
+    wb_buf__puts(&b, sqlite3_column_type(st, 3) == SQLITE_NULL ? "[]" : col_text(st, 3));
+    wb_buf__putc(&b, '}');
+    if (!(*out = wb_buf__detach(&b)))
+        error = wb_error__oom();
+cleanup:
+    sqlite3_finalize(st);
+    wb_buf__free(&b);
+    return error;
+}
+
+/* Set data (and bump the version) after write_server_version. */
+static int set_data(wb_store *store, const char *local_id, const char *data_text, int state)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET data = ?2, state = ?3, version = version + 1"
+                         " WHERE local_id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, state);
+    error = step_done(store, st, "resolve");
+    sqlite3_finalize(st);
+    return error;
+}
+
+/* The server deleted the record but the user keeps their version: it goes
+ * to the server again as a new record. */
+static int recreate(wb_store *store, const char *local_id, const char *data_text)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare(&st, store,
+                         "UPDATE interactions SET data = ?2, state = 2, version = version + 1,"
+                         " server_id = NULL, base = NULL, base_etag = NULL, etag = '',"
+                         " deleted = 0, deleted_at = NULL, create_attempted = 0,"
+                         " conflict_remote = NULL, conflict_paths = NULL WHERE local_id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
+    error = step_done(store, st, "resolve");
+    sqlite3_finalize(st);
+    return error;
+}
+
+int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
+                          const cJSON *document)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *env = NULL, *local = NULL;
+    char local_id[WB_UUID_LEN + 1];
+    char *remote_text = NULL, *chosen_text = NULL;
+    remote_env r;
+    int error, rc, own = 0, in_tx = 0;
+
+    if ((error = wb_store__begin(store)) < 0)
+        return error;
+    in_tx = own = 1;
+    if ((error = prepare(&st, store,
+                         "SELECT local_id, data, conflict_remote FROM interactions"
+                         " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
+        goto cleanup;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        error = rc == SQLITE_DONE ? wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_STORE,
+                                                  "interaction %s: not in conflict", id)
+                                  : wb_store__sqlite_error(store, rc, "resolve");
+        goto cleanup;
+    }
+    copy_fixed(local_id, sizeof(local_id), col_text(st, 0));
+    if ((error = wb_json__parse(&local, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                NULL, "stored data")) < 0 ||
+        (error = wb_json__parse(&env, col_text(st, 2), (size_t)sqlite3_column_bytes(st, 2), NULL,
+                                "stored remote")) < 0 ||
+        (error = read_envelope(&r, env)) < 0) {
+        error = wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
+                              "interaction %s: stored conflict is damaged", id);
+        goto cleanup;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!(remote_text = wb_json__print(r.data))) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    if (resolution == WB_TAKE_REMOTE) {
+        error = write_server_version(store, local_id, &r, remote_text, 1, WB_STATE_SYNCED,
+                                     r.deleted);
+        goto cleanup;
+    }
+    if (!(chosen_text = wb_json__print(resolution == WB_TAKE_DOCUMENT ? document : local))) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    if (r.deleted) {
+        error = recreate(store, local_id, chosen_text);
+        goto cleanup;
+    }
+    /* Base becomes the server's version; the chosen data is sent over it. */
+    if ((error = write_server_version(store, local_id, &r, remote_text, 0, WB_STATE_PENDING_UPDATE,
+                                      0)) < 0)
+        goto cleanup;
+    error = set_data(store, local_id, chosen_text,
+                     wb_json__equal(resolution == WB_TAKE_DOCUMENT ? document : local, r.data)
+                         ? WB_STATE_SYNCED
+                         : WB_STATE_PENDING_UPDATE);
+cleanup:
+    sqlite3_finalize(st);
+    cJSON_Delete(env);
+    cJSON_Delete(local);
+    wb__free(remote_text);
+    wb__free(chosen_text);
+    if (in_tx)
+        return end_tx(store, own, error);
+    return error;
+}

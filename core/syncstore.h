@@ -63,10 +63,6 @@ int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
 /* A transient failure: try again at `next_attempt_ms`; attempts counted. */
 int wb_syncstore__defer(wb_store *store, const char *local_id, int64_t next_attempt_ms);
 
-/* Conflict policies (the public wb_sync_policy values). */
-enum { WB_POLICY_MERGE = 0, WB_POLICY_SERVER_WINS = 1, WB_POLICY_CLIENT_WINS = 2,
-       WB_POLICY_MANUAL = 3 };
-
 /* What applying one remote envelope did. */
 enum wb_remote_outcome {
     WB_REMOTE_UNCHANGED = 0, /* already had this version */
@@ -92,5 +88,17 @@ int wb_syncstore__watermark(char *modified /* WB_TIMESTAMP_LEN + 1 */, char **se
                             wb_store *store, const char *resource, const char *scope);
 int wb_syncstore__set_watermark(wb_store *store, const char *resource, const char *scope,
                                 const char *modified, const char *seen);
+
+/* A parked conflict as JSON {"id","local","remote","paths"}
+ * (wb_conflict_get). WB_ENOTFOUND when `id` is not in conflict. */
+int wb_syncstore__conflict_json(char **out, wb_store *store, const char *id);
+
+/* Resolve a parked conflict with a wb_resolution; `document` is the data
+ * for WB_TAKE_DOCUMENT (validated by the caller). Remote wins: the server's
+ * version becomes the record, synced. Local or document: the server's
+ * version becomes the base and the chosen data is pending as an update (or,
+ * if the server deleted the record, as a new create). */
+int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
+                          const cJSON *document);
 
 #endif

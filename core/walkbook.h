@@ -383,6 +383,157 @@ WB_API WB_WARN_UNUSED int wb_interaction_purge(uint64_t *WB_NULLABLE out_purged,
                                                int64_t older_than_ms);
 /** @} */
 
+/** @defgroup wb_sync Sync with a Polis server
+ *  The engine pushes local changes (exactly once per create, even against a
+ *  server that ignores client ids), pulls remote changes incrementally and
+ *  merges. It works on its own connection to the store file, so the app
+ *  keeps recording on its handle while a sync runs on another thread.
+ *  @{ */
+
+/** Route version and body shapes of the server. */
+WB_ENUM(wb_api_flavour){
+    WB_API_V2 = 0, /**< /v2/interactions, flat create body (newest docs) */
+    WB_API_V1 = 1  /**< /v1/interactions, {"data":{…}} create body */
+};
+
+/** What happens when a record changed on both sides. */
+WB_ENUM(wb_sync_policy){
+    WB_POLICY_MERGE = 0,       /**< three-way merge per JSON Pointer (default);
+                                    a field changed on both sides takes
+                                    wb_sync_options.prefer_remote's side */
+    WB_POLICY_SERVER_WINS = 1, /**< the server's version replaces local edits */
+    WB_POLICY_CLIENT_WINS = 2, /**< local values are written over the server's */
+    WB_POLICY_MANUAL = 3       /**< records with overlapping edits are parked as
+                                    conflict for wb_conflict_resolve */
+};
+
+/** One HTTP header. */
+typedef struct wb_http_header {
+    const char *name;
+    const char *value;
+} wb_http_header;
+
+/** A request the engine asks the transport to send. */
+typedef struct wb_http_request {
+    const char *method;              /**< "GET", "POST", "PATCH", "DELETE" */
+    const char *url;                 /**< absolute */
+    const wb_http_header *headers;   /**< Authorization, Content-Type, etag… */
+    size_t n_headers;
+    const char *WB_NULLABLE body;    /**< JSON text or NULL */
+    size_t body_len;
+    int timeout_ms;
+} wb_http_request;
+
+/** What the transport fills in. */
+typedef struct wb_http_response {
+    int status;                   /**< HTTP status; 0 when no response came */
+    char *WB_NULLABLE body;       /**< allocated by the transport; released
+                                       with its free_body */
+    size_t body_len;
+    long retry_after_s;           /**< Retry-After in seconds, or -1 */
+    int sent;                     /**< 1 when the request may have reached the
+                                       server (a lost response), 0 when it
+                                       certainly did not (connect failed) */
+} wb_http_response;
+
+#define WB_TRANSPORT_VERSION 1
+/** A pluggable HTTP transport (the default is libcurl). */
+typedef struct wb_transport {
+    unsigned int version; /**< WB_TRANSPORT_VERSION */
+    /** Send one request and wait for the answer. Return 0 when an HTTP
+     *  response arrived (any status), WB_EOFFLINE when none did (fill
+     *  `sent`). Called on the sync thread. */
+    int (*send)(void *WB_NULLABLE ctx, const wb_http_request *req, wb_http_response *resp);
+    /** Release a response body. */
+    void (*free_body)(void *WB_NULLABLE ctx, char *WB_NULLABLE body);
+    void *WB_NULLABLE ctx;
+} wb_transport;
+
+/** Progress of a run. */
+typedef struct wb_sync_progress {
+    int phase;         /**< 1 push, 2 pull */
+    uint64_t done;     /**< records handled in this phase */
+    uint64_t total;    /**< records to push (push), or 0 when unknown (pull) */
+} wb_sync_progress;
+
+#define WB_SYNC_OPTIONS_VERSION 1
+typedef struct wb_sync_options {
+    unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
+    const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
+    int api;                         /**< wb_api_flavour */
+    const char *WB_NULLABLE token;   /**< bearer token; copied, wiped on free */
+    int policy;                      /**< wb_sync_policy */
+    int prefer_remote;               /**< side of fields changed on both sides (merge) */
+    unsigned int page_size;          /**< pull page size; default 200 */
+    int timeout_ms;                  /**< per request; default 30000 */
+    int connect_timeout_ms;          /**< default 10000 */
+    int max_attempts;                /**< per record per run before deferring; default 5 */
+    int backoff_base_ms;             /**< first retry delay; default 500 */
+    int backoff_max_ms;              /**< cap; default 60000 */
+    const char *WB_NULLABLE ca_file; /**< CA bundle (Android has no system one for curl) */
+    const char *WB_NULLABLE ca_path;
+    const char *WB_NULLABLE proxy;
+    const wb_transport *WB_NULLABLE transport; /**< NULL = libcurl */
+    /** Progress; non-zero return cancels the run. May be NULL. */
+    int (*WB_NULLABLE progress)(const wb_sync_progress *p, void *WB_NULLABLE userdata);
+    /** Asked once per run after a 401: write a new token (the engine copies
+     *  it) and return 0, or non-zero to stop. May be NULL. */
+    int (*WB_NULLABLE token_refresh)(char *buf, size_t buf_size, void *WB_NULLABLE userdata);
+    void *WB_NULLABLE userdata;
+} wb_sync_options;
+#define WB_SYNC_OPTIONS_INIT                                                                      \
+    {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+typedef struct wb_sync wb_sync;
+
+/** Prepare a sync of the store file at @p store_path (opened again, on a
+ *  connection of the sync's own). @p store_opts may be NULL.
+ *  @return 0; WB_EINVALID naming the option; errors of wb_store_open.
+ *  Threads: any; the handle is then used by one thread, except
+ *  wb_sync_cancel. */
+WB_API WB_WARN_UNUSED int wb_sync_new(wb_sync *WB_NULLABLE *WB_NONNULL out, const char *store_path,
+                                      const wb_store_options *WB_NULLABLE store_opts,
+                                      const wb_sync_options *opts);
+
+/** Run one sync: push, then pull. Blocks; run it on a background thread.
+ *  @param[out] out_report  NULL, or a JSON report (wb_free): counts per
+ *      outcome, requests, bytes, duration.
+ *  @return 0 when it ran to the end (records may remain pending, rejected or
+ *  in conflict: see the report); WB_EAUTH (401 after one refresh);
+ *  WB_EOFFLINE (server unreachable); WB_ERROR (cancelled, see message).
+ *  Threads: the thread that owns the sync handle. */
+WB_API WB_WARN_UNUSED int wb_sync_run(char *WB_NULLABLE *WB_NULLABLE out_report, wb_sync *sync);
+
+/** Ask a running wb_sync_run to stop at the next request boundary.
+ *  Threads: any. Fails: never. */
+WB_API void wb_sync_cancel(wb_sync *sync);
+
+/** Free a sync handle (not while it runs). NULL is fine. Threads: owner. */
+WB_API void wb_sync_free(wb_sync *WB_NULLABLE sync);
+
+/** What to keep when resolving a conflict. */
+WB_ENUM(wb_resolution){
+    WB_TAKE_LOCAL = 0,   /**< the local data, sent over the server's version */
+    WB_TAKE_REMOTE = 1,  /**< the server's version; local edits dropped */
+    WB_TAKE_DOCUMENT = 2 /**< a caller-edited data object */
+};
+
+/** A parked conflict as JSON: {"id","local":{data},"remote":{envelope},
+ *  "paths":[{"path","base","local","remote"}…]}.
+ *  @return 0; WB_ENOTFOUND when the record is not in conflict.
+ *  Threads: owner of the store. */
+WB_API WB_WARN_UNUSED int wb_conflict_get(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                          const char *id);
+
+/** Resolve a conflict. @p document is the data object for
+ *  WB_TAKE_DOCUMENT (validated like a record), else NULL.
+ *  @return 0; WB_ENOTFOUND; WB_EINVALID naming the field.
+ *  Threads: owner of the store. */
+WB_API WB_WARN_UNUSED int wb_conflict_resolve(wb_store *store, const char *id, int resolution,
+                                              const char *WB_NULLABLE document);
+/** @} */
+
 /** @defgroup wb_geo Geodesy
  *  @{ */
 /** Geodesic distance on the WGS84 ellipsoid between two points given in

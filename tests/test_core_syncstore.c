@@ -432,6 +432,95 @@ static void test_core_syncstore__watermarks(void)
     WBT_ASSERT_STR(modified, "");
 }
 
+
+/* Park a conflict (local successful→false, remote removed successful):
+ * returns the local id. */
+static char *make_conflict(const char *server_id, int remote_deleted)
+{
+    enum wb_remote_outcome o;
+    char *id = record_synced(server_id, "e-1"), *base_data, *rd;
+    cJSON *b = NULL, *remote;
+    if (!id)
+        return NULL;
+    base_data = data_of(id);
+    if (wb_interaction_update(store, id,
+                              "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]") != 0 ||
+        wb_json__parse(&b, base_data, strlen(base_data), NULL, "t") != 0) {
+        wb__free(base_data);
+        return id;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "successful");
+    rd = wb_json__print(b);
+    remote = envelope(server_id, rd, "e-2", remote_deleted, FX_CUSTOMER, FX_USER);
+    if (wb_syncstore__apply_remote(&o, store, remote, remote_deleted ? WB_POLICY_MERGE : WB_POLICY_MANUAL, 0) != 0)
+        fprintf(stderr, "make_conflict: %s\n", wb_error_last()->message);
+    cJSON_Delete(remote);
+    cJSON_Delete(b);
+    wb__free(rd);
+    wb__free(base_data);
+    return id;
+}
+
+static void test_core_syncstore__conflict_get_and_resolve(void)
+{
+    char *a = make_conflict("aaaaaaaa-0000-4000-8000-000000000021", 0);
+    char *b = make_conflict("aaaaaaaa-0000-4000-8000-000000000022", 0);
+    char *c = make_conflict("aaaaaaaa-0000-4000-8000-000000000023", 0);
+    char *json = NULL, *d = NULL, *info = NULL;
+    WBT_ASSERT(a && b && c);
+    WBT_ASSERT_STR(state_of(a), "conflict");
+    WBT_OK(wb_conflict_get(&json, store, a));
+    WBT_ASSERT_CONTAINS(json, "\"local\":{");
+    WBT_ASSERT_CONTAINS(json, "\"remote\":{\"id\":\"aaaaaaaa-0000-4000-8000-000000000021\"");
+    WBT_ASSERT_CONTAINS(json, "\"path\":\"/successful\"");
+    wb_free(json);
+    /* remote wins: the server's version, synced */
+    WBT_OK(wb_conflict_resolve(store, a, WB_TAKE_REMOTE, NULL));
+    WBT_ASSERT_STR(state_of(a), "synced");
+    d = data_of(a);
+    WBT_ASSERT(strstr(d, "successful") == NULL);
+    wb__free(d);
+    WBT_FAILS(wb_conflict_get(&json, store, a), WB_ENOTFOUND, "not in conflict");
+    /* local wins: pending against the server's etag */
+    WBT_OK(wb_conflict_resolve(store, b, WB_TAKE_LOCAL, NULL));
+    WBT_ASSERT_STR(state_of(b), "pending_update");
+    WBT_OK(wb_interaction_sync_info(&info, store, b));
+    WBT_ASSERT_CONTAINS(info, "\"baseEtag\":\"e-2\"");
+    wb_free(info);
+    d = data_of(b);
+    WBT_ASSERT_CONTAINS(d, "\"successful\":false");
+    wb__free(d);
+    /* an edited document: validated like a record; a bad one changes nothing */
+    WBT_FAILS(wb_conflict_resolve(store, c, WB_TAKE_DOCUMENT, "{\"campaignId\":1}"), WB_EINVALID,
+              "campaignId");
+    WBT_ASSERT_STR(state_of(c), "conflict");
+    WBT_FAILS(wb_conflict_resolve(store, c, WB_TAKE_DOCUMENT, NULL), WB_EINVALID, "document");
+    WBT_FAILS(wb_conflict_resolve(store, c, 9, NULL), WB_EINVALID, "resolution");
+    WBT_OK(wb_conflict_resolve(store, c, WB_TAKE_DOCUMENT, fx_body(NULL, NULL, "2020-02-02T02:02:02.000Z")));
+    WBT_ASSERT_STR(state_of(c), "pending_update");
+    d = data_of(c);
+    WBT_ASSERT_CONTAINS(d, "2020-02-02T02:02:02.000Z");
+    wb__free(d);
+    wb_free(a);
+    wb_free(b);
+    wb_free(c);
+}
+
+static void test_core_syncstore__conflict_with_remote_delete_take_local(void)
+{
+    char *a = make_conflict("aaaaaaaa-0000-4000-8000-000000000031", 1);
+    char *info = NULL;
+    WBT_ASSERT(a != NULL);
+    WBT_ASSERT_STR(state_of(a), "conflict");
+    WBT_OK(wb_conflict_resolve(store, a, WB_TAKE_LOCAL, NULL));
+    /* deleted on the server, kept by the user: created again */
+    WBT_ASSERT_STR(state_of(a), "pending_create");
+    WBT_OK(wb_interaction_sync_info(&info, store, a));
+    WBT_ASSERT_CONTAINS(info, "\"serverId\":null");
+    wb_free(info);
+    wb_free(a);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
@@ -444,5 +533,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__lost_response_create_is_adopted),
     WBT_CASE(test_core_syncstore__delete_after_unknown_create),
     WBT_CASE(test_core_syncstore__watermarks),
+    WBT_CASE(test_core_syncstore__conflict_get_and_resolve),
+    WBT_CASE(test_core_syncstore__conflict_with_remote_delete_take_local),
 };
 WBT_MAIN(cases, setup, teardown)
