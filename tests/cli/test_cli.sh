@@ -690,6 +690,96 @@ run --db "$BDB" get --json --deleted "$R5"
 check "get --json --deleted of a tombstone" 0
 expect "get --json --deleted prints one line" "$(nlines)" 1
 
+# ---- conflicts ---------------------------------------------------------------------
+# A sync parks conflicts; until `walkbook sync` exists here, the test parks one
+# the way the engine does (state conflict, the server's envelope, the paths).
+# The library side of parking and resolving is tested in test_core_syncstore.
+
+CDB=$T/conflicts.db
+C() { run --db "$CDB" "$@"; }
+C init --customer "$CUST" --user "$USER" --security-group "$SG"
+check "conflicts: init" 0
+body "$CAMP_A" "$CONTACT_1" "2020-03-01T10:00:00.000Z" '"successful":false' >"$T/c1.json"
+C record "$T/c1.json"
+check "conflicts: record 1" 0
+CID1=$(cat "$T/out")
+C record "$T/c1.json"
+check "conflicts: record 2" 0
+CID2=$(cat "$T/out")
+C record "$T/c1.json"
+check "conflicts: record 3" 0
+CID3=$(cat "$T/out")
+park() {
+    python3 - "$CDB" "$1" "$CUST" "$SG" <<'PYEOF'
+import json, sqlite3, sys
+db, lid, cust, sg = sys.argv[1:5]
+c = sqlite3.connect(db)
+(data,) = c.execute("SELECT data FROM interactions WHERE local_id = ?", (lid,)).fetchone()
+remote = json.loads(data)
+remote["successful"] = True
+env = {"id": lid, "data": remote, "meta": {"etag": "srv-2", "created": "2020-03-01T10:00:01.000Z",
+       "modified": "2020-03-01T10:05:00.000Z", "resource": "interactions",
+       "createdBy": "0651e380-d556-49bd-acdd-2bd813b16430", "isDeleted": False,
+       "modifiedBy": "9b2d3c4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"},
+       "customerId": cust, "securityGroupId": sg}
+paths = [{"path": "/successful", "local": False, "remote": True}]
+c.execute("UPDATE interactions SET state = 16, server_id = local_id, base = data, base_etag = 'srv-1',"
+          " conflict_remote = ?, conflict_paths = ? WHERE local_id = ?",
+          (json.dumps(env, separators=(",", ":")), json.dumps(paths, separators=(",", ":")), lid))
+c.commit()
+PYEOF
+}
+park "$CID1"
+park "$CID2"
+park "$CID3"
+C conflicts
+check "conflicts list" 0
+expect "conflicts list shows 3 and a header" "$(nlines)" 4
+py "conflicts list names the field" 'import sys; assert "/successful" in open(sys.argv[1]).read()' "$T/out"
+C --json conflicts list
+check "conflicts list --json" 0
+py "conflicts list --json is NDJSON" "$PY_NDJSON" "$T/out"
+C conflicts show "$CID1"
+check "conflicts show" 0
+py "conflicts show has local, remote and paths" '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["local"]["successful"] is False and d["remote"]["data"]["successful"] is True
+assert d["paths"][0]["path"] == "/successful"
+' "$T/out"
+C conflicts show "$UNKNOWN_ID"
+check "conflicts show of a record not in conflict" 3 "not in conflict"
+C conflicts show
+check "conflicts show without an id" 1 "ID"
+C conflicts resolve "$CID1"
+check "conflicts resolve without --take" 1 "--take"
+C conflicts frobnicate
+check "conflicts unknown action" 1 "frobnicate"
+C conflicts resolve "$CID1" --take remote
+check "conflicts resolve --take remote" 0
+C --json get "$CID1"
+py "remote version taken" 'import json,sys; assert json.load(open(sys.argv[1]))["data"]["successful"] is True' "$T/out"
+C conflicts resolve "$CID2" --take local
+check "conflicts resolve --take local" 0
+C --json list --state pending_update
+py "local version pending as an update" '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 1 and rows[0]["data"]["successful"] is False, rows
+' "$T/out"
+body "$CAMP_A" "$CONTACT_1" "not-a-time" >"$T/bad.json"
+C conflicts resolve "$CID3" --take "$T/bad.json"
+check "conflicts resolve with an invalid document" 2 "timestamp"
+body "$CAMP_A" "$CONTACT_1" "2020-03-01T11:11:11.000Z" '"successful":true' >"$T/doc.json"
+IN=$T/doc.json
+C conflicts resolve "$CID3" --take -
+check "conflicts resolve with a document on stdin" 0
+IN=/dev/null
+C --json get "$CID3"
+py "document taken" 'import json,sys; assert json.load(open(sys.argv[1]))["data"]["timestamp"] == "2020-03-01T11:11:11.000Z"' "$T/out"
+C conflicts
+expect "no conflicts left" "$(nlines)" 1
+
 # ---- a busy store ----------------------------------------------------------------
 
 python3 - "$DB" "$T/locked" <<'EOF' &

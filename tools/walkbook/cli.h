@@ -157,6 +157,7 @@ int cli_cmd_update(cli *c, int argc, char **argv);
 int cli_cmd_delete(cli *c, int argc, char **argv);
 int cli_cmd_list(cli *c, int argc, char **argv);
 int cli_cmd_export(cli *c, int argc, char **argv);
+int cli_cmd_conflicts(cli *c, int argc, char **argv);
 
 extern const char cli_usage_init[];
 extern const char cli_usage_status[];
@@ -166,5 +167,6 @@ extern const char cli_usage_update[];
 extern const char cli_usage_delete[];
 extern const char cli_usage_list[];
 extern const char cli_usage_export[];
+extern const char cli_usage_conflicts[];
 
 #endif

@@ -38,6 +38,7 @@ static const cli_command commands[] = {
     {"list", cli_cmd_list, cli_usage_list, "list records, with filters"},
     {"status", cli_cmd_status, cli_usage_status, "counts per sync state, schema, file size"},
     {"export", cli_cmd_export, cli_usage_export, "export records as NDJSON, CSV or GeoJSON"},
+    {"conflicts", cli_cmd_conflicts, cli_usage_conflicts, "list, show and resolve sync conflicts"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
