@@ -73,26 +73,55 @@ static int prepare(sqlite3_stmt **st, wb_store *store, const char *sql)
 
 /* ---- pending -------------------------------------------------------------- */
 
+#define PENDING_COLUMNS                                                                          \
+    "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"                   \
+    " deleted, create_attempted, attempts, data, base, base_etag FROM interactions"
+
+/* Read up to `max` rows of a prepared PENDING_COLUMNS statement (finalized
+ * here). */
+static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_stmt *st,
+                        size_t max);
+
 int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max)
 {
     sqlite3_stmt *st = NULL;
-    wb_pending *list = NULL;
-    size_t count = 0;
-    int error, rc, oom = 0;
+    int error;
 
     *out = NULL;
     *n = 0;
     if (max == 0)
         return 0;
     if ((error = prepare(&st, store,
-                         "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"
-                         " deleted, create_attempted, attempts, data, base, base_etag"
-                         " FROM interactions WHERE state IN (2, 4, 8)"
-                         " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                         " ORDER BY modified, local_id LIMIT ?2")) < 0)
+                         PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
+                                         " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                                         " ORDER BY modified, local_id LIMIT ?2")) < 0)
         return error;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    return read_pending(out, n, store, st, max);
+}
+
+int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+
+    *out = NULL;
+    *n = 0;
+    if ((error = prepare(&st, store,
+                         PENDING_COLUMNS " WHERE local_id = ?1 AND state IN (2, 4, 8)")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_TRANSIENT);
+    return read_pending(out, n, store, st, 1);
+}
+
+static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_stmt *st,
+                        size_t max)
+{
+    wb_pending *list = NULL;
+    size_t count = 0;
+    int error = 0, rc, oom = 0;
+
     if (!(list = wb__calloc(max, sizeof(*list)))) {
         error = wb_error__oom();
         goto cleanup;
@@ -122,10 +151,12 @@ int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t 
         error = wb_store__sqlite_error(store, rc, "pending");
         goto cleanup;
     }
-    *out = list;
-    *n = count;
-    list = NULL;
-    count = 0;
+    if (count > 0) { /* none: *out stays NULL */
+        *out = list;
+        *n = count;
+        list = NULL;
+        count = 0;
+    }
 cleanup:
     wb_syncstore__pending_free(list, count);
     sqlite3_finalize(st);
@@ -479,6 +510,27 @@ cleanup:
     return error;
 }
 
+/* A record already parked meets a newer remote version: park that one,
+ * with the paths that now conflict (base and local are unchanged). */
+static int repark_conflict(wb_store *store, const local_row *l, const remote_env *r,
+                           const cJSON *envelope)
+{
+    cJSON *base = NULL, *local = NULL;
+    wb_merge_result m = {NULL, NULL, 0};
+    int error;
+    if ((error = wb_json__parse(&local, l->data, strlen(l->data), NULL, "stored data")) < 0 ||
+        (l->base &&
+         (error = wb_json__parse(&base, l->base, strlen(l->base), NULL, "stored base")) < 0) ||
+        (error = wb_merge__three_way(&m, base, local, r->data, WB_MERGE_PREFER_LOCAL)) < 0)
+        goto cleanup;
+    error = park_conflict(store, l->local_id, envelope, m.conflicts);
+cleanup:
+    wb_merge__result_free(&m);
+    cJSON_Delete(base);
+    cJSON_Delete(local);
+    return error;
+}
+
 /* Local edits pending against `base`, remote changed: merge per policy. */
 static int merge_into(enum wb_remote_outcome *outcome, wb_store *store, const local_row *l,
                       const remote_env *r, const cJSON *envelope, int policy, int prefer_remote)
@@ -594,7 +646,9 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
     }
     case WB_STATE_CONFLICT:
         *outcome = WB_REMOTE_CONFLICT;
-        return park_conflict(store, l->local_id, envelope, NULL);
+        if (r->deleted)
+            return park_conflict(store, l->local_id, envelope, NULL);
+        return repark_conflict(store, l, r, envelope);
     case WB_STATE_PENDING_DELETE:
         if (!(text = wb_json__print(r->data)))
             return WB_ENOMEM;

@@ -38,6 +38,9 @@ typedef struct wb_pending {
  * wb_syncstore__pending_free). */
 int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max);
 void wb_syncstore__pending_free(wb_pending *p, size_t n);
+/* The record `local_id` when it is in a pending state, due or not: *n is 1
+ * (free with wb_syncstore__pending_free), or 0 when it is not pending. */
+int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id);
 
 /* Remember, durably, that a POST of this record is about to be sent. */
 int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id);

@@ -485,6 +485,37 @@ typedef struct wb_sync_options {
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
      500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
+/** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
+ *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */
+WB_API int wb_sync_options_init(wb_sync_options *opts, unsigned int version);
+
+typedef struct wb_sync wb_sync;
+
+/** Prepare a sync of the store file at @p store_path (opened again, on a
+ *  connection of the sync's own). @p store_opts may be NULL.
+ *  @return 0; WB_EINVALID naming the option; errors of wb_store_open.
+ *  Threads: any; the handle is then used by one thread, except
+ *  wb_sync_cancel. */
+WB_API WB_WARN_UNUSED int wb_sync_new(wb_sync *WB_NULLABLE *WB_NONNULL out, const char *store_path,
+                                      const wb_store_options *WB_NULLABLE store_opts,
+                                      const wb_sync_options *opts);
+
+/** Run one sync: push, then pull. Blocks; run it on a background thread.
+ *  @param[out] out_report  NULL, or a JSON report (wb_free): counts per
+ *      outcome, requests, bytes, duration.
+ *  @return 0 when it ran to the end (records may remain pending, rejected or
+ *  in conflict: see the report); WB_EAUTH (401 after one refresh);
+ *  WB_EOFFLINE (server unreachable); WB_ERROR (cancelled, see message).
+ *  Threads: the thread that owns the sync handle. */
+WB_API WB_WARN_UNUSED int wb_sync_run(char *WB_NULLABLE *WB_NULLABLE out_report, wb_sync *sync);
+
+/** Ask a running wb_sync_run to stop at the next request boundary.
+ *  Threads: any. Fails: never. */
+WB_API void wb_sync_cancel(wb_sync *sync);
+
+/** Free a sync handle (not while it runs). NULL is fine. Threads: owner. */
+WB_API void wb_sync_free(wb_sync *WB_NULLABLE sync);
+
 /** What to keep when resolving a conflict. */
 WB_ENUM(wb_resolution){
     WB_TAKE_LOCAL = 0,   /**< the local data, sent over the server's version */

@@ -521,6 +521,54 @@ static void test_core_syncstore__conflict_with_remote_delete_take_local(void)
     wb_free(a);
 }
 
+static void test_core_syncstore__pending_one(void)
+{
+    wb_pending *p = NULL;
+    size_t n = 9;
+    char *id = record_synced("aaaaaaaa-0000-4000-8000-000000000031", "e-1");
+    WBT_ASSERT(id != NULL);
+    WBT_OK(wb_syncstore__pending_one(&p, &n, store, id)); /* synced: not pending */
+    WBT_ASSERT_INT(n, 0);
+    WBT_ASSERT(p == NULL);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    /* Pending even when deferred into the future. */
+    WBT_OK(wb_syncstore__defer(store, id, INT64_MAX));
+    WBT_OK(wb_syncstore__pending_one(&p, &n, store, id));
+    WBT_ASSERT_INT(n, 1);
+    WBT_ASSERT_STR(p[0].local_id, id);
+    WBT_ASSERT_STR(p[0].server_id, "aaaaaaaa-0000-4000-8000-000000000031");
+    WBT_ASSERT_STR(p[0].base_etag, "e-1");
+    WBT_ASSERT_INT(p[0].state, WB_STATE_PENDING_UPDATE);
+    wb_syncstore__pending_free(p, n);
+    WBT_OK(wb_syncstore__pending_one(&p, &n, store, "00000000-0000-4000-8000-000000000000"));
+    WBT_ASSERT_INT(n, 0);
+    wb_free(id);
+}
+
+/* A parked conflict that meets the same remote version again (a pull after
+ * the push found it) keeps the conflicting paths. */
+static void test_core_syncstore__conflict_reparked_keeps_paths(void)
+{
+    char *a = make_conflict("aaaaaaaa-0000-4000-8000-000000000032", 0);
+    char *json = NULL, *env_text = NULL;
+    cJSON *env = NULL;
+    const cJSON *remote;
+    enum wb_remote_outcome o;
+    WBT_ASSERT(a != NULL);
+    WBT_OK(wb_conflict_get(&json, store, a));
+    WBT_OK(wb_json__parse(&env, json, strlen(json), NULL, "t"));
+    remote = wb_json__get(env, "remote");
+    WBT_OK(wb_syncstore__apply_remote(&o, store, remote, WB_POLICY_MANUAL, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_CONFLICT);
+    WBT_OK(wb_conflict_get(&env_text, store, a));
+    WBT_ASSERT_CONTAINS(env_text, "\"path\":\"/successful\"");
+    cJSON_Delete(env);
+    wb_free(json);
+    wb_free(env_text);
+    wb_free(a);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
@@ -535,5 +583,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__watermarks),
     WBT_CASE(test_core_syncstore__conflict_get_and_resolve),
     WBT_CASE(test_core_syncstore__conflict_with_remote_delete_take_local),
+    WBT_CASE(test_core_syncstore__pending_one),
+    WBT_CASE(test_core_syncstore__conflict_reparked_keeps_paths),
 };
 WBT_MAIN(cases, setup, teardown)

@@ -1,0 +1,210 @@
+/*
+ * polis.c - the Polis API mapping of the sync engine (polis-api.md §3, §4,
+ * §8): routes per flavour, create and PATCH bodies, list URLs with the
+ * expression filter and the two sort spellings, list pages and error
+ * bodies. No I/O.
+ */
+#include <string.h>
+
+#include "jsonpatch.h"
+#include "sync_int.h"
+
+/* Responses larger than this are refused before parsing (the transport
+ * caps them too). */
+#define WB_POLIS_MAX_BODY (64u * 1024u * 1024u)
+
+static const char *route(int api)
+{
+    return api == WB_API_V1 ? "/v1/interactions" : "/v2/interactions";
+}
+
+int wb_polis__collection_url(wb_buf *b, const char *base, int api)
+{
+    return wb_buf__printf(b, "%s%s", base, route(api));
+}
+
+int wb_polis__record_url(wb_buf *b, const char *base, int api, const char *id)
+{
+    return wb_buf__printf(b, "%s%s/%s", base, route(api), id);
+}
+
+/* RFC 3986 percent-encoding of everything but the unreserved characters. */
+static int put_encoded(wb_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            if (wb_buf__putc(b, (char)c) < 0)
+                return WB_ENOMEM;
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            if (wb_buf__put(b, esc, 3) < 0)
+                return WB_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter, size_t limit,
+                       size_t skip)
+{
+    int error;
+    if ((error = wb_polis__collection_url(b, base, api)) < 0)
+        return error;
+    if ((error = wb_buf__puts(b, "?filter=")) < 0 || (error = put_encoded(b, filter)) < 0)
+        return error;
+    /* G8: v2 repeats the parameter, v1 sends a JSON array. */
+    if (api == WB_API_V1)
+        error = wb_buf__puts(b, "&sort=");
+    if (error >= 0 && api == WB_API_V1)
+        error = put_encoded(b, "[\"/meta/modified\",\"ASC\",\"id\",\"ASC\"]");
+    else if (error >= 0)
+        error = wb_buf__puts(b, "&sort=%2Fmeta%2Fmodified&sort=ASC&sort=id&sort=ASC");
+    if (error < 0)
+        return error;
+    return wb_buf__printf(b, "&limit=%zu&skip=%zu", limit, skip);
+}
+
+int wb_polis__pull_filter(wb_buf *b, const char *watermark)
+{
+    if (watermark && *watermark &&
+        wb_buf__printf(b, "/meta/modified gte \"%s\" and ", watermark) < 0)
+        return WB_ENOMEM;
+    return wb_buf__puts(b, "/meta/isDeleted in [true,false]");
+}
+
+int wb_polis__reconcile_filter(wb_buf *b, const char *contact, const char *campaign)
+{
+    return wb_buf__printf(b, "/data/contactId eq \"%s\" and /data/campaignId eq \"%s\"", contact,
+                          campaign);
+}
+
+int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *data_text)
+{
+    size_t len = strlen(data_text);
+    if (len < 2 || data_text[0] != '{' || data_text[len - 1] != '}')
+        return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_SYNC,
+                             "interaction %s: stored data is not an object", local_id);
+    if (api == WB_API_V1)
+        return wb_buf__printf(b, "{\"id\":\"%s\",\"data\":%s}", local_id, data_text);
+    /* Flat: the data members with the id in front ("{}" has none). */
+    if (wb_buf__printf(b, "{\"id\":\"%s\"", local_id) < 0)
+        return WB_ENOMEM;
+    if (len > 2 && (wb_buf__putc(b, ',') < 0 || wb_buf__put(b, data_text + 1, len - 1) < 0))
+        return WB_ENOMEM;
+    return len > 2 ? 0 : wb_buf__putc(b, '}');
+}
+
+int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text)
+{
+    cJSON *base = NULL, *data = NULL, *ops = NULL;
+    int error;
+
+    *n_ops = 0;
+    if ((error = wb_json__parse(&base, base_text, strlen(base_text), NULL, "stored base")) < 0 ||
+        (error = wb_json__parse(&data, data_text, strlen(data_text), NULL, "stored data")) < 0)
+        goto cleanup;
+    if ((error = wb_jsonpatch__diff(&ops, base, data)) < 0)
+        goto cleanup;
+    *n_ops = (size_t)cJSON_GetArraySize(ops);
+    if ((error = wb_buf__puts(b, "{\"data\":")) < 0 || (error = wb_json__print_buf(b, ops)) < 0 ||
+        (error = wb_buf__putc(b, '}')) < 0)
+        goto cleanup;
+cleanup:
+    cJSON_Delete(base);
+    cJSON_Delete(data);
+    cJSON_Delete(ops);
+    return error;
+}
+
+static int parse_body(cJSON **out, const char *body, size_t len, const char *what)
+{
+    wb_json_limits limits = {WB_POLIS_MAX_BODY, 0};
+    if (!body || len == 0)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "%s: empty response body", what);
+    if (wb_json__parse(out, body, len, &limits, what) < 0) {
+        /* Keep the parser's detail, but say it came from the server. */
+        wb_error__prefix("server");
+        return WB_EINVALID;
+    }
+    return 0;
+}
+
+int wb_polis__parse_page(cJSON **root, const cJSON **items, const char *body, size_t len)
+{
+    const cJSON *data;
+    int error;
+    *root = NULL;
+    *items = NULL;
+    if ((error = parse_body(root, body, len, "list page")) < 0)
+        return error;
+    data = wb_json__get(*root, "data");
+    if (!cJSON_IsArray(data)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC,
+                             "server list page: data is not an array");
+    }
+    *items = data;
+    return 0;
+}
+
+int wb_polis__parse_envelope(cJSON **env, const char *body, size_t len)
+{
+    int error;
+    *env = NULL;
+    if ((error = parse_body(env, body, len, "record")) < 0)
+        return error;
+    if (!cJSON_IsObject(*env) || !cJSON_IsObject(wb_json__get(*env, "data"))) {
+        cJSON_Delete(*env);
+        *env = NULL;
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server record: not an envelope");
+    }
+    return 0;
+}
+
+/* The "name" member of an error body, when the body is a small JSON object. */
+static int body_names(const wb_http_response *r, const char *name)
+{
+    cJSON *j = NULL;
+    const cJSON *n;
+    int found = 0;
+    if (!r->body || r->body_len == 0 || r->body_len > 65536)
+        return 0;
+    if (wb_json__parse(&j, r->body, r->body_len, NULL, "error body") < 0) {
+        wb_error_clear();
+        return 0;
+    }
+    n = wb_json__get(j, "name");
+    found = cJSON_IsString(n) && strcmp(n->valuestring, name) == 0;
+    cJSON_Delete(j);
+    return found;
+}
+
+int wb_polis__is_concurrency(const wb_http_response *r)
+{
+    if (r->status == 412 || r->status == 409)
+        return 1;
+    return r->status >= 400 && r->status < 500 && body_names(r, "ConcurrencyError");
+}
+
+void wb_polis__message(char *out, size_t size, const wb_http_response *r)
+{
+    cJSON *j = NULL;
+    const cJSON *m = NULL;
+    if (r->body && r->body_len > 0 && r->body_len <= 65536 &&
+        wb_json__parse(&j, r->body, r->body_len, NULL, "error body") == 0) {
+        m = wb_json__get(j, "message");
+        if (!cJSON_IsString(m))
+            m = wb_json__get(j, "name");
+    } else {
+        wb_error_clear();
+    }
+    if (cJSON_IsString(m))
+        snprintf(out, size, "HTTP %d: %s", r->status, m->valuestring);
+    else
+        snprintf(out, size, "HTTP %d", r->status);
+    cJSON_Delete(j);
+}

@@ -1,0 +1,437 @@
+/*
+ * push.c - sending local changes (DESIGN.md "Sync contract"): for each
+ * pending record, which request; for each response, what the store
+ * records. Creates are exactly once: the attempt is committed before the
+ * POST, and a create whose outcome is unknown is looked up on the server
+ * (and adopted) before it is ever posted again.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sync_int.h"
+#include "timeutil.h"
+
+#define WB_PUSH_BATCH 64
+
+/* ---- decisions (no I/O) ------------------------------------------------------ */
+
+wb_push_op wb_push__plan(const wb_pending *p, int unknown_outcome)
+{
+    if (!p->server_id[0]) {
+        if (unknown_outcome)
+            return WB_PUSH_RECONCILE;
+        return p->deleted ? WB_PUSH_NOTHING : WB_PUSH_CREATE;
+    }
+    return p->deleted ? WB_PUSH_DELETE : WB_PUSH_UPDATE;
+}
+
+wb_push_verdict wb_push__classify(wb_push_op op, int rc, const wb_http_response *r)
+{
+    int st = r->status;
+    if (rc == WB_EAUTH)
+        return WB_VERDICT_AUTH;
+    if (rc == WB_EOFFLINE)
+        return WB_VERDICT_RETRY;
+    if (rc < 0)
+        return WB_VERDICT_CANCEL; /* cancelled, or out of memory: stop */
+    if (st >= 200 && st < 300)
+        return WB_VERDICT_OK;
+    if (op == WB_PUSH_DELETE && (st == 404 || st == 410))
+        return WB_VERDICT_GONE;
+    if (st >= 500 || st == 408 || st == 429 || st < 200)
+        return WB_VERDICT_RETRY;
+    if ((op == WB_PUSH_UPDATE || op == WB_PUSH_DELETE) && wb_polis__is_concurrency(r))
+        return WB_VERDICT_CONCURRENCY;
+    return WB_VERDICT_REJECT;
+}
+
+int64_t wb_push__backoff_ms(int attempt, int base_ms, int max_ms, long retry_after_s,
+                            uint32_t rnd)
+{
+    int64_t cap = base_ms > 0 ? base_ms : 1, wait;
+    for (int i = 1; i < attempt && cap < max_ms; i++)
+        cap *= 2;
+    if (cap > max_ms)
+        cap = max_ms;
+    wait = (int64_t)(((uint64_t)rnd * (uint64_t)(cap + 1)) >> 32);
+    if (retry_after_s >= 0 && retry_after_s * 1000 > wait)
+        wait = (int64_t)retry_after_s * 1000;
+    return wait;
+}
+
+static const char *str_at(const cJSON *obj, const char *a, const char *b)
+{
+    const cJSON *item = wb_json__get(wb_json__get(obj, a), b);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static int eq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+const cJSON *wb_push__reconcile_match(const cJSON *items, const wb_pending *p, const char *user)
+{
+    const cJSON *env, *best = NULL;
+    cJSON_ArrayForEach(env, items)
+    {
+        const cJSON *id = wb_json__get(env, "id");
+        const char *created;
+        if (!cJSON_IsString(id) || cJSON_IsTrue(wb_json__get(wb_json__get(env, "meta"), "isDeleted")))
+            continue;
+        if (!eq(str_at(env, "data", "timestamp"), p->ts) ||
+            !eq(str_at(env, "data", "contactId"), p->contact_id) ||
+            !eq(str_at(env, "data", "campaignId"), p->campaign_id) ||
+            !eq(str_at(env, "meta", "createdBy"), user))
+            continue;
+        if (!best) {
+            best = env;
+            continue;
+        }
+        created = str_at(env, "meta", "created");
+        {
+            const char *bc = str_at(best, "meta", "created");
+            int c = strcmp(created ? created : "", bc ? bc : "");
+            if (c < 0 || (c == 0 && strcmp(id->valuestring,
+                                           wb_json__get(best, "id")->valuestring) < 0))
+                best = env;
+        }
+    }
+    return best;
+}
+
+/* ---- one record -------------------------------------------------------------- */
+
+typedef struct push_visit {
+    int attempts;        /* failed tries in this visit */
+    int unknown_outcome; /* a POST of it may have reached the server */
+    int concurrency;     /* a 412 was merged in this visit */
+} push_visit;
+
+/* Read one record back after the store changed it; 0 when it is no longer
+ * pending (or no longer due). */
+static int reload(wb_pending *p, wb_sync *s, int *still_pending)
+{
+    wb_pending *list = NULL;
+    size_t n = 0;
+    int error;
+    *still_pending = 0;
+    if ((error = wb_syncstore__pending_one(&list, &n, s->store, p->local_id)) < 0)
+        return error;
+    if (n == 1) {
+        wb__free(p->data);
+        wb__free(p->base);
+        wb__free(p->base_etag);
+        *p = list[0];
+        wb__free(list);
+        *still_pending = 1;
+        return 0;
+    }
+    wb_syncstore__pending_free(list, n);
+    return 0;
+}
+
+/* GET the record by server id and merge it in (412 on PATCH or DELETE). */
+static int fetch_and_merge(wb_sync *s, const wb_pending *p, wb_http_response *rp,
+                           int *verdict_out)
+{
+    wb_buf url = WB_BUF_INIT;
+    cJSON *env = NULL;
+    enum wb_remote_outcome outcome;
+    int rc, error = 0;
+
+    if ((error = wb_polis__record_url(&url, s->base_url, s->opts.api, p->server_id)) < 0)
+        goto cleanup;
+    rc = wb_sync__send(s, rp, "GET", url.ptr, NULL, 0, NULL);
+    *verdict_out = wb_push__classify(WB_PUSH_UPDATE, rc, rp);
+    if (*verdict_out == WB_VERDICT_OK) {
+        if ((error = wb_polis__parse_envelope(&env, rp->body, rp->body_len)) < 0) {
+            *verdict_out = WB_VERDICT_RETRY;
+            error = 0;
+        } else if ((error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
+                                                       s->opts.prefer_remote)) >= 0) {
+            if (outcome == WB_REMOTE_MERGED)
+                s->report.merged++;
+            else if (outcome == WB_REMOTE_CONFLICT)
+                s->report.conflicts++;
+        }
+    } else if (*verdict_out == WB_VERDICT_CONCURRENCY) {
+        *verdict_out = WB_VERDICT_REJECT; /* a GET answered 409: treat as refusal */
+    }
+    if (*verdict_out == WB_VERDICT_REJECT) {
+        char msg[256];
+        wb_polis__message(msg, sizeof(msg), rp);
+        error = wb_syncstore__reject(s->store, p->local_id, p->version, msg);
+        s->report.rejected++;
+    }
+cleanup:
+    cJSON_Delete(env);
+    wb_buf__free(&url);
+    return error;
+}
+
+/* Look for a create of unknown outcome on the server. *found: 1 adopted. */
+static int reconcile(wb_sync *s, const wb_pending *p, wb_http_response *rp, int *found,
+                     int *verdict_out)
+{
+    wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT;
+    cJSON *root = NULL;
+    const cJSON *items = NULL, *match;
+    int rc, error;
+
+    *found = 0;
+    if ((error = wb_polis__reconcile_filter(&filter, p->contact_id, p->campaign_id)) < 0 ||
+        (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr, 1000, 0)) < 0)
+        goto cleanup;
+    rc = wb_sync__send(s, rp, "GET", url.ptr, NULL, 0, NULL);
+    *verdict_out = wb_push__classify(WB_PUSH_RECONCILE, rc, rp);
+    if (*verdict_out == WB_VERDICT_OK) {
+        if (wb_polis__parse_page(&root, &items, rp->body, rp->body_len) < 0) {
+            *verdict_out = WB_VERDICT_RETRY;
+        } else if ((match = wb_push__reconcile_match(items, p, s->store->user_id))) {
+            if ((error = wb_syncstore__ack_write(s->store, p->local_id, p->version, match)) >= 0)
+                *found = 1;
+        }
+    } else if (*verdict_out == WB_VERDICT_REJECT) {
+        /* The server cannot answer the question (e.g. 400 on the filter):
+         * posting again could duplicate, so wait for a later run. */
+        *verdict_out = WB_VERDICT_RETRY;
+    }
+cleanup:
+    cJSON_Delete(root);
+    wb_buf__free(&filter);
+    wb_buf__free(&url);
+    return error;
+}
+
+/* Build and send the request of op; *verdict_out as classified. */
+static int send_op(wb_sync *s, const wb_pending *p, wb_push_op op, wb_http_response *r,
+                   int *verdict_out, int *nothing_to_send)
+{
+    wb_buf url = WB_BUF_INIT, body = WB_BUF_INIT;
+    const char *method = "POST";
+    size_t n_ops = 0;
+    int rc, error = 0;
+
+    *nothing_to_send = 0;
+    memset(r, 0, sizeof(*r));
+    if (op == WB_PUSH_CREATE) {
+        if ((error = wb_polis__collection_url(&url, s->base_url, s->opts.api)) < 0 ||
+            (error = wb_polis__create_body(&body, s->opts.api, p->local_id, p->data)) < 0)
+            goto cleanup;
+        /* Durable before the request leaves: a crash from here on makes the
+         * next run look for the record before posting it again. */
+        if ((error = wb_syncstore__mark_create_attempt(s->store, p->local_id)) < 0)
+            goto cleanup;
+    } else {
+        if ((error = wb_polis__record_url(&url, s->base_url, s->opts.api, p->server_id)) < 0)
+            goto cleanup;
+        if (op == WB_PUSH_UPDATE) {
+            method = "PATCH";
+            if ((error = wb_polis__patch_body(&body, &n_ops, p->base ? p->base : "{}",
+                                              p->data)) < 0)
+                goto cleanup;
+        } else {
+            method = "DELETE";
+        }
+    }
+    rc = wb_sync__send(s, r, method, url.ptr, body.ptr, body.len,
+                       op == WB_PUSH_CREATE ? NULL : (p->base_etag ? p->base_etag : ""));
+    *verdict_out = wb_push__classify(op, rc, r);
+    (void)n_ops;
+cleanup:
+    wb_buf__free(&url);
+    wb_buf__free(&body);
+    return error;
+}
+
+/* Back off or defer after a failed try. *stop: give up on this record. */
+static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
+                         const wb_http_response *r, int *stop)
+{
+    int64_t wait;
+    v->attempts++;
+    wait = wb_push__backoff_ms(v->attempts, s->opts.backoff_base_ms, s->opts.backoff_max_ms,
+                               r->retry_after_s, randombytes_random());
+    if (v->attempts >= s->opts.max_attempts || wait > s->opts.backoff_max_ms) {
+        /* Persist when to try again; never sooner than a second, so that a
+         * run does not pick the record up again. */
+        int64_t next = wb_time__now_ms() + (wait > 1000 ? wait : 1000);
+        *stop = 1;
+        s->report.deferred++;
+        return wb_syncstore__defer(s->store, p->local_id, next);
+    }
+    *stop = 0;
+    wb_sync__sleep(s, wait);
+    return 0;
+}
+
+/* Push one record until it is acknowledged, refused, deferred, or the run
+ * stops. Returns < 0 only for errors that stop the run. */
+static int push_one(wb_sync *s, wb_pending *p)
+{
+    push_visit v = {0, p->create_attempted, 0};
+    wb_http_response r;
+    int error = 0;
+
+    for (int guard = 0; guard < 64; guard++) {
+        wb_push_op op = wb_push__plan(p, v.unknown_outcome);
+        int verdict = WB_VERDICT_OK, nothing = 0, stop = 0, found = 0, still = 0;
+        cJSON *env = NULL;
+
+        memset(&r, 0, sizeof(r));
+        r.retry_after_s = -1;
+        if (wb_sync__cancelled(s))
+            return wb_sync__cancel_error();
+        if (op == WB_PUSH_NOTHING)
+            return wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+        if (op == WB_PUSH_RECONCILE) {
+            if ((error = reconcile(s, p, &r, &found, &verdict)) < 0) {
+                wb_sync__response_free(s, &r);
+                return error;
+            }
+            if (verdict == WB_VERDICT_OK) {
+                wb_sync__response_free(s, &r);
+                v.unknown_outcome = 0;
+                if (found)
+                    s->report.created++;
+                else if (p->deleted)
+                    /* Never reached the server and deleted since: done. */
+                    return wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+                if (found && (error = reload(p, s, &still)) < 0)
+                    return error;
+                if (found && !still)
+                    return 0;
+                continue; /* a PATCH/DELETE of later edits, or the POST */
+            }
+        } else {
+            if ((error = send_op(s, p, op, &r, &verdict, &nothing)) < 0)
+                return error;
+            if (op == WB_PUSH_CREATE && verdict == WB_VERDICT_RETRY && r.status == 0 && r.sent)
+                v.unknown_outcome = 1;
+        }
+        switch (verdict) {
+        case WB_VERDICT_OK:
+            if (op == WB_PUSH_DELETE) {
+                error = wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+                s->report.deleted++;
+                break;
+            }
+            if ((error = wb_polis__parse_envelope(&env, r.body, r.body_len)) < 0) {
+                /* A 2xx with an unreadable body (truncated, garbage): the
+                 * write happened; a create is looked up, an update fetched
+                 * by the pull. */
+                error = 0;
+                if (op == WB_PUSH_CREATE)
+                    v.unknown_outcome = 1;
+                if ((error = after_failure(s, p, &v, &r, &stop)) < 0 || stop)
+                    break;
+                wb_sync__response_free(s, &r);
+                continue;
+            }
+            error = wb_syncstore__ack_write(s->store, p->local_id, p->version, env);
+            cJSON_Delete(env);
+            if (op == WB_PUSH_CREATE)
+                s->report.created++;
+            else
+                s->report.updated++;
+            break;
+        case WB_VERDICT_GONE:
+            error = wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+            s->report.deleted++;
+            break;
+        case WB_VERDICT_REJECT: {
+            char msg[256];
+            wb_polis__message(msg, sizeof(msg), &r);
+            error = wb_syncstore__reject(s->store, p->local_id, p->version, msg);
+            s->report.rejected++;
+            break;
+        }
+        case WB_VERDICT_CONCURRENCY:
+            if (v.concurrency) {
+                /* Changed again under us: leave it for a later run. */
+                s->report.deferred++;
+                error = wb_syncstore__defer(s->store, p->local_id, wb_time__now_ms() + 1000);
+                break;
+            }
+            v.concurrency = 1;
+            wb_sync__response_free(s, &r);
+            error = fetch_and_merge(s, p, &r, &verdict);
+            if (error >= 0 && verdict == WB_VERDICT_RETRY)
+                error = after_failure(s, p, &v, &r, &stop);
+            wb_sync__response_free(s, &r);
+            if (error < 0)
+                return error;
+            if (verdict == WB_VERDICT_AUTH)
+                return WB_EAUTH;
+            if (verdict == WB_VERDICT_CANCEL)
+                return wb_sync__cancel_error();
+            if (verdict == WB_VERDICT_REJECT || stop)
+                return 0;
+            if ((error = reload(p, s, &still)) < 0 || !still)
+                return error;
+            continue;
+        case WB_VERDICT_RETRY:
+            if ((error = after_failure(s, p, &v, &r, &stop)) < 0)
+                break;
+            if (stop) {
+                /* A server that cannot even be reached fails every record:
+                 * end the run instead of waiting once per record. */
+                if (r.status == 0 && !r.sent)
+                    error = wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET,
+                                          "server unreachable after %d attempts", v.attempts);
+                break;
+            }
+            wb_sync__response_free(s, &r);
+            continue;
+        case WB_VERDICT_AUTH:
+            error = WB_EAUTH;
+            break;
+        default:
+            error = wb_sync__cancel_error();
+            break;
+        }
+        wb_sync__response_free(s, &r);
+        return error;
+    }
+    wb_sync__response_free(s, &r);
+    return wb_syncstore__defer(s->store, p->local_id, wb_time__now_ms() + 1000);
+}
+
+int wb_push__run(wb_sync *s)
+{
+    int64_t started = wb_time__now_ms();
+    uint64_t done = 0, total = 0, visits = 0;
+    wb_query q = WB_QUERY_INIT;
+    int error = 0;
+
+    q.states = WB_STATE_PENDING;
+    q.deleted = WB_DELETED_INCLUDE;
+    if ((error = wb_interaction_count(&total, s->store, &q)) < 0)
+        return error;
+    wb_sync__progress(s, 1, 0, total);
+    for (;;) {
+        wb_pending *list = NULL;
+        size_t n = 0;
+        /* Due at the start of the run: records deferred in this run are not
+         * picked up again. */
+        if ((error = wb_syncstore__pending(&list, &n, s->store, started, WB_PUSH_BATCH)) < 0)
+            return error;
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n && error >= 0; i++) {
+            if ((error = push_one(s, &list[i])) >= 0) {
+                done++;
+                wb_sync__progress(s, 1, done, total > done ? total : done);
+            }
+        }
+        wb_syncstore__pending_free(list, n);
+        /* Every visit ends acknowledged, refused, deferred or edited again;
+         * the bound only guards against an app editing without pause. */
+        visits += n;
+        if (error < 0 || visits > 4 * total + 1024)
+            break;
+    }
+    return error;
+}

@@ -1,0 +1,354 @@
+/*
+ * sync.c - the wb_sync handle and one run: options, its own store
+ * connection, the transport, push then pull, cancellation, progress, the
+ * report, and the one place requests are sent (sync_int.h).
+ */
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "sync_int.h"
+#include "timeutil.h"
+
+#define WB_SYNC_TOKEN_MAX 4096
+
+/* ---- secrets ----------------------------------------------------------------- */
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        sodium_memzero(s, strlen(s));
+        wb__free(s);
+    }
+}
+
+static int dup_opt(char **out, const char *s)
+{
+    *out = NULL;
+    if (!s)
+        return 0;
+    if (!(*out = wb__strdup(s)))
+        return wb_error__oom();
+    return 0;
+}
+
+/* ---- handle ------------------------------------------------------------------ */
+
+static int check_options(const wb_sync_options *o)
+{
+    if (o->version != WB_SYNC_OPTIONS_VERSION)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: version %u is not %d", o->version,
+                             WB_SYNC_OPTIONS_VERSION);
+    if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 &&
+                         strncmp(o->base_url, "https://", 8) != 0))
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: base_url must start with http:// or https://");
+    if (o->api != WB_API_V1 && o->api != WB_API_V2)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "sync options: api %d unknown",
+                             o->api);
+    if (o->policy < WB_POLICY_MERGE || o->policy > WB_POLICY_MANUAL)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: policy %d unknown", o->policy);
+    if (o->token && strlen(o->token) >= WB_SYNC_TOKEN_MAX)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "sync options: token too long");
+    if (o->transport && (o->transport->version != WB_TRANSPORT_VERSION ||
+                         !o->transport->send || !o->transport->free_body))
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: transport version or functions missing");
+    if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->max_attempts < 0 ||
+        o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: negative timeout, attempts or backoff");
+    return 0;
+}
+
+int wb_sync_options_init(wb_sync_options *opts, unsigned int version)
+{
+    wb_sync_options def = WB_SYNC_OPTIONS_INIT;
+    WB__CHECK_ARG(opts);
+    if (version != WB_SYNC_OPTIONS_VERSION)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: version %u unknown", version);
+    *opts = def;
+    return 0;
+}
+
+int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *store_opts,
+                const wb_sync_options *opts)
+{
+    wb_sync *s = NULL;
+    size_t n;
+    int error;
+
+    wb_error__reset();
+    WB__CHECK_ARG(out);
+    *out = NULL;
+    WB__CHECK_ARG(store_path);
+    WB__CHECK_ARG(opts);
+    if ((error = wb__global_init()) < 0 || (error = check_options(opts)) < 0)
+        return error;
+    if (!(s = wb__calloc(1, sizeof(*s))))
+        return wb_error__oom();
+    s->opts = *opts;
+    atomic_init(&s->cancel, 0);
+    if ((error = dup_opt(&s->base_url, opts->base_url)) < 0 ||
+        (error = dup_opt(&s->token, opts->token)) < 0 ||
+        (error = dup_opt(&s->ca_file, opts->ca_file)) < 0 ||
+        (error = dup_opt(&s->ca_path, opts->ca_path)) < 0 ||
+        (error = dup_opt(&s->proxy, opts->proxy)) < 0)
+        goto fail;
+    n = strlen(s->base_url);
+    while (n > 0 && s->base_url[n - 1] == '/')
+        s->base_url[--n] = '\0';
+    s->opts.base_url = s->base_url;
+    s->opts.token = NULL; /* only s->token holds it */
+    s->opts.ca_file = s->ca_file;
+    s->opts.ca_path = s->ca_path;
+    s->opts.proxy = s->proxy;
+    if (s->opts.page_size == 0)
+        s->opts.page_size = 200;
+    if (s->opts.page_size > 10000)
+        s->opts.page_size = 10000;
+    if (s->opts.timeout_ms == 0)
+        s->opts.timeout_ms = 30000;
+    if (s->opts.connect_timeout_ms == 0)
+        s->opts.connect_timeout_ms = 10000;
+    if (s->opts.max_attempts == 0)
+        s->opts.max_attempts = 5;
+    if (s->opts.backoff_max_ms == 0)
+        s->opts.backoff_max_ms = 60000;
+    snprintf(s->scope, sizeof(s->scope), "v%d %s", s->opts.api == WB_API_V1 ? 1 : 2,
+             s->base_url);
+    if ((error = wb_store_open(&s->store, store_path, store_opts)) < 0)
+        goto fail;
+    if ((error = wb_store__require_identity(s->store)) < 0)
+        goto fail;
+    if (opts->transport) {
+        s->transport = *opts->transport;
+    } else if ((error = wb_transport_curl__new(&s->transport, &s->curl, s)) < 0) {
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    wb_sync_free(s);
+    return error;
+}
+
+void wb_sync_cancel(wb_sync *sync)
+{
+    if (sync)
+        atomic_store(&sync->cancel, 1);
+}
+
+void wb_sync_free(wb_sync *sync)
+{
+    if (!sync)
+        return;
+    if (sync->curl)
+        wb_transport_curl__free(sync->curl);
+    wb_store_free(sync->store);
+    wipe_free(sync->token);
+    wb__free(sync->base_url);
+    wb__free(sync->ca_file);
+    wb__free(sync->ca_path);
+    wb__free(sync->proxy);
+    sodium_memzero(sync, sizeof(*sync));
+    wb__free(sync);
+}
+
+/* ---- run helpers ------------------------------------------------------------- */
+
+int wb_sync__cancelled(wb_sync *s)
+{
+    return atomic_load(&s->cancel) != 0;
+}
+
+int wb_sync__cancel_error(void)
+{
+    return wb_error__set(WB_ERROR, WB_ERRCLASS_SYNC, "sync cancelled");
+}
+
+void wb_sync__sleep(wb_sync *s, int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    if (s->sleep_ms) {
+        s->sleep_ms(s->sleep_ctx, ms);
+        return;
+    }
+    /* In slices, so that a cancel is seen within 50 ms. */
+    while (ms > 0 && !wb_sync__cancelled(s)) {
+        int64_t slice = ms < 50 ? ms : 50;
+        struct timespec ts = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+}
+
+void wb_sync__progress(wb_sync *s, int phase, uint64_t done, uint64_t total)
+{
+    wb_sync_progress p;
+    if (!s->opts.progress)
+        return;
+    p.phase = phase;
+    p.done = done;
+    p.total = total;
+    if (s->opts.progress(&p, s->opts.userdata) != 0)
+        atomic_store(&s->cancel, 1);
+}
+
+void wb_sync__response_free(wb_sync *s, wb_http_response *resp)
+{
+    if (resp->body)
+        s->transport.free_body(s->transport.ctx, resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+}
+
+/* Ask the host for a new token; 0 when it gave one. */
+static int refresh_token(wb_sync *s)
+{
+    char *buf;
+    int rc;
+    if (!s->opts.token_refresh || s->refreshed)
+        return -1;
+    s->refreshed = 1;
+    if (!(buf = wb__calloc(1, WB_SYNC_TOKEN_MAX)))
+        return -1;
+    rc = s->opts.token_refresh(buf, WB_SYNC_TOKEN_MAX, s->opts.userdata);
+    buf[WB_SYNC_TOKEN_MAX - 1] = '\0';
+    if (rc == 0 && buf[0]) {
+        wipe_free(s->token);
+        s->token = wb__strdup(buf);
+        rc = s->token ? 0 : -1;
+    } else {
+        rc = -1;
+    }
+    sodium_memzero(buf, WB_SYNC_TOKEN_MAX);
+    wb__free(buf);
+    return rc;
+}
+
+int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const char *url,
+                  const char *body, size_t body_len, const char *etag)
+{
+    wb_http_header headers[4];
+    wb_http_request req;
+    wb_buf auth = WB_BUF_INIT;
+    int rc = 0;
+
+    for (int round = 0; round < 2; round++) {
+        size_t n = 0;
+        if (wb_sync__cancelled(s))
+            return wb_sync__cancel_error();
+        memset(resp, 0, sizeof(*resp));
+        resp->retry_after_s = -1;
+        resp->sent = 1;
+        wb_buf__clear(&auth);
+        if (s->token && wb_buf__printf(&auth, "Bearer %s", s->token) < 0) {
+            rc = wb_error__oom();
+            break;
+        }
+        headers[n++] = (wb_http_header){"Accept", "application/json"};
+        if (s->token)
+            headers[n++] = (wb_http_header){"Authorization", auth.ptr};
+        if (body)
+            headers[n++] = (wb_http_header){"Content-Type", "application/json"};
+        if (etag)
+            headers[n++] = (wb_http_header){"etag", etag};
+        req.method = method;
+        req.url = url;
+        req.headers = headers;
+        req.n_headers = n;
+        req.body = body;
+        req.body_len = body ? body_len : 0;
+        req.timeout_ms = s->opts.timeout_ms;
+        s->report.requests++;
+        s->report.bytes_sent += req.body_len;
+        rc = s->transport.send(s->transport.ctx, &req, resp);
+        s->report.bytes_received += resp->body_len;
+        if (rc != 0) {
+            if (rc != WB_EOFFLINE && rc != WB_ENOMEM)
+                rc = WB_EOFFLINE;
+            if (rc == WB_EOFFLINE && (!wb_error_last() || wb_error_last()->code != WB_EOFFLINE))
+                wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET, "%s %s: no response", method, url);
+            break;
+        }
+        if (resp->status != 401)
+            break;
+        wb_sync__response_free(s, resp);
+        if (round == 0 && refresh_token(s) == 0)
+            continue;
+        rc = wb_error__set(WB_EAUTH, WB_ERRCLASS_NET, "server refused the token (HTTP 401)");
+        wb_error__set_http(401);
+        break;
+    }
+    if (auth.ptr)
+        sodium_memzero(auth.ptr, auth.cap);
+    wb_buf__free(&auth);
+    return rc;
+}
+
+/* ---- a run ------------------------------------------------------------------- */
+
+static int report_json(char **out, const wb_sync *s)
+{
+    const wb_sync_report *r = &s->report;
+    wb_buf b = WB_BUF_INIT;
+    wb_buf__printf(&b,
+                   "{\"pushed\":{\"created\":%llu,\"updated\":%llu,\"deleted\":%llu,"
+                   "\"rejected\":%llu,\"deferred\":%llu},",
+                   (unsigned long long)r->created, (unsigned long long)r->updated,
+                   (unsigned long long)r->deleted, (unsigned long long)r->rejected,
+                   (unsigned long long)r->deferred);
+    wb_buf__printf(&b,
+                   "\"pulled\":{\"inserted\":%llu,\"updated\":%llu,\"deleted\":%llu,"
+                   "\"merged\":%llu,\"conflicts\":%llu,\"refused\":%llu},",
+                   (unsigned long long)r->inserted, (unsigned long long)r->pulled_updated,
+                   (unsigned long long)r->pulled_deleted, (unsigned long long)r->merged,
+                   (unsigned long long)r->conflicts, (unsigned long long)r->refused);
+    wb_buf__printf(&b,
+                   "\"requests\":%llu,\"bytesSent\":%llu,\"bytesReceived\":%llu,"
+                   "\"durationMs\":%lld}",
+                   (unsigned long long)r->requests, (unsigned long long)r->bytes_sent,
+                   (unsigned long long)r->bytes_received,
+                   (long long)(wb_time__now_ms() - r->started_ms));
+    if (!(*out = wb_buf__detach(&b)))
+        return wb_error__oom();
+    return 0;
+}
+
+int wb_sync_run(char **out_report, wb_sync *sync)
+{
+    wb_error_saved saved;
+    char *report = NULL;
+    int error, rerr;
+
+    wb_error__reset();
+    if (out_report)
+        *out_report = NULL;
+    WB__CHECK_ARG(sync);
+    if (sync->running)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "sync: already running");
+    sync->running = 1;
+    sync->refreshed = 0;
+    memset(&sync->report, 0, sizeof(sync->report));
+    sync->report.started_ms = wb_time__now_ms();
+    /* A stale cancel from before the run does not stop this one. */
+    atomic_store(&sync->cancel, 0);
+    if ((error = wb_store__load_identity(sync->store)) >= 0 &&
+        (error = wb_push__run(sync)) >= 0)
+        error = wb_pull__run(sync);
+    wb_error__save(&saved);
+    if (out_report && (rerr = report_json(&report, sync)) < 0 && error >= 0)
+        error = rerr;
+    else
+        wb_error__restore(&saved);
+    if (out_report)
+        *out_report = report;
+    sync->running = 0;
+    return error;
+}

@@ -1,0 +1,171 @@
+/*
+ * sync_int.h - the sync engine's modules and the state they share.
+ *
+ *   sync.c            the wb_sync handle, a run, the report, one request
+ *                     (headers, counters, token refresh on 401)
+ *   polis.c           the Polis API mapping: URLs, bodies, list pages
+ *   push.c            local changes to requests and responses to the store
+ *   pull.c            incremental pull by meta.modified watermark
+ *   transport_curl.c  the default wb_transport on libcurl
+ *
+ * The decisions of push and pull (which request, what a response means,
+ * how long to wait) are plain functions without I/O, unit-tested with a
+ * stub transport; only wb_sync__send touches the transport.
+ */
+#ifndef WB_SYNC_INT_H
+#define WB_SYNC_INT_H
+
+#include <stdatomic.h>
+
+#include "common.h"
+#include "json.h"
+#include "syncstore.h"
+
+/* ---- the handle ------------------------------------------------------------ */
+
+typedef struct wb_sync_report {
+    uint64_t created, updated, deleted, rejected, deferred;        /* pushed */
+    uint64_t inserted, pulled_updated, pulled_deleted, merged, conflicts,
+        refused;                                                   /* pulled */
+    uint64_t requests, bytes_sent, bytes_received;
+    int64_t started_ms;
+} wb_sync_report;
+
+struct wb_sync {
+    wb_store *store;
+    wb_sync_options opts;   /* strings below replace the caller's pointers */
+    char *base_url;         /* without a trailing '/' */
+    char *token;            /* NULL or a wb__malloc'd copy, wiped on free */
+    char *ca_file, *ca_path, *proxy;
+    char scope[512];        /* watermark scope: flavour and base URL */
+    wb_transport transport; /* the caller's, or the libcurl one */
+    void *curl;             /* the libcurl transport's context, when ours */
+    atomic_int cancel;
+    int refreshed;          /* token_refresh used in this run */
+    int running;
+    wb_sync_report report;
+    /* Sleep hook (tests shorten waits); NULL = nanosleep in slices. */
+    void (*sleep_ms)(void *ctx, int64_t ms);
+    void *sleep_ctx;
+};
+
+/* ---- sync.c ---------------------------------------------------------------- */
+
+/* Send one request: Authorization, Accept, Content-Type (with a body) and
+ * an etag header when etag is not NULL. Counts requests and bytes. A 401
+ * asks opts.token_refresh once per run and sends again. Returns 0 when an
+ * HTTP response arrived (any status other than a final 401), WB_EAUTH after
+ * a final 401, WB_EOFFLINE when none arrived (resp->sent says whether the
+ * request may have reached the server), WB_ERROR when cancelled. The
+ * caller releases resp with wb_sync__response_free. */
+int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const char *url,
+                  const char *body, size_t body_len, const char *etag);
+void wb_sync__response_free(wb_sync *s, wb_http_response *resp);
+
+/* 1 when a cancel was asked (wb_sync_cancel or the progress callback). */
+int wb_sync__cancelled(wb_sync *s);
+/* Set the cancellation error and return WB_ERROR. */
+int wb_sync__cancel_error(void);
+/* Wait ms (interrupted by a cancel). */
+void wb_sync__sleep(wb_sync *s, int64_t ms);
+/* Report progress; non-zero from the callback cancels the run. */
+void wb_sync__progress(wb_sync *s, int phase, uint64_t done, uint64_t total);
+
+/* ---- polis.c --------------------------------------------------------------- */
+
+/* "<base>/v2/interactions" (or /v1). */
+int wb_polis__collection_url(wb_buf *b, const char *base, int api);
+/* "<base>/v2/interactions/<id>". */
+int wb_polis__record_url(wb_buf *b, const char *base, int api, const char *id);
+/* A list URL: filter expression (URL-encoded), sorted by /meta/modified then
+ * id ascending (v2: repeated sort parameters; v1: a JSON array), limit, skip. */
+int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter, size_t limit,
+                       size_t skip);
+/* `/meta/modified gte "<wm>" and /meta/isDeleted in [true,false]` (without
+ * the first term when wm is ""). */
+int wb_polis__pull_filter(wb_buf *b, const char *watermark);
+/* `/data/contactId eq "<contact>" and /data/campaignId eq "<campaign>"`. */
+int wb_polis__reconcile_filter(wb_buf *b, const char *contact, const char *campaign);
+/* Create body: v2 flat data members, v1 {"data":{…}}; both with the local
+ * id as a top-level "id" (a server honouring client ids makes a replay
+ * harmless; others ignore it). data_text is a compact JSON object. */
+int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *data_text);
+/* PATCH body {"data":[ops]} from base to data (paths relative to data).
+ * *n_ops receives the number of operations. */
+int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text);
+/* Parse a list page {"data":[…]}: *root owns it, *items borrows the array. */
+int wb_polis__parse_page(cJSON **root, const cJSON **items, const char *body, size_t len);
+/* Parse one envelope body. */
+int wb_polis__parse_envelope(cJSON **env, const char *body, size_t len);
+/* 1 when a response says "changed remotely": 412, 409, or a 4xx whose body
+ * names ConcurrencyError. */
+int wb_polis__is_concurrency(const wb_http_response *r);
+/* The server's message for a refusal: "HTTP 403: <message>" (the body's
+ * "message" member, or its "name", else the status alone), cut to fit. */
+void wb_polis__message(char *out, size_t size, const wb_http_response *r);
+
+/* ---- push.c ---------------------------------------------------------------- */
+
+/* What one pending record needs next. */
+typedef enum wb_push_op {
+    WB_PUSH_NOTHING = 0,  /* deleted before it ever reached the server: local ack */
+    WB_PUSH_RECONCILE,    /* a create of unknown outcome: look for it first */
+    WB_PUSH_CREATE,       /* POST */
+    WB_PUSH_UPDATE,       /* PATCH diff(base, data) with the base etag */
+    WB_PUSH_DELETE        /* DELETE with the base etag */
+} wb_push_op;
+
+/* How a response (or its absence) is handled. */
+typedef enum wb_push_verdict {
+    WB_VERDICT_OK = 0,      /* 2xx: acknowledge */
+    WB_VERDICT_GONE,        /* DELETE 404/410: already deleted */
+    WB_VERDICT_CONCURRENCY, /* PATCH/DELETE 412/409/ConcurrencyError: fetch, merge, retry */
+    WB_VERDICT_REJECT,      /* other 4xx: rejected with the server's message */
+    WB_VERDICT_RETRY,       /* 5xx, 408, 429, no response: back off and retry */
+    WB_VERDICT_AUTH,        /* a final 401: stop the run */
+    WB_VERDICT_CANCEL       /* the run was cancelled */
+} wb_push_verdict;
+
+/* The next operation for p; unknown_outcome is 1 when an earlier POST of it
+ * may have reached the server (p->create_attempted, or a lost response in
+ * this run). */
+wb_push_op wb_push__plan(const wb_pending *p, int unknown_outcome);
+
+/* Classify what wb_sync__send returned (rc) and the response. */
+wb_push_verdict wb_push__classify(wb_push_op op, int rc, const wb_http_response *r);
+
+/* The wait before retry number `attempt` (1 = first retry): full jitter,
+ * uniform in [0, min(max_ms, base_ms * 2^(attempt-1))], and at least the
+ * server's Retry-After (seconds, -1 = none). `rnd` is a uniform random
+ * 32-bit value. */
+int64_t wb_push__backoff_ms(int attempt, int base_ms, int max_ms, long retry_after_s,
+                            uint32_t rnd);
+
+/* Among listed envelopes, the create p made: same data.timestamp,
+ * data.contactId and data.campaignId, meta.createdBy = user, not deleted;
+ * the oldest when several (by meta.created, then id). NULL when none. */
+const cJSON *wb_push__reconcile_match(const cJSON *items, const wb_pending *p, const char *user);
+
+/* Push every due pending record. 0, or WB_EAUTH / WB_EOFFLINE / WB_ERROR
+ * (cancelled, store errors) which stop the run. */
+int wb_push__run(wb_sync *s);
+
+/* ---- pull.c ---------------------------------------------------------------- */
+
+/* The watermark after applying a page: the last row's meta.modified, and the
+ * "id:etag" keys of rows at exactly that value (continuing `seen` when the
+ * value did not move). Exposed for tests. `seen` and *out_seen are JSON
+ * array texts. */
+int wb_pull__advance(char *modified /* in/out, WB_TIMESTAMP_LEN + 1 */, char **out_seen,
+                     const char *seen, const cJSON *items);
+
+/* Pull every change since the watermark. 0, or an error that stops the run. */
+int wb_pull__run(wb_sync *s);
+
+/* ---- transport_curl.c ------------------------------------------------------ */
+
+/* The libcurl transport: *ctx is its state (one reused easy handle). */
+int wb_transport_curl__new(wb_transport *out, void **ctx, const wb_sync *s);
+void wb_transport_curl__free(void *ctx);
+
+#endif

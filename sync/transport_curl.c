@@ -1,0 +1,274 @@
+/*
+ * transport_curl.c - the default wb_transport, on libcurl: one easy handle
+ * per sync, reused so the connection stays alive between requests; TLS
+ * verification on; CA file/path and proxy from the options; gzip answers;
+ * HTTP/2 over TLS when the server offers it; a hard cap on the size of a
+ * response; Retry-After read as seconds or an HTTP date.
+ *
+ * A POST body is handed to libcurl through a read callback without a seek
+ * callback. libcurl silently resends a request whose reused connection died
+ * before any answer came; for a POST that is exactly the duplicate the
+ * engine must avoid (the server may have applied the first one). Without a
+ * way to rewind the body libcurl reports CURLE_SEND_FAIL_REWIND instead,
+ * which the engine treats as an unknown outcome and looks the record up.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "sync_int.h"
+
+#define WB_CURL_MAX_RESPONSE (64u * 1024u * 1024u)
+
+typedef struct curl_ctx {
+    CURL *easy;
+    const wb_sync *sync; /* options: timeouts, CA, proxy */
+    /* per request */
+    wb_buf body;
+    int too_big;
+    long retry_after_s;
+    const char *upload;
+    size_t upload_len, upload_pos;
+    char errbuf[CURL_ERROR_SIZE];
+} curl_ctx;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+    curl_ctx *c = userdata;
+    size_t len = size * n;
+    if (c->body.len + len > WB_CURL_MAX_RESPONSE) {
+        c->too_big = 1;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    if (wb_buf__put(&c->body, data, len) < 0)
+        return 0;
+    return len;
+}
+
+/* Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+static long parse_retry_after(const char *v, size_t len)
+{
+    char buf[64];
+    long secs = 0;
+    size_t i;
+    time_t when;
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    for (i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        if (secs > 86400L * 365)
+            return 86400L * 365;
+        secs = secs * 10 + (buf[i] - '0');
+    }
+    if (i == len)
+        return secs;
+    when = curl_getdate(buf, NULL);
+    if (when < 0)
+        return -1;
+    secs = (long)(when - time(NULL));
+    return secs < 0 ? 0 : secs;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+    curl_ctx *c = userdata;
+    size_t len = size * n, from = 12, to = len;
+    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        while (from < len && (data[from] == ' ' || data[from] == '\t'))
+            from++;
+        while (to > from && (data[to - 1] == '\r' || data[to - 1] == '\n' || data[to - 1] == ' '))
+            to--;
+        c->retry_after_s = parse_retry_after(data + from, to - from);
+    }
+    return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *userdata)
+{
+    curl_ctx *c = userdata;
+    size_t room = size * n, left = c->upload_len - c->upload_pos;
+    size_t take = left < room ? left : room;
+    memcpy(buf, c->upload + c->upload_pos, take);
+    c->upload_pos += take;
+    return take;
+}
+
+/* 0 when the request certainly did not reach the server. */
+static int maybe_sent(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static void set_common(curl_ctx *c, const wb_http_request *req)
+{
+    const wb_sync_options *o = &c->sync->opts;
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms > 0 ? req->timeout_ms : 30000));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    if (o->ca_path)
+        curl_easy_setopt(e, CURLOPT_CAPATH, o->ca_path);
+    if (o->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, o->proxy);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+}
+
+static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *resp)
+{
+    curl_ctx *c = ctx;
+    struct curl_slist *hdrs = NULL, *h;
+    wb_buf line = WB_BUF_INIT;
+    CURLcode rc;
+    long status = 0;
+    int error = 0;
+
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_s = -1;
+    curl_easy_reset(c->easy); /* keeps the connection cache */
+    wb_buf__clear(&c->body);
+    c->too_big = 0;
+    c->retry_after_s = -1;
+    c->errbuf[0] = '\0';
+    set_common(c, req);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        wb_buf__clear(&line);
+        if (wb_buf__printf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0 ||
+            !(h = curl_slist_append(hdrs, line.ptr))) {
+            error = wb_error__oom();
+            goto cleanup;
+        }
+        hdrs = h;
+    }
+    if (!(h = curl_slist_append(hdrs, "Expect:"))) {
+        error = wb_error__oom();
+        goto cleanup;
+    }
+    hdrs = h;
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+    if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(req->method, "POST") == 0) {
+        c->upload = req->body ? req->body : "";
+        c->upload_len = req->body ? req->body_len : 0;
+        c->upload_pos = 0;
+        curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(c->easy, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c->easy, CURLOPT_READDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->upload_len);
+    } else {
+        /* PATCH and DELETE carry an etag: a silent resend is answered 412
+         * or 404, which the engine handles. */
+        curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, req->method);
+        if (req->body) {
+            curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
+            curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        }
+    }
+    rc = curl_easy_perform(c->easy);
+    if (rc != CURLE_OK) {
+        resp->sent = maybe_sent(rc);
+        if (c->too_big)
+            error = wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET,
+                                  "%s: response over %u MiB", req->method,
+                                  WB_CURL_MAX_RESPONSE >> 20);
+        else
+            error = wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET, "%s: %s", req->method,
+                                  c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+        wb_error__set_os((int)rc);
+        goto cleanup;
+    }
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    resp->status = (int)status;
+    resp->sent = 1;
+    resp->retry_after_s = c->retry_after_s;
+    resp->body_len = c->body.len;
+    if (c->body.len > 0) {
+        if (!(resp->body = wb_buf__detach(&c->body))) {
+            resp->body_len = 0;
+            error = wb_error__oom();
+        }
+    }
+cleanup:
+    curl_slist_free_all(hdrs);
+    /* The Authorization line held the token. */
+    if (line.ptr)
+        sodium_memzero(line.ptr, line.cap);
+    wb_buf__free(&line);
+    wb_buf__clear(&c->body);
+    return error;
+}
+
+static void curl_free_body(void *ctx, char *body)
+{
+    (void)ctx;
+    wb__free(body);
+}
+
+int wb_transport_curl__new(wb_transport *out, void **ctx, const wb_sync *s)
+{
+    curl_ctx *c;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return wb_error__set(WB_ERROR, WB_ERRCLASS_NET, "libcurl could not initialise");
+    if (!(c = wb__calloc(1, sizeof(*c))))
+        return wb_error__oom();
+    if (!(c->easy = curl_easy_init())) {
+        wb__free(c);
+        return wb_error__set(WB_ERROR, WB_ERRCLASS_NET, "libcurl: no easy handle");
+    }
+    c->sync = s;
+    out->version = WB_TRANSPORT_VERSION;
+    out->send = curl_send;
+    out->free_body = curl_free_body;
+    out->ctx = c;
+    *ctx = c;
+    return 0;
+}
+
+void wb_transport_curl__free(void *ctx)
+{
+    curl_ctx *c = ctx;
+    if (!c)
+        return;
+    curl_easy_cleanup(c->easy);
+    wb_buf__free(&c->body);
+    wb__free(c);
+}

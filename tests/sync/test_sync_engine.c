@@ -1,0 +1,455 @@
+/*
+ * test_sync_engine.c - the sync engine's decisions without sockets: the
+ * Polis mapping (URLs, bodies), push plans and response verdicts, backoff,
+ * the reconcile match, watermark advance, and whole runs against a stub
+ * wb_transport that answers from a script (retries, Retry-After, deferral,
+ * 401 with and without a token refresh, rejection with the server's
+ * message, exactly-once after a lost response).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "sync_int.h"
+#include "wbtest.h"
+
+static void setup(void)
+{
+    if (wb__global_init() < 0)
+        exit(2);
+}
+
+/* ---- Polis mapping ------------------------------------------------------------ */
+
+static void test_sync_engine__urls(void)
+{
+    wb_buf b = WB_BUF_INIT, f = WB_BUF_INIT;
+    WBT_OK(wb_polis__pull_filter(&f, "2024-01-01T00:00:00.000Z"));
+    WBT_ASSERT_STR(f.ptr, "/meta/modified gte \"2024-01-01T00:00:00.000Z\" and "
+                          "/meta/isDeleted in [true,false]");
+    WBT_OK(wb_polis__list_url(&b, "http://h", WB_API_V2, f.ptr, 200, 400));
+    WBT_ASSERT_STR(b.ptr, "http://h/v2/interactions?filter=%2Fmeta%2Fmodified%20gte%20%22"
+                          "2024-01-01T00%3A00%3A00.000Z%22%20and%20%2Fmeta%2FisDeleted%20in%20"
+                          "%5Btrue%2Cfalse%5D&sort=%2Fmeta%2Fmodified&sort=ASC&sort=id&sort=ASC"
+                          "&limit=200&skip=400");
+    wb_buf__clear(&b);
+    WBT_OK(wb_polis__list_url(&b, "http://h", WB_API_V1, "x", 5, 0));
+    WBT_ASSERT_STR(b.ptr, "http://h/v1/interactions?filter=x&sort=%5B%22%2Fmeta%2Fmodified%22"
+                          "%2C%22ASC%22%2C%22id%22%2C%22ASC%22%5D&limit=5&skip=0");
+    wb_buf__clear(&b);
+    wb_buf__clear(&f);
+    WBT_OK(wb_polis__pull_filter(&f, ""));
+    WBT_ASSERT_STR(f.ptr, "/meta/isDeleted in [true,false]");
+    wb_buf__clear(&f);
+    WBT_OK(wb_polis__reconcile_filter(&f, "c", "k"));
+    WBT_ASSERT_STR(f.ptr, "/data/contactId eq \"c\" and /data/campaignId eq \"k\"");
+    WBT_OK(wb_polis__record_url(&b, "http://h", WB_API_V1, "abc"));
+    WBT_ASSERT_STR(b.ptr, "http://h/v1/interactions/abc");
+    wb_buf__free(&b);
+    wb_buf__free(&f);
+}
+
+static void test_sync_engine__bodies(void)
+{
+    wb_buf b = WB_BUF_INIT;
+    size_t n = 0;
+    WBT_OK(wb_polis__create_body(&b, WB_API_V2, "L", "{\"a\":1}"));
+    WBT_ASSERT_STR(b.ptr, "{\"id\":\"L\",\"a\":1}");
+    wb_buf__clear(&b);
+    WBT_OK(wb_polis__create_body(&b, WB_API_V1, "L", "{\"a\":1}"));
+    WBT_ASSERT_STR(b.ptr, "{\"id\":\"L\",\"data\":{\"a\":1}}");
+    wb_buf__clear(&b);
+    WBT_OK(wb_polis__create_body(&b, WB_API_V2, "L", "{}"));
+    WBT_ASSERT_STR(b.ptr, "{\"id\":\"L\"}");
+    wb_buf__clear(&b);
+    /* PATCH paths relative to data. */
+    WBT_OK(wb_polis__patch_body(&b, &n, "{\"a\":1,\"s\":{\"q\":1}}", "{\"a\":1,\"s\":{\"q\":2}}"));
+    WBT_ASSERT_INT(n, 1);
+    WBT_ASSERT_STR(b.ptr, "{\"data\":[{\"op\":\"replace\",\"path\":\"/s/q\",\"value\":2}]}");
+    wb_buf__free(&b);
+}
+
+static void test_sync_engine__verdicts(void)
+{
+    wb_http_response r = {0, NULL, 0, -1, 1};
+    char msg[128];
+    char body412[] = "{\"name\":\"ConcurrencyError\",\"message\":\"stale\"}";
+    char body403[] = "{\"name\":\"ForbiddenError\",\"message\":\"this role may not delete\"}";
+    r.status = 201;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, 0, &r), WB_VERDICT_OK);
+    r.status = 404;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_DELETE, 0, &r), WB_VERDICT_GONE);
+    r.status = 410;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_DELETE, 0, &r), WB_VERDICT_GONE);
+    r.status = 404;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_REJECT);
+    r.status = 412;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_CONCURRENCY);
+    r.status = 409;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_DELETE, 0, &r), WB_VERDICT_CONCURRENCY);
+    r.status = 400;
+    r.body = body412;
+    r.body_len = strlen(body412);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_CONCURRENCY);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, 0, &r), WB_VERDICT_REJECT);
+    r.status = 403;
+    r.body = body403;
+    r.body_len = strlen(body403);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_DELETE, 0, &r), WB_VERDICT_REJECT);
+    wb_polis__message(msg, sizeof(msg), &r);
+    WBT_ASSERT_STR(msg, "HTTP 403: this role may not delete");
+    r.body = NULL;
+    r.body_len = 0;
+    for (int st = 500; st < 600; st += 3) {
+        r.status = st;
+        WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, 0, &r), WB_VERDICT_RETRY);
+    }
+    r.status = 408;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_RETRY);
+    r.status = 429;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_RETRY);
+    r.status = 0;
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, WB_EOFFLINE, &r), WB_VERDICT_RETRY);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, WB_EAUTH, &r), WB_VERDICT_AUTH);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, WB_ERROR, &r), WB_VERDICT_CANCEL);
+}
+
+static void test_sync_engine__plans(void)
+{
+    wb_pending p;
+    memset(&p, 0, sizeof(p));
+    WBT_ASSERT_INT(wb_push__plan(&p, 0), WB_PUSH_CREATE);
+    WBT_ASSERT_INT(wb_push__plan(&p, 1), WB_PUSH_RECONCILE);
+    p.deleted = 1;
+    WBT_ASSERT_INT(wb_push__plan(&p, 0), WB_PUSH_NOTHING);
+    WBT_ASSERT_INT(wb_push__plan(&p, 1), WB_PUSH_RECONCILE);
+    strcpy(p.server_id, "s");
+    WBT_ASSERT_INT(wb_push__plan(&p, 1), WB_PUSH_DELETE);
+    p.deleted = 0;
+    WBT_ASSERT_INT(wb_push__plan(&p, 0), WB_PUSH_UPDATE);
+}
+
+static void test_sync_engine__backoff(void)
+{
+    /* Full jitter: 0 … min(max, base·2^(n-1)); Retry-After is a floor. */
+    WBT_ASSERT_INT(wb_push__backoff_ms(1, 100, 10000, -1, 0), 0);
+    WBT_ASSERT_INT(wb_push__backoff_ms(1, 100, 10000, -1, 0xffffffffu), 100);
+    WBT_ASSERT_INT(wb_push__backoff_ms(3, 100, 10000, -1, 0xffffffffu), 400);
+    WBT_ASSERT_INT(wb_push__backoff_ms(30, 100, 10000, -1, 0xffffffffu), 10000);
+    WBT_ASSERT_INT(wb_push__backoff_ms(2, 100, 10000, -1, 0x80000000u), 100);
+    WBT_ASSERT_INT(wb_push__backoff_ms(1, 100, 10000, 3, 0xffffffffu), 3000);
+    WBT_ASSERT_INT(wb_push__backoff_ms(5, 100, 10000, 0, 0xffffffffu), 1600);
+}
+
+static void test_sync_engine__reconcile_match(void)
+{
+    wb_pending p;
+    cJSON *items = NULL;
+    const cJSON *m;
+    const char *text =
+        "[{\"id\":\"1\",\"data\":{\"timestamp\":\"T\",\"contactId\":\"C\",\"campaignId\":\"K\"},"
+        "\"meta\":{\"createdBy\":\"other\",\"created\":\"1\",\"isDeleted\":false}},"
+        "{\"id\":\"2\",\"data\":{\"timestamp\":\"T2\",\"contactId\":\"C\",\"campaignId\":\"K\"},"
+        "\"meta\":{\"createdBy\":\"me\",\"created\":\"1\",\"isDeleted\":false}},"
+        "{\"id\":\"3\",\"data\":{\"timestamp\":\"T\",\"contactId\":\"C\",\"campaignId\":\"K\"},"
+        "\"meta\":{\"createdBy\":\"me\",\"created\":\"2\",\"isDeleted\":true}},"
+        "{\"id\":\"5\",\"data\":{\"timestamp\":\"T\",\"contactId\":\"C\",\"campaignId\":\"K\"},"
+        "\"meta\":{\"createdBy\":\"me\",\"created\":\"3\",\"isDeleted\":false}},"
+        "{\"id\":\"4\",\"data\":{\"timestamp\":\"T\",\"contactId\":\"C\",\"campaignId\":\"K\"},"
+        "\"meta\":{\"createdBy\":\"me\",\"created\":\"3\",\"isDeleted\":false}}]";
+    memset(&p, 0, sizeof(p));
+    strcpy(p.ts, "T");
+    strcpy(p.contact_id, "C");
+    strcpy(p.campaign_id, "K");
+    WBT_OK(wb_json__parse(&items, text, strlen(text), NULL, "t"));
+    m = wb_push__reconcile_match(items, &p, "me");
+    WBT_ASSERT(m != NULL);
+    WBT_ASSERT_STR(wb_json__get(m, "id")->valuestring, "4");
+    WBT_ASSERT(wb_push__reconcile_match(items, &p, "nobody") == NULL);
+    cJSON_Delete(items);
+}
+
+static void test_sync_engine__watermark_advance(void)
+{
+    char modified[WB_TIMESTAMP_LEN + 1] = "";
+    char *seen = NULL, *seen2 = NULL;
+    cJSON *page = NULL, *page2 = NULL;
+    const char *p1 =
+        "[{\"id\":\"a\",\"meta\":{\"etag\":\"1\",\"modified\":\"2024-01-01T00:00:00.000Z\"}},"
+        "{\"id\":\"b\",\"meta\":{\"etag\":\"1\",\"modified\":\"2024-01-01T00:00:01.000Z\"}},"
+        "{\"id\":\"c\",\"meta\":{\"etag\":\"1\",\"modified\":\"2024-01-01T00:00:01.000Z\"}}]";
+    const char *p2 =
+        "[{\"id\":\"c\",\"meta\":{\"etag\":\"1\",\"modified\":\"2024-01-01T00:00:01.000Z\"}},"
+        "{\"id\":\"d\",\"meta\":{\"etag\":\"1\",\"modified\":\"2024-01-01T00:00:01.000Z\"}}]";
+    WBT_OK(wb_json__parse(&page, p1, strlen(p1), NULL, "t"));
+    WBT_OK(wb_json__parse(&page2, p2, strlen(p2), NULL, "t"));
+    WBT_OK(wb_pull__advance(modified, &seen, NULL, page));
+    WBT_ASSERT_STR(modified, "2024-01-01T00:00:01.000Z");
+    WBT_ASSERT_STR(seen, "[\"b:1\",\"c:1\"]");
+    /* Ties continue across pages; a repeated key is kept once. */
+    WBT_OK(wb_pull__advance(modified, &seen2, seen, page2));
+    WBT_ASSERT_STR(seen2, "[\"b:1\",\"c:1\",\"d:1\"]");
+    wb__free(seen);
+    wb__free(seen2);
+    cJSON_Delete(page);
+    cJSON_Delete(page2);
+}
+
+/* ---- whole runs against a scripted transport ------------------------------------ */
+
+typedef struct stub {
+    int statuses[16]; /* answers to POSTs in order; 0 = no response (sent) */
+    int n, next;
+    long retry_after;
+    int posts, gets, auth401;
+    char last_auth[64];
+    char created_id[40];
+} stub;
+
+static char *stub_env(const char *id, const char *data)
+{
+    char *b = malloc(strlen(data) + 512);
+    sprintf(b,
+            "{\"id\":\"%s\",\"data\":%s,\"meta\":{\"etag\":\"e1\",\"created\":"
+            "\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:00.000Z\","
+            "\"createdBy\":\"" FX_USER "\",\"modifiedBy\":\"" FX_USER "\",\"isDeleted\":false},"
+            "\"customerId\":\"" FX_CUSTOMER "\"}",
+            id, data);
+    return b;
+}
+
+static int stub_send(void *ctx, const wb_http_request *req, wb_http_response *resp)
+{
+    stub *s = ctx;
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_s = -1;
+    resp->sent = 1;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcmp(req->headers[i].name, "Authorization") == 0)
+            snprintf(s->last_auth, sizeof(s->last_auth), "%s", req->headers[i].value);
+    if (s->auth401 > 0) {
+        s->auth401--;
+        resp->status = 401;
+        return 0;
+    }
+    if (strcmp(req->method, "GET") == 0) {
+        s->gets++;
+        resp->status = 200;
+        resp->body = strdup("{\"data\":[],\"meta\":{}}");
+        resp->body_len = strlen(resp->body);
+        return 0;
+    }
+    s->posts++;
+    resp->status = s->next < s->n ? s->statuses[s->next++] : 201;
+    if (resp->status == 0)
+        return wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET, "dropped");
+    resp->retry_after_s = resp->status == 503 ? s->retry_after : -1;
+    if (resp->status == 201) {
+        /* Echo the body as the stored data (minus the client id). */
+        cJSON *b = NULL;
+        char *data;
+        wb_json__parse(&b, req->body, req->body_len, NULL, "b");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "id");
+        data = cJSON_PrintUnformatted(b);
+        snprintf(s->created_id, sizeof(s->created_id), "%s", fx_uuid(7000 + (unsigned)s->posts));
+        resp->body = stub_env(s->created_id, data);
+        resp->body_len = strlen(resp->body);
+        cJSON_free(data);
+        cJSON_Delete(b);
+    } else if (resp->status == 403) {
+        resp->body = strdup("{\"name\":\"ForbiddenError\",\"message\":\"no campaign access\"}");
+        resp->body_len = strlen(resp->body);
+    }
+    return 0;
+}
+
+static void stub_free(void *ctx, char *body)
+{
+    (void)ctx;
+    free(body);
+}
+
+static int64_t slept_total;
+static void fake_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    slept_total += ms;
+}
+
+static int new_token(char *buf, size_t size, void *ud)
+{
+    (void)ud;
+    snprintf(buf, size, "fresh");
+    return 0;
+}
+
+/* One record, one run against the stub; the sync handle is returned for
+ * inspection of its report (freed by the caller). */
+static int stub_run(wb_sync **out, stub *st, int max_attempts, int with_refresh,
+                    const char *store_name, char **local_id)
+{
+    static wb_transport t;
+    wb_sync_options o = WB_SYNC_OPTIONS_INIT;
+    wb_store *store = fx_store(store_name);
+    int rc;
+    if (!store)
+        return -100;
+    rc = wb_interaction_record(local_id, store, fx_body(NULL, NULL, NULL));
+    wb_store_free(store);
+    if (rc != 0)
+        return rc;
+    t.version = WB_TRANSPORT_VERSION;
+    t.send = stub_send;
+    t.free_body = stub_free;
+    t.ctx = st;
+    o.base_url = "http://stub";
+    o.token = "old";
+    o.transport = &t;
+    o.max_attempts = max_attempts;
+    o.backoff_base_ms = 100;
+    o.backoff_max_ms = 5000;
+    o.token_refresh = with_refresh ? new_token : NULL;
+    if ((rc = wb_sync_new(out, wbt_path(store_name), NULL, &o)) != 0)
+        return rc;
+    (*out)->sleep_ms = fake_sleep;
+    slept_total = 0;
+    return wb_sync_run(NULL, *out);
+}
+
+static const char *state_in(wb_sync *s, const char *id)
+{
+    static char buf[64];
+    char *info = NULL;
+    const char *p;
+    buf[0] = '\0';
+    if (wb_interaction_sync_info(&info, s->store, id) == 0 && (p = strstr(info, "\"state\":\"")))
+        snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(p + 9, "\""), p + 9);
+    wb_free(info);
+    return buf;
+}
+
+static void test_sync_engine__retries_then_succeeds(void)
+{
+    stub st = {{503, 500, 201}, 3, 0, 2, 0, 0, 0, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL;
+    WBT_OK(stub_run(&s, &st, 5, 0, "e1.db", &id));
+    WBT_ASSERT_INT(st.posts, 3);
+    WBT_ASSERT_INT(s->report.created, 1);
+    /* The 503 said Retry-After: 2, so at least 2 s were waited. */
+    WBT_ASSERT(slept_total >= 2000);
+    WBT_ASSERT_STR(state_in(s, id), "synced");
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__deferred_after_max_attempts(void)
+{
+    stub st = {{500, 500, 500, 500}, 4, 0, -1, 0, 0, 0, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL;
+    WBT_OK(stub_run(&s, &st, 3, 0, "e2.db", &id));
+    WBT_ASSERT_INT(st.posts, 3);
+    WBT_ASSERT_INT(s->report.deferred, 1);
+    WBT_ASSERT_STR(state_in(s, id), "pending_create");
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__long_retry_after_defers(void)
+{
+    stub st = {{503}, 1, 0, 3600, 0, 0, 0, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL;
+    WBT_OK(stub_run(&s, &st, 5, 0, "e3.db", &id));
+    WBT_ASSERT_INT(st.posts, 1);
+    WBT_ASSERT_INT(s->report.deferred, 1);
+    WBT_ASSERT_INT(slept_total, 0);
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__rejected_with_message(void)
+{
+    stub st = {{403}, 1, 0, -1, 0, 0, 0, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL, *info = NULL;
+    WBT_OK(stub_run(&s, &st, 5, 0, "e4.db", &id));
+    WBT_ASSERT_INT(s->report.rejected, 1);
+    WBT_ASSERT_STR(state_in(s, id), "rejected");
+    WBT_OK(wb_interaction_sync_info(&info, s->store, id));
+    WBT_ASSERT_CONTAINS(info, "no campaign access");
+    wb_free(info);
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__lost_response_reconciles_before_posting(void)
+{
+    /* The POST's answer is lost; the list finds nothing (the stub lists
+     * nothing), so it is posted again - once. */
+    stub st = {{0, 201}, 2, 0, -1, 0, 0, 0, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL;
+    WBT_OK(stub_run(&s, &st, 5, 0, "e5.db", &id));
+    WBT_ASSERT_INT(st.posts, 2);
+    WBT_ASSERT(st.gets >= 1); /* the reconcile query came between */
+    WBT_ASSERT_STR(state_in(s, id), "synced");
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__auth_refresh_once(void)
+{
+    stub st = {{201}, 1, 0, -1, 0, 0, 1, "", ""};
+    stub st2 = {{201}, 1, 0, -1, 0, 0, 5, "", ""};
+    wb_sync *s = NULL;
+    char *id = NULL;
+    WBT_OK(stub_run(&s, &st, 5, 1, "e6.db", &id));
+    WBT_ASSERT_STR(st.last_auth, "Bearer fresh");
+    WBT_ASSERT_STR(state_in(s, id), "synced");
+    wb_sync_free(s);
+    wb_free(id);
+    id = NULL;
+    s = NULL;
+    WBT_ASSERT_INT(stub_run(&s, &st2, 5, 1, "e7.db", &id), WB_EAUTH);
+    WBT_ASSERT(wb_error_last() && !strstr(wb_error_last()->message, "fresh"));
+    wb_sync_free(s);
+    wb_free(id);
+}
+
+static void test_sync_engine__options_checked(void)
+{
+    wb_sync_options o;
+    wb_sync *s = NULL;
+    WBT_OK(wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION));
+    WBT_ASSERT_INT(o.page_size, 200);
+    WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "base_url");
+    o.base_url = "ftp://x";
+    WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "base_url");
+    o.base_url = "http://x";
+    o.policy = 9;
+    WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "policy");
+    WBT_ASSERT(s == NULL);
+    wb_sync_free(NULL);
+}
+
+static const wbt_case cases[] = {
+    WBT_CASE(test_sync_engine__urls),
+    WBT_CASE(test_sync_engine__bodies),
+    WBT_CASE(test_sync_engine__verdicts),
+    WBT_CASE(test_sync_engine__plans),
+    WBT_CASE(test_sync_engine__backoff),
+    WBT_CASE(test_sync_engine__reconcile_match),
+    WBT_CASE(test_sync_engine__watermark_advance),
+    WBT_CASE(test_sync_engine__retries_then_succeeds),
+    WBT_CASE(test_sync_engine__deferred_after_max_attempts),
+    WBT_CASE(test_sync_engine__long_retry_after_defers),
+    WBT_CASE(test_sync_engine__rejected_with_message),
+    WBT_CASE(test_sync_engine__lost_response_reconciles_before_posting),
+    WBT_CASE(test_sync_engine__auth_refresh_once),
+    WBT_CASE(test_sync_engine__options_checked),
+};
+
+WBT_MAIN(cases, setup, NULL)
