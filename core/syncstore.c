@@ -864,7 +864,9 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
                           const cJSON *document)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *env = NULL, *local = NULL;
+    cJSON *env = NULL, *local = NULL, *base = NULL;
+    wb_merge_result m = {NULL, NULL, 0};
+    const cJSON *chosen;
     char local_id[WB_UUID_LEN + 1];
     char *remote_text = NULL, *chosen_text = NULL;
     remote_env r;
@@ -874,7 +876,7 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
         return error;
     in_tx = own = 1;
     if ((error = prepare(&st, store,
-                         "SELECT local_id, data, conflict_remote FROM interactions"
+                         "SELECT local_id, data, conflict_remote, base FROM interactions"
                          " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -886,6 +888,13 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
         goto cleanup;
     }
     copy_fixed(local_id, sizeof(local_id), col_text(st, 0));
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+        (error = wb_json__parse(&base, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3), NULL,
+                                "stored base")) < 0) {
+        error = wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
+                              "interaction %s: stored base is damaged", id);
+        goto cleanup;
+    }
     if ((error = wb_json__parse(&local, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
                                 NULL, "stored data")) < 0 ||
         (error = wb_json__parse(&env, col_text(st, 2), (size_t)sqlite3_column_bytes(st, 2), NULL,
@@ -901,12 +910,26 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
         error = WB_ENOMEM;
         goto cleanup;
     }
-    if (resolution == WB_TAKE_REMOTE) {
-        error = write_server_version(store, local_id, &r, remote_text, 1, WB_STATE_SYNCED,
-                                     r.deleted);
+    if (resolution == WB_TAKE_REMOTE && r.deleted) {
+        error = write_server_version(store, local_id, &r, remote_text, 1, WB_STATE_SYNCED, 1);
         goto cleanup;
     }
-    if (!(chosen_text = wb_json__print(resolution == WB_TAKE_DOCUMENT ? document : local))) {
+    if (resolution == WB_TAKE_DOCUMENT) {
+        chosen = document;
+    } else if (r.deleted) {
+        chosen = local;
+    } else {
+        /* Local or remote decides the fields both sides changed; a change
+         * only one side made is kept either way (the manager's new status
+         * survives the canvasser keeping their answer, and vice versa). */
+        if ((error = wb_merge__three_way(&m, base, local, r.data,
+                                         resolution == WB_TAKE_REMOTE ? WB_MERGE_PREFER_REMOTE
+                                                                      : WB_MERGE_PREFER_LOCAL)) <
+            0)
+            goto cleanup;
+        chosen = m.merged;
+    }
+    if (!(chosen_text = wb_json__print(chosen))) {
         error = WB_ENOMEM;
         goto cleanup;
     }
@@ -919,13 +942,13 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
                                       0)) < 0)
         goto cleanup;
     error = set_data(store, local_id, chosen_text,
-                     wb_json__equal(resolution == WB_TAKE_DOCUMENT ? document : local, r.data)
-                         ? WB_STATE_SYNCED
-                         : WB_STATE_PENDING_UPDATE);
+                     wb_json__equal(chosen, r.data) ? WB_STATE_SYNCED : WB_STATE_PENDING_UPDATE);
 cleanup:
     sqlite3_finalize(st);
+    wb_merge__result_free(&m);
     cJSON_Delete(env);
     cJSON_Delete(local);
+    cJSON_Delete(base);
     wb__free(remote_text);
     wb__free(chosen_text);
     if (in_tx)

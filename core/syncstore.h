@@ -97,10 +97,12 @@ int wb_syncstore__set_watermark(wb_store *store, const char *resource, const cha
 int wb_syncstore__conflict_json(char **out, wb_store *store, const char *id);
 
 /* Resolve a parked conflict with a wb_resolution; `document` is the data
- * for WB_TAKE_DOCUMENT (validated by the caller). Remote wins: the server's
- * version becomes the record, synced. Local or document: the server's
- * version becomes the base and the chosen data is pending as an update (or,
- * if the server deleted the record, as a new create). */
+ * for WB_TAKE_DOCUMENT (validated by the caller). Local or remote: a
+ * three-way merge (base, local, server) where that side decides the fields
+ * both changed and one-sided changes are kept. The server's version becomes
+ * the base; the result is synced when it equals the server's, else pending
+ * as an update. A record the server deleted: remote keeps it deleted; local
+ * or a document sends it again as a new create. */
 int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
                           const cJSON *document);
 

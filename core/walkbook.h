@@ -518,8 +518,10 @@ WB_API void wb_sync_free(wb_sync *WB_NULLABLE sync);
 
 /** What to keep when resolving a conflict. */
 WB_ENUM(wb_resolution){
-    WB_TAKE_LOCAL = 0,   /**< the local data, sent over the server's version */
-    WB_TAKE_REMOTE = 1,  /**< the server's version; local edits dropped */
+    WB_TAKE_LOCAL = 0,   /**< this device's values for the fields changed on
+                              both sides; one-sided changes of either side kept */
+    WB_TAKE_REMOTE = 1,  /**< the server's values for the fields changed on both
+                              sides; one-sided changes of either side kept */
     WB_TAKE_DOCUMENT = 2 /**< a caller-edited data object */
 };
 

@@ -25,8 +25,11 @@ CANVASSER=de300000-0000-4000-8000-000000000004
 TOKEN=walkbook-demo-canvasser
 
 say "walkbook-server on 127.0.0.1 with demo data (seed 7, 40 households)"
+# --admin enables the routes the demo uses to play "another user edits the
+# same record on the server"; an app's server would not have them.
+ADMIN=demo-admin-secret
 "$server" --port 0 --port-file "$work/port" --seed-demo --seed 7 --seed-households 40 \
-  2>"$work/server.log" &
+  --admin "$ADMIN" 2>"$work/server.log" &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
@@ -98,8 +101,58 @@ say "…and deletes a knock recorded by mistake (a soft delete: a tombstone stay
 say "What is on the phone"
 "$wb" list
 
-say "Status (everything waits for the sync engine, which pushes it next)"
-"$wb" status
+say "Status before the sync"
+"$wb" status | sed -n '/sync states/,$p'
+
+say "Back in signal: sync (push the knocks, pull what the server has)"
+"$wb" sync --server "http://127.0.0.1:$port" --token "$TOKEN"
+
+say "Meanwhile a campaign manager changes door 1 on the server…"
+server_id=$(python3 - "$port" "$TOKEN" "$ADMIN" <<'PY'
+import json, sys, urllib.parse, urllib.request
+port, token, admin = sys.argv[1:4]
+base = f"http://127.0.0.1:{port}"
+flt = urllib.parse.quote('/data/timestamp eq "2024-03-02T15:10:00.000Z"')
+req = urllib.request.Request(f"{base}/v2/interactions?filter={flt}&limit=1&skip=0&sort=id&sort=ASC",
+                             headers={"Authorization": f"Bearer {token}"})
+rec = json.load(urllib.request.urlopen(req, timeout=10))["data"][0]
+edit = {"user": "de300000-0000-4000-8000-000000000003",
+        "data": [{"op": "add", "path": "/successful", "value": False},
+                 {"op": "add", "path": "/statusId", "value": "de300000-0000-4000-8000-0000000000aa"}]}
+req = urllib.request.Request(f"{base}/__admin/interactions/{rec['id']}/edit", method="POST",
+                             data=json.dumps(edit).encode(),
+                             headers={"X-Admin-Token": admin, "Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+print(rec["id"])
+PY
+)
+echo "  server record $server_id: successful=false, statusId set (by the manager)"
+
+say "…while the canvasser, offline again, marks the same door successful and adds a note"
+printf '[{"op":"add","path":"/successful","value":true},{"op":"add","path":"/unavailableReason","value":"Talked at the gate"}]' \
+  | "$wb" update "${ids[0]}" -
+
+say "Sync with --policy manual: the field changed on both sides is parked as a conflict"
+"$wb" sync --server "http://127.0.0.1:$port" --token "$TOKEN" --policy manual || echo "  (exit $?: records remain in conflict)"
+"$wb" conflicts
+"$wb" --json conflicts show "${ids[0]}" | python3 -c 'import json,sys; c=json.load(sys.stdin); [print("  ", p["path"], "local:", json.dumps(p.get("local")), "server:", json.dumps(p.get("remote"))) for p in c["paths"]]'
+
+say "The canvasser keeps their answer; the next sync sends it over the manager's version"
+"$wb" conflicts resolve "${ids[0]}" --take local
+"$wb" sync --server "http://127.0.0.1:$port" --token "$TOKEN"
+python3 - "$port" "$TOKEN" "$server_id" <<'PY'
+import json, sys, urllib.request
+port, token, sid = sys.argv[1:4]
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/interactions/{sid}",
+                             headers={"Authorization": f"Bearer {token}"})
+d = json.load(urllib.request.urlopen(req, timeout=10))["data"]
+print(f"  on the server now: successful={json.dumps(d.get('successful'))}, "
+      f"statusId={d.get('statusId')} (the manager's, merged), "
+      f"unavailableReason={json.dumps(d.get('unavailableReason'))}")
+PY
+
+say "Status after the sync"
+"$wb" status | sed -n '/sync states/,$p'
 
 say "Export (ndjson, csv, geojson)"
 "$wb" export --format ndjson --out "$work/export.ndjson"

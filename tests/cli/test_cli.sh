@@ -723,9 +723,13 @@ env = {"id": lid, "data": remote, "meta": {"etag": "srv-2", "created": "2020-03-
        "modifiedBy": "9b2d3c4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"},
        "customerId": cust, "securityGroupId": sg}
 paths = [{"path": "/successful", "local": False, "remote": True}]
-c.execute("UPDATE interactions SET state = 16, server_id = local_id, base = data, base_etag = 'srv-1',"
+# The common ancestor had no answer; the phone said false, the server true.
+base = json.loads(data)
+del base["successful"]
+c.execute("UPDATE interactions SET state = 16, server_id = local_id, base = ?, base_etag = 'srv-1',"
           " conflict_remote = ?, conflict_paths = ? WHERE local_id = ?",
-          (json.dumps(env, separators=(",", ":")), json.dumps(paths, separators=(",", ":")), lid))
+          (json.dumps(base, separators=(",", ":")), json.dumps(env, separators=(",", ":")),
+           json.dumps(paths, separators=(",", ":")), lid))
 c.commit()
 PYEOF
 }

@@ -29,6 +29,9 @@ enum cli_exit {
     CLI_EXIT_STORE = 4,    /* store cannot be opened, not a walkbook store */
     CLI_EXIT_BUSY = 5,     /* the store is locked by another writer */
     CLI_EXIT_CONFLICT = 6, /* the record is in conflict */
+    CLI_EXIT_UNSYNCED = 7, /* sync ran, but records remain pending, conflicted or rejected */
+    CLI_EXIT_AUTH = 8,     /* sync: the server refused the token */
+    CLI_EXIT_OFFLINE = 9,  /* sync: the server could not be reached */
     CLI_EXIT_FAILURE = 10  /* anything else */
 };
 
@@ -158,6 +161,7 @@ int cli_cmd_delete(cli *c, int argc, char **argv);
 int cli_cmd_list(cli *c, int argc, char **argv);
 int cli_cmd_export(cli *c, int argc, char **argv);
 int cli_cmd_conflicts(cli *c, int argc, char **argv);
+int cli_cmd_sync(cli *c, int argc, char **argv);
 
 extern const char cli_usage_init[];
 extern const char cli_usage_status[];
@@ -168,5 +172,6 @@ extern const char cli_usage_delete[];
 extern const char cli_usage_list[];
 extern const char cli_usage_export[];
 extern const char cli_usage_conflicts[];
+extern const char cli_usage_sync[];
 
 #endif

@@ -38,6 +38,9 @@ static void print_paths(const char *conflict_json)
     {
         const cJSON *path = cJSON_GetObjectItemCaseSensitive(p, "path");
         if (cJSON_IsString(path)) {
+            /* cppcheck does not expand cJSON_ArrayForEach and takes this
+             * for a single pass. */
+            // cppcheck-suppress knownConditionTrueFalse
             printf("%s%s", first ? "" : ", ", path->valuestring[0] ? path->valuestring : "/");
             first = 0;
         }

@@ -12,6 +12,9 @@
  *       schema (WB_ESCHEMA, WB_EIO, WB_ECORRUPT)
  *    5  busy: another writer holds the store (WB_EBUSY)
  *    6  conflict (WB_ECONFLICT)
+ *    7  sync ran, but records remain pending, in conflict or rejected
+ *    8  sync: the server refused the token (WB_EAUTH)
+ *    9  sync: the server could not be reached (WB_EOFFLINE)
  *   10  any other failure
  *
  * Errors are one line on stderr: "walkbook: <command>: <message>", where the
@@ -38,6 +41,7 @@ static const cli_command commands[] = {
     {"list", cli_cmd_list, cli_usage_list, "list records, with filters"},
     {"status", cli_cmd_status, cli_usage_status, "counts per sync state, schema, file size"},
     {"export", cli_cmd_export, cli_usage_export, "export records as NDJSON, CSV or GeoJSON"},
+    {"sync", cli_cmd_sync, cli_usage_sync, "push local changes to a Polis server and pull its changes"},
     {"conflicts", cli_cmd_conflicts, cli_usage_conflicts, "list, show and resolve sync conflicts"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -68,6 +72,9 @@ static const char usage_tail[] =
     "   4  store cannot be opened, is not a walkbook store, or has a newer schema\n"
     "   5  busy (another writer holds the store)\n"
     "   6  conflict\n"
+    "   7  sync ran, but records remain pending, in conflict or rejected\n"
+    "   8  sync: the server refused the token\n"
+    "   9  sync: the server could not be reached\n"
     "  10  any other failure\n"
     "\n"
     "Errors are printed on one line: \"walkbook: COMMAND: MESSAGE\".\n";

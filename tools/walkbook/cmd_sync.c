@@ -1,0 +1,180 @@
+/*
+ * cmd_sync.c - `walkbook sync`: push local changes to a Polis server and
+ * pull remote ones, with a progress bar on a terminal and a one-line summary.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+const char cli_usage_sync[] =
+    "usage: walkbook [--db PATH] [--json] sync --server URL [--token TOKEN] [--api v1|v2]\n"
+    "                [--policy merge|server-wins|client-wins|manual] [--prefer local|remote]\n"
+    "                [--ca-file FILE] [--page-size N]\n"
+    "\n"
+    "Push local changes to the server, then pull the server's changes.\n"
+    "  --server URL    base URL, e.g. https://api.polisapp.com or http://127.0.0.1:8080\n"
+    "  --token TOKEN   bearer token (or the WALKBOOK_TOKEN environment variable,\n"
+    "                  which keeps it out of the process list)\n"
+    "  --api v1|v2     route version and body shapes (default v2)\n"
+    "  --policy P      what happens when a record changed on both sides:\n"
+    "                  merge (default: field by field), server-wins, client-wins,\n"
+    "                  manual (park it; see 'walkbook conflicts')\n"
+    "  --prefer SIDE   under merge, the side of a field changed on both (default local)\n"
+    "  --ca-file FILE  CA bundle for TLS\n"
+    "  --page-size N   records per pulled page (default 200)\n"
+    "\n"
+    "Prints a progress bar on a terminal (stderr) and a one-line summary; with\n"
+    "--json the report. Exit 0 when everything is synced, 7 when records remain\n"
+    "pending, in conflict or rejected, 8 when the server refused the token, 9 when\n"
+    "it could not be reached, 10 for other failures.\n";
+
+static int progress_bar(const wb_sync_progress *p, void *userdata)
+{
+    (void)userdata;
+    if (p->phase == 1 && p->total > 0) {
+        unsigned width = 30, filled = (unsigned)(p->done * width / p->total);
+        fprintf(stderr, "\rpush [%.*s%*s] %llu/%llu", (int)filled,
+                "##############################", (int)(width - filled), "",
+                (unsigned long long)p->done, (unsigned long long)p->total);
+    } else if (p->phase == 2) {
+        fprintf(stderr, "\rpull %llu records%20s", (unsigned long long)p->done, "");
+    }
+    return 0;
+}
+
+static long long report_int(const cJSON *report, const char *group, const char *name)
+{
+    const cJSON *g = group ? cJSON_GetObjectItemCaseSensitive(report, group) : report;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+static void print_summary(const char *report_json, uint64_t remaining)
+{
+    cJSON *r = cJSON_Parse(report_json);
+    printf("pushed %lld created, %lld updated, %lld deleted, %lld rejected, %lld deferred; "
+           "pulled %lld new, %lld updated, %lld deleted, %lld merged, %lld conflicts; "
+           "%lld requests in %lld ms; %llu not synced\n",
+           report_int(r, "pushed", "created"), report_int(r, "pushed", "updated"),
+           report_int(r, "pushed", "deleted"), report_int(r, "pushed", "rejected"),
+           report_int(r, "pushed", "deferred"), report_int(r, "pulled", "inserted"),
+           report_int(r, "pulled", "updated"), report_int(r, "pulled", "deleted"),
+           report_int(r, "pulled", "merged"), report_int(r, "pulled", "conflicts"),
+           report_int(r, NULL, "requests"), report_int(r, NULL, "durationMs"),
+           (unsigned long long)remaining);
+    cJSON_Delete(r);
+}
+
+static int parse_policy(const char *s)
+{
+    static const char *const names[] = {"merge", "server-wins", "client-wins", "manual"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i; /* the wb_sync_policy values, in order */
+    return -1;
+}
+
+int cli_cmd_sync(cli *c, int argc, char **argv)
+{
+    const char *server = NULL, *token = NULL, *api = NULL, *policy = NULL, *prefer = NULL;
+    const char *ca_file = NULL, *page_size = NULL;
+    const cli_opt opts[] = {
+        {"server", CLI_OPT_VALUE, NULL, &server, NULL},
+        {"token", CLI_OPT_VALUE, NULL, &token, NULL},
+        {"api", CLI_OPT_VALUE, NULL, &api, NULL},
+        {"policy", CLI_OPT_VALUE, NULL, &policy, NULL},
+        {"prefer", CLI_OPT_VALUE, NULL, &prefer, NULL},
+        {"ca-file", CLI_OPT_VALUE, NULL, &ca_file, NULL},
+        {"page-size", CLI_OPT_VALUE, NULL, &page_size, NULL},
+    };
+    const char *pos[1];
+    size_t n_pos;
+    int help, rc, err;
+    wb_sync_options o;
+    wb_sync *sync = NULL;
+    wb_store *store = NULL;
+    char *report = NULL;
+    uint64_t remaining = 0;
+
+    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (help) {
+        fputs(cli_usage_sync, stdout);
+        return cli_finish_stdout(c);
+    }
+    if (!server)
+        return cli_usage_error(c, "--server URL is required");
+    if (!token)
+        token = getenv("WALKBOOK_TOKEN");
+    if (!token || !*token)
+        return cli_usage_error(c, "--token or WALKBOOK_TOKEN is required");
+    if ((err = wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION)) < 0)
+        return cli_fail(c, err);
+    o.base_url = server;
+    o.token = token;
+    o.ca_file = ca_file;
+    if (api && strcmp(api, "v1") == 0)
+        o.api = WB_API_V1;
+    else if (api && strcmp(api, "v2") != 0)
+        return cli_usage_error(c, "--api must be v1 or v2");
+    if (policy && (o.policy = parse_policy(policy)) < 0)
+        return cli_usage_error(c, "--policy must be merge, server-wins, client-wins or manual");
+    if (prefer && strcmp(prefer, "remote") == 0)
+        o.prefer_remote = 1;
+    else if (prefer && strcmp(prefer, "local") != 0)
+        return cli_usage_error(c, "--prefer must be local or remote");
+    if (page_size) {
+        char *end;
+        long n = strtol(page_size, &end, 10);
+        if (*end || n < 1 || n > 10000)
+            return cli_usage_error(c, "--page-size must be a number from 1 to 10000");
+        o.page_size = (unsigned)n;
+    }
+    if (isatty(STDERR_FILENO) && !c->json)
+        o.progress = progress_bar;
+
+    /* The store must exist (and have an identity): open it once to say so
+     * clearly, and to count what is left afterwards. */
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        return rc;
+    if ((err = wb_sync_new(&sync, c->db_path, NULL, &o)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    err = wb_sync_run(&report, sync);
+    if (o.progress)
+        fputc('\n', stderr);
+    if (err < 0) {
+        rc = err == WB_EAUTH ? cli_error(c, CLI_EXIT_AUTH, "%s", wb_error_last()->message)
+             : err == WB_EOFFLINE ? cli_error(c, CLI_EXIT_OFFLINE, "%s", wb_error_last()->message)
+                                  : cli_fail(c, err);
+        goto cleanup;
+    }
+    {
+        wb_query q = WB_QUERY_INIT;
+        q.states = WB_STATE_PENDING | WB_STATE_CONFLICT | WB_STATE_REJECTED;
+        q.deleted = WB_DELETED_INCLUDE;
+        if ((err = wb_interaction_count(&remaining, store, &q)) < 0) {
+            rc = cli_fail(c, err);
+            goto cleanup;
+        }
+    }
+    if (c->json)
+        rc = cli_print_json(c, stdout, report ? report : "{}", 0);
+    else if (report)
+        print_summary(report, remaining);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_finish_stdout(c);
+    if (rc == CLI_EXIT_OK && remaining > 0)
+        rc = CLI_EXIT_UNSYNCED;
+cleanup:
+    wb_free(report);
+    wb_sync_free(sync);
+    wb_store_free(store);
+    return rc;
+}
