@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # test_cli.sh - end-to-end tests of the walkbook command-line tool.
 #
-# usage: test_cli.sh WALKBOOK_BINARY TESTDATA_DIR
+# usage: test_cli.sh WALKBOOK_BINARY TESTDATA_DIR [WALKBOOK_SERVER_BINARY]
 #
 # Every case runs the binary, then checks its exit code, its one-line error
 # on stderr (naming the field) and its output (JSON checked with python3).
 # Ends with "N passed, N failed" and a non-zero exit on any failure.
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 WALKBOOK_BINARY TESTDATA_DIR" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: $0 WALKBOOK_BINARY TESTDATA_DIR [WALKBOOK_SERVER_BINARY]" >&2
     exit 2
 fi
 # Absolute, so that cases may change directory.
@@ -783,6 +783,65 @@ C --json get "$CID3"
 py "document taken" 'import json,sys; assert json.load(open(sys.argv[1]))["data"]["timestamp"] == "2020-03-01T11:11:11.000Z"' "$T/out"
 C conflicts
 expect "no conflicts left" "$(nlines)" 1
+
+# ---- sync against walkbook-server on 127.0.0.1 ------------------------------------
+
+SERVER=${3-}
+if [ -n "$SERVER" ] && [ -x "$SERVER" ]; then
+    SC=de300000-0000-4000-8000-000000000001
+    SG2=de300000-0000-4000-8000-000000000002
+    SU=de300000-0000-4000-8000-000000000004
+    "$SERVER" --port 0 --port-file "$T/port" --token "cli-token:$SC:$SG2:$SU:canvasser" 2>"$T/server.log" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+    PORT=$(cat "$T/port" 2>/dev/null || echo 1)
+    SDB=$T/sync.db
+    S() { run --db "$SDB" "$@"; }
+    S init --customer "$SC" --user "$SU" --security-group "$SG2"
+    check "sync: init" 0
+    body "$CAMP_A" "$CONTACT_1" "2020-04-01T10:00:00.000Z" >"$T/s1.json"
+    S record "$T/s1.json"
+    check "sync: record" 0
+    SID=$(cat "$T/out")
+    S sync --token cli-token
+    check "sync without --server" 1 "--server"
+    S sync --server "http://127.0.0.1:$PORT"
+    check "sync without a token" 1 "token"
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token --policy sideways
+    check "sync with an unknown policy" 1 "--policy"
+    S sync --server "http://127.0.0.1:$PORT" --token wrong-token
+    check "sync with a token the server refuses" 8
+    py "the refused token is not echoed" 'import sys; assert "wrong-token" not in open(sys.argv[1]).read()' "$T/err"
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token
+    check "sync" 0
+    py "sync prints a one-line summary" '
+import sys
+out = open(sys.argv[1]).read().splitlines()
+assert len(out) == 1 and "pushed 1 created" in out[0] and "0 not synced" in out[0], out
+' "$T/out"
+    S --json status
+    py "everything synced after sync" 'import json,sys; d=json.load(open(sys.argv[1]))["interactions"]; assert d["synced"] == 1 and d["pendingCreate"] == 0, d' "$T/out"
+    # A second device of the same canvasser pulls the record.
+    S2() { run --db "$T/sync2.db" "$@"; }
+    S2 init --customer "$SC" --user "$SU" --security-group "$SG2"
+    WALKBOOK_TOKEN=cli-token S2 --json sync --server "http://127.0.0.1:$PORT"
+    check "sync with WALKBOOK_TOKEN and --json" 0
+    py "sync --json prints the report" 'import json,sys; r=json.load(open(sys.argv[1])); assert r["pulled"]["inserted"] == 1, r' "$T/out"
+    S2 --json list
+    expect "the second device has the record" "$(nlines)" 1
+    # A canvasser cannot delete on the server (403): the record stays, rejected.
+    S delete "$SID"
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token
+    check "sync with a refused delete exits 7" 7
+    S list --deleted --state rejected
+    expect "the refused delete is kept as rejected" "$(nlines)" 2
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token
+    check "sync with the server gone" 9
+else
+    echo "skip: sync tests (no walkbook-server binary)"
+fi
 
 # ---- a busy store ----------------------------------------------------------------
 

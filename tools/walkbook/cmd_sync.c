@@ -171,7 +171,10 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = cli_finish_stdout(c);
     if (rc == CLI_EXIT_OK && remaining > 0)
-        rc = CLI_EXIT_UNSYNCED;
+        rc = cli_error(c, CLI_EXIT_UNSYNCED,
+                       "%llu record(s) not synced: pending, in conflict or rejected "
+                       "(see 'walkbook list --state …' and 'walkbook conflicts')",
+                       (unsigned long long)remaining);
 cleanup:
     wb_free(report);
     wb_sync_free(sync);
