@@ -658,6 +658,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_server_list__modified_strictly_increases),
     WBT_CASE(test_server_store__distance_unit),
     WBT_CASE(test_server_store__db_distance_and_restart),
+    WBT_CASE(test_server_pushdown__same_as_scan),
+    WBT_CASE(test_server_pushdown__written_records),
     WBT_CASE(test_server_http__client_ids_replay),
     WBT_CASE(test_server_http__oauth_token_route),
     WBT_CASE(test_server_http__token_expiry),

@@ -52,6 +52,7 @@ struct node {
     enum operand_kind arg;
     cJSON *value;
     char *rpath;
+    int taken; /* handed over by wbs_filter_take: true here */
 };
 
 struct wbs_filter {
@@ -1124,9 +1125,13 @@ static int list_contains(const cJSON *list, const cJSON *v)
 
 static int term_match(const node *n, const cJSON *env)
 {
-    const cJSON *lhs = pointer_resolve(env, n->path);
-    const cJSON *rhs = n->arg == ARG_PATH ? pointer_resolve(env, n->rpath) : n->value;
+    const cJSON *lhs, *rhs;
     int cmp;
+
+    if (n->taken)
+        return 1;
+    lhs = pointer_resolve(env, n->path);
+    rhs = n->arg == ARG_PATH ? pointer_resolve(env, n->rpath) : n->value;
 
     switch (n->op) {
     case OP_EQ:
@@ -1232,6 +1237,75 @@ int wbs_filter_mentions(const wbs_filter *f, const char *path)
     if (!f || !f->root || !path)
         return 0;
     return node_mentions(f->root, path);
+}
+
+static unsigned op_bit(enum op op)
+{
+    switch (op) {
+    case OP_EQ:
+        return WBS_FILTER_EQ;
+    case OP_GT:
+        return WBS_FILTER_GT;
+    case OP_GTE:
+        return WBS_FILTER_GTE;
+    case OP_LT:
+        return WBS_FILTER_LT;
+    case OP_LTE:
+        return WBS_FILTER_LTE;
+    default:
+        return 0;
+    }
+}
+
+/* The first untaken conjunct term of n that fits (see wbs_filter_take). */
+static node *node_find_conjunct(node *n, const char *path, unsigned ops)
+{
+    if (n->kind == NODE_TERM)
+        return !n->taken && (op_bit(n->op) & ops) && n->arg == ARG_VALUE &&
+                       cJSON_IsString(n->value) && n->value->valuestring &&
+                       pointer_same(n->path, path)
+                   ? n
+                   : NULL;
+    if (n->kind != NODE_AND)
+        return NULL;
+    for (size_t i = 0; i < n->n_kids; i++) {
+        node *t = node_find_conjunct(n->kids[i], path, ops);
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
+unsigned wbs_filter_take(const char **value, wbs_filter *f, const char *path, unsigned ops)
+{
+    node *t;
+
+    if (!value || !f || !f->root || !path)
+        return 0;
+    t = node_find_conjunct(f->root, path, ops);
+    if (!t)
+        return 0;
+    t->taken = 1;
+    *value = t->value->valuestring;
+    return op_bit(t->op);
+}
+
+static int node_all_taken(const node *n)
+{
+    if (n->kind == NODE_TERM)
+        return n->taken;
+    if (n->kind != NODE_AND)
+        return 0;
+    for (size_t i = 0; i < n->n_kids; i++) {
+        if (!node_all_taken(n->kids[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int wbs_filter_empty(const wbs_filter *f)
+{
+    return !f || !f->root || node_all_taken(f->root);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -72,6 +72,30 @@ int wbs_filter_match(const wbs_filter *f, const cJSON *envelope);
  * polis-api.md G5). A missing leading '/' on either side is forgiven. */
 int wbs_filter_mentions(const wbs_filter *f, const char *path);
 
+/* Operators for wbs_filter_take (bits). */
+enum {
+    WBS_FILTER_EQ = 1u << 0,
+    WBS_FILTER_GT = 1u << 1,
+    WBS_FILTER_GTE = 1u << 2,
+    WBS_FILTER_LT = 1u << 3,
+    WBS_FILTER_LTE = 1u << 4
+};
+
+/* Hand one term over to the caller, who evaluates it some other way (the
+ * list pushes it into SQL): a term `path OP "string"` with OP among ops
+ * (bits above) that is a top-level conjunct of the filter (the whole
+ * filter, or an operand of its top-level `and`, through nested `and`s,
+ * never under an `or`), not taken before. The term then counts as true in
+ * wbs_filter_match, so the filter keeps the meaning "the rest"; it still
+ * counts for wbs_filter_mentions. path compares as in wbs_filter_mentions.
+ * Returns the operator's bit with *value set to the string (borrowed,
+ * valid until wbs_filter_free), or 0 when there is no such term. */
+unsigned wbs_filter_take(const char **value, wbs_filter *f, const char *path, unsigned ops);
+
+/* 1 when nothing of the filter is left to evaluate: NULL, or every term
+ * taken by wbs_filter_take. */
+int wbs_filter_empty(const wbs_filter *f);
+
 /* Accepts NULL. */
 void wbs_filter_free(wbs_filter *f);
 

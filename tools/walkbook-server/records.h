@@ -4,6 +4,17 @@
  * memory, and the server-wide clock that makes every write's meta.modified
  * strictly larger than the previous one.
  *
+ * Beside each envelope the table keeps three columns derived from its text
+ * when it is written, with indexes, so that the common list queries run in
+ * SQL (wbs_records_select): data.campaignId and meta.modified (each only
+ * when it is a JSON string, else NULL) and a state (0 live, 1 when
+ * meta.isDeleted is true, 2 when the text is not valid JSON). A file made
+ * before these columns existed gets them, filled from the stored text, when
+ * wbs_records_ensure first opens its table.
+ *
+ * Prepared statements are kept per table and query shape for the life of
+ * the handle.
+ *
  * Threads: one lock serialises everything. Take it with wbs_records_lock
  * around a whole read-check-write sequence (PATCH: read, compare etag,
  * write); every other function requires it held.
@@ -49,5 +60,42 @@ int wbs_records_each(wbs_records *r, const char *resource, const char *customer,
 /* The same over every customer's records (admin dump and edit). */
 int wbs_records_each_all(wbs_records *r, const char *resource, wbs_records_fn fn,
                          void *userdata);
+
+/* Orders wbs_records_select can produce. Both compare bytewise, as the
+ * list sort does for strings (query.h); MODIFIED_ID is only the list sort
+ * "/meta/modified then id" for records whose meta.modified is a string
+ * (see wbs_records_modified_gaps). */
+enum wbs_records_order {
+    WBS_RECORDS_ORDER_NONE = 0, /* any order */
+    WBS_RECORDS_ORDER_ID,       /* id */
+    WBS_RECORDS_ORDER_MODIFIED_ID /* meta.modified, then id */
+};
+
+/* A list query over the derived columns. Every condition given must hold;
+ * NULL members are no condition. */
+typedef struct wbs_records_query {
+    const char *campaign;   /* data.campaignId is this string */
+    const char *mod_lo;     /* meta.modified is a string >= mod_lo (> when strict) */
+    int mod_lo_strict;
+    const char *mod_hi;     /* meta.modified is a string <= mod_hi (< when strict) */
+    int mod_hi_strict;
+    int with_deleted;       /* 0: leave out records whose meta.isDeleted is true */
+    int order;              /* enum wbs_records_order */
+    int desc_first;         /* the first order key descending */
+    int desc_id;            /* id descending (the second key of MODIFIED_ID) */
+    long long offset;       /* rows left out before the first one given to fn */
+    long long limit;        /* at most this many rows to fn; < 0: all */
+} wbs_records_query;
+
+/* Call fn for the customer's records that satisfy q, in q's order; records
+ * whose text is not valid JSON are never given. A non-zero return of fn
+ * stops and is returned; -1 on a storage error. */
+int wbs_records_select(wbs_records *r, const char *resource, const char *customer,
+                       const wbs_records_query *q, wbs_records_fn fn, void *userdata);
+
+/* 1 when some readable record of the customer (deleted or not) has no
+ * string meta.modified, so WBS_RECORDS_ORDER_MODIFIED_ID would not be the list
+ * sort; 0 when none; -1 on a storage error. */
+int wbs_records_modified_gaps(wbs_records *r, const char *resource, const char *customer);
 
 #endif
