@@ -105,36 +105,6 @@ static int wbs_ix__fill_distance(cJSON *data, wbs_records *r, const char *custom
     return rc < 0 ? -1 : 0;
 }
 
-/* A new envelope in the documented member order (interaction-v3-object). */
-static cJSON *wbs_ix__envelope(const char *id, cJSON *data, const wbs_principal *who,
-                               const char *now)
-{
-    cJSON *env = cJSON_CreateObject(), *meta = NULL;
-    int ok = env != NULL;
-
-    ok = ok && cJSON_AddStringToObject(env, "id", id);
-    if (ok && cJSON_AddItemToObject(env, "data", data))
-        data = NULL;
-    else
-        ok = 0;
-    ok = ok && (meta = cJSON_AddObjectToObject(env, "meta")) != NULL;
-    ok = ok && cJSON_AddStringToObject(meta, "etag", "");
-    ok = ok && cJSON_AddStringToObject(meta, "created", now);
-    ok = ok && cJSON_AddStringToObject(meta, "modified", now);
-    ok = ok && cJSON_AddStringToObject(meta, "resource", WBS_IX);
-    ok = ok && cJSON_AddStringToObject(meta, "createdBy", who->user);
-    ok = ok && cJSON_AddFalseToObject(meta, "isDeleted");
-    ok = ok && cJSON_AddStringToObject(meta, "modifiedBy", who->user);
-    ok = ok && cJSON_AddStringToObject(env, "customerId", who->customer);
-    ok = ok && cJSON_AddStringToObject(env, "securityGroupId", who->security_group);
-    cJSON_Delete(data);
-    if (!ok) {
-        cJSON_Delete(env);
-        return NULL;
-    }
-    return env;
-}
-
 /* With --client-ids: the id is taken. Same data (server-owned listId
  * aside) and same creator → 200 with the stored record; else 409. */
 static void wbs_ix__replay(wbs_response *res, const char *text, const cJSON *data,
@@ -222,7 +192,7 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         goto unlock;
     }
     wbs_records_next_modified(r, now);
-    env = wbs_ix__envelope(id, data, &req->who, now);
+    env = wbs_resource_new_envelope(id, data, &req->who, now, WBS_IX);
     data = NULL;
     if (!env || !(text = wbs_etag_stamp(env, NULL))) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");

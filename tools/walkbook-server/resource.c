@@ -200,3 +200,32 @@ cleanup:
 unlock:
     wbs_records_unlock(r);
 }
+
+cJSON *wbs_resource_new_envelope(const char *id, cJSON *data, const wbs_principal *who,
+                               const char *now, const char *resource)
+{
+    cJSON *env = cJSON_CreateObject(), *meta = NULL;
+    int ok = env != NULL;
+
+    ok = ok && cJSON_AddStringToObject(env, "id", id);
+    if (ok && cJSON_AddItemToObject(env, "data", data))
+        data = NULL;
+    else
+        ok = 0;
+    ok = ok && (meta = cJSON_AddObjectToObject(env, "meta")) != NULL;
+    ok = ok && cJSON_AddStringToObject(meta, "etag", "");
+    ok = ok && cJSON_AddStringToObject(meta, "created", now);
+    ok = ok && cJSON_AddStringToObject(meta, "modified", now);
+    ok = ok && cJSON_AddStringToObject(meta, "resource", resource);
+    ok = ok && cJSON_AddStringToObject(meta, "createdBy", who->user);
+    ok = ok && cJSON_AddFalseToObject(meta, "isDeleted");
+    ok = ok && cJSON_AddStringToObject(meta, "modifiedBy", who->user);
+    ok = ok && cJSON_AddStringToObject(env, "customerId", who->customer);
+    ok = ok && cJSON_AddStringToObject(env, "securityGroupId", who->security_group);
+    cJSON_Delete(data);
+    if (!ok) {
+        cJSON_Delete(env);
+        return NULL;
+    }
+    return env;
+}

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "auth.h"
 #include "http.h"
 #include "records.h"
 
@@ -51,5 +52,12 @@ void wbs_resource_fail(wbs_response *res, const char *name, const char *fallback
 void wbs_resource_get(wbs_response *res, wbs_request *req, wbs_records *r, const char *resource);
 void wbs_resource_delete(wbs_response *res, wbs_request *req, wbs_records *r,
                          const char *resource, unsigned delete_roles);
+
+/* A new envelope in the documented member order (interaction-v3-object):
+ * id, data (taken over, also on failure), meta {etag "", created, modified,
+ * resource, createdBy, isDeleted false, modifiedBy}, customerId,
+ * securityGroupId of `who`. NULL on oom. */
+cJSON *wbs_resource_new_envelope(const char *id, cJSON *data, const wbs_principal *who,
+                                 const char *now, const char *resource);
 
 #endif

@@ -190,36 +190,6 @@ static void wbs_wl__list_entries(wbs_response *res, wbs_request *req, void *user
 
 /* ---- find-or-create ------------------------------------------------------- */
 
-/* A new envelope in the documented member order (interaction-v3-object). */
-static cJSON *wbs_wl__envelope(const char *id, cJSON *data, const wbs_principal *who,
-                               const char *now, const char *resource)
-{
-    cJSON *env = cJSON_CreateObject(), *meta = NULL;
-    int ok = env != NULL;
-
-    ok = ok && cJSON_AddStringToObject(env, "id", id);
-    if (ok && cJSON_AddItemToObject(env, "data", data))
-        data = NULL;
-    else
-        ok = 0;
-    ok = ok && (meta = cJSON_AddObjectToObject(env, "meta")) != NULL;
-    ok = ok && cJSON_AddStringToObject(meta, "etag", "");
-    ok = ok && cJSON_AddStringToObject(meta, "created", now);
-    ok = ok && cJSON_AddStringToObject(meta, "modified", now);
-    ok = ok && cJSON_AddStringToObject(meta, "resource", resource);
-    ok = ok && cJSON_AddStringToObject(meta, "createdBy", who->user);
-    ok = ok && cJSON_AddFalseToObject(meta, "isDeleted");
-    ok = ok && cJSON_AddStringToObject(meta, "modifiedBy", who->user);
-    ok = ok && cJSON_AddStringToObject(env, "customerId", who->customer);
-    ok = ok && cJSON_AddStringToObject(env, "securityGroupId", who->security_group);
-    cJSON_Delete(data);
-    if (!ok) {
-        cJSON_Delete(env);
-        return NULL;
-    }
-    return env;
-}
-
 /* Same member in both (deep equality), or absent from both. */
 static int wbs_wl__same(const cJSON *a, const cJSON *b, const char *name)
 {
@@ -484,7 +454,7 @@ static void wbs_wl__find_or_create(wbs_response *res, wbs_request *req, wbs_walk
     }
     wb_uuid__v4(id);
     wbs_records_next_modified(r, now);
-    env = wbs_wl__envelope(id, data, &req->who, now, k->resource);
+    env = wbs_resource_new_envelope(id, data, &req->who, now, k->resource);
     data = NULL;
     if (!env || !(text = wbs_etag_stamp(env, NULL))) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");
