@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "json.h"
 #include "store_int.h"
 #include "timeutil.h"
 

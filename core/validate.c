@@ -183,26 +183,27 @@ static int wb_validate__non_negative(const char *path, const char *name, const c
 
 /* ---- location -------------------------------------------------------------- */
 
-static int wb_validate__lat(const char *path, const char *name, const cJSON *item)
+/* A finite number within [lo, hi]; `range` is the message's wording. */
+static int wb_validate__number_in(const char *path, const char *name, const cJSON *item, double lo,
+                                  double hi, const char *range)
 {
     double v = 0;
     int error;
     if ((error = wb_validate__number(&v, path, name, item)) < 0)
         return error;
-    if (v < -90 || v > 90)
-        return wb_validate__fail(path, name, "must be between -90 and 90");
+    if (v < lo || v > hi)
+        return wb_validate__fail(path, name, range);
     return 0;
+}
+
+static int wb_validate__lat(const char *path, const char *name, const cJSON *item)
+{
+    return wb_validate__number_in(path, name, item, -90, 90, "must be between -90 and 90");
 }
 
 static int wb_validate__lng(const char *path, const char *name, const cJSON *item)
 {
-    double v = 0;
-    int error;
-    if ((error = wb_validate__number(&v, path, name, item)) < 0)
-        return error;
-    if (v < -180 || v > 180)
-        return wb_validate__fail(path, name, "must be between -180 and 180");
-    return 0;
+    return wb_validate__number_in(path, name, item, -180, 180, "must be between -180 and 180");
 }
 
 static const wb_validate__member wb_validate__location_members[] = {

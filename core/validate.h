@@ -8,7 +8,8 @@
 
 /* Check an interaction's data object. On failure returns WB_EINVALID with a
  * message naming the field by its path and the problem, e.g.
- *   "data.location.lat: must be between -90 and 90 (got 91)"
+ *   "data.location.lat: must be between -90 and 90" (values of personal
+ *   fields are never quoted)
  *   "data.campaignId: required"
  *   "data.survey.responses.<qid>.questionId: must equal its key"
  *   "data.color: unknown member"
