@@ -14,11 +14,36 @@
  *  - Records cross the API as JSON text in the Polis shapes: a create body for
  *    input, the full envelope ({"id","data","meta","customerId",
  *    "securityGroupId"}) for output.
- *  - Thread rule of each function is stated as "Threads:". A wb_store handle
- *    may be used by one thread at a time; open one handle per thread to work
- *    on the same file concurrently (SQLite WAL makes readers and one writer
- *    proceed together).
  *  - Error tag "Fails:": never / oom / io / any.
+ *
+ * Threading contract (each function states its rule as "Threads:"):
+ *  - "any": may be called from any thread at any time, concurrently with
+ *    any other walkbook call. Such functions touch no handle, or only
+ *    per-thread state (the last error), or process-wide set-up that runs
+ *    once and is itself thread-safe (libsodium, libcurl): no init call is
+ *    needed before the first use from several threads.
+ *  - "owner": the call works on a handle (wb_store, wb_iter, wb_sync) that
+ *    has no lock of its own. Calls on one handle must not overlap; they may
+ *    come from different threads one after another when the app orders
+ *    them (a mutex, a serial dispatch queue, a single-thread executor).
+ *    An iterator shares its store's database connection: a store and its
+ *    iterators count as one handle.
+ *  - Different handles may be used concurrently from different threads,
+ *    also handles opened on the same file: open one wb_store per thread.
+ *    SQLite WAL lets readers proceed beside one writer; writers on one file
+ *    take turns, waiting up to wb_store_options.busy_timeout_ms before
+ *    WB_EBUSY.
+ *  - A wb_sync opens the file on a connection of its own, so the app keeps
+ *    recording and querying on its wb_store handles while wb_sync_run runs
+ *    on a background thread. wb_sync_cancel is the one call that may be
+ *    made on a wb_sync from another thread while it runs (never after
+ *    wb_sync_free has started).
+ *  - Callbacks (transport send/free_body, progress, token_refresh) run on
+ *    the thread that called wb_sync_run, inside that call. They may call
+ *    wb_sync_cancel and use other handles; they must not run or free the
+ *    sync that called them.
+ *  - wb_error_last() is per thread: read it on the thread that made the
+ *    failing call, before that thread calls walkbook again.
  */
 #ifndef WALKBOOK_H
 #define WALKBOOK_H
@@ -65,14 +90,24 @@ extern "C" {
 #endif
 
 /** An enum with a fixed underlying type where the compiler allows it, so
- *  Swift imports it as a proper enum. */
+ *  Swift imports it as a proper enum: open (values may be appended), hence
+ *  a Swift switch over it needs `@unknown default`. WB_FLAG_ENUM marks an
+ *  enum whose values are bits: Swift imports it as an OptionSet. */
 #if defined(__clang__) && defined(__has_feature)
 #if __has_feature(objc_fixed_enum) || __has_extension(cxx_fixed_enum)
+#if __has_attribute(enum_extensibility) && __has_attribute(flag_enum)
+#define WB_ENUM(name) enum __attribute__((enum_extensibility(open))) name : int
+#define WB_FLAG_ENUM(name) enum __attribute__((flag_enum, enum_extensibility(open))) name : int
+#else
 #define WB_ENUM(name) enum name : int
+#endif
 #endif
 #endif
 #ifndef WB_ENUM
 #define WB_ENUM(name) enum name
+#endif
+#ifndef WB_FLAG_ENUM
+#define WB_FLAG_ENUM(name) WB_ENUM(name)
 #endif
 /** @} */
 
@@ -91,7 +126,8 @@ WB_ASSUME_NONNULL_BEGIN
 WB_API const char *wb_version(void);
 /** Version of the linked library as WB_VERSION_NUMBER. Threads: any. Fails: never. */
 WB_API int wb_version_number(void);
-/** Highest store schema version this library understands. Threads: any. */
+/** Highest store schema version this library understands. Threads: any.
+ *  Fails: never. */
 WB_API int wb_schema_version(void);
 /** @} */
 
@@ -199,7 +235,10 @@ WB_API int wb_store_options_init(wb_store_options *opts, unsigned int version);
 WB_API WB_WARN_UNUSED int wb_store_open(wb_store *WB_NULLABLE *WB_NONNULL out, const char *path,
                                         const wb_store_options *WB_NULLABLE opts);
 
-/** Close the store. NULL is fine. Threads: the owning thread. Fails: never. */
+/** Close the store. NULL is fine. Iterators still open keep the connection
+ *  until the last is freed.
+ *  Threads: owner; no other call on the store or its iterators may overlap.
+ *  Fails: never. */
 WB_API void wb_store_free(wb_store *WB_NULLABLE store);
 
 /** Schema version of the opened file. Threads: owner. Fails: never. */
@@ -234,7 +273,7 @@ WB_API WB_WARN_UNUSED int wb_store_status(char *WB_NULLABLE *WB_NONNULL out_json
 
 /** Sync state of a record. Values are bits so that queries can ask for
  *  several at once. */
-WB_ENUM(wb_sync_state){
+WB_FLAG_ENUM(wb_sync_state){
     WB_STATE_SYNCED = 1,          /**< nothing to send */
     WB_STATE_PENDING_CREATE = 2,  /**< never acknowledged by the server */
     WB_STATE_PENDING_UPDATE = 4,  /**< local edits to send as one PATCH */
@@ -245,7 +284,8 @@ WB_ENUM(wb_sync_state){
 #define WB_STATE_ANY 63u
 #define WB_STATE_PENDING (WB_STATE_PENDING_CREATE | WB_STATE_PENDING_UPDATE | WB_STATE_PENDING_DELETE)
 
-/** Name of a single state ("pending_create"), or NULL. Threads: any. */
+/** Name of a single state ("pending_create"), or NULL. Threads: any.
+ *  Fails: never. */
 WB_API const char *WB_NULLABLE wb_sync_state_name(int state);
 /** Parse a state name; 0 when unknown. Threads: any. Fails: never. */
 WB_API int wb_sync_state_from_name(const char *name);
@@ -474,10 +514,12 @@ typedef struct wb_sync_options {
     const char *WB_NULLABLE ca_path;
     const char *WB_NULLABLE proxy;
     const wb_transport *WB_NULLABLE transport; /**< NULL = libcurl */
-    /** Progress; non-zero return cancels the run. May be NULL. */
+    /** Progress; non-zero return cancels the run. May be NULL. Called on
+     *  the thread running wb_sync_run. */
     int (*WB_NULLABLE progress)(const wb_sync_progress *p, void *WB_NULLABLE userdata);
     /** Asked once per run after a 401: write a new token (the engine copies
-     *  it) and return 0, or non-zero to stop. May be NULL. */
+     *  it) and return 0, or non-zero to stop. May be NULL. Called on the
+     *  thread running wb_sync_run. */
     int (*WB_NULLABLE token_refresh)(char *buf, size_t buf_size, void *WB_NULLABLE userdata);
     void *WB_NULLABLE userdata;
 } wb_sync_options;
@@ -494,8 +536,8 @@ typedef struct wb_sync wb_sync;
 /** Prepare a sync of the store file at @p store_path (opened again, on a
  *  connection of the sync's own). @p store_opts may be NULL.
  *  @return 0; WB_EINVALID naming the option; errors of wb_store_open.
- *  Threads: any; the handle is then used by one thread, except
- *  wb_sync_cancel. */
+ *  Threads: any; the handle is then owner-only (one call at a time), except
+ *  wb_sync_cancel. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_sync_new(wb_sync *WB_NULLABLE *WB_NONNULL out, const char *store_path,
                                       const wb_store_options *WB_NULLABLE store_opts,
                                       const wb_sync_options *opts);
@@ -506,14 +548,18 @@ WB_API WB_WARN_UNUSED int wb_sync_new(wb_sync *WB_NULLABLE *WB_NONNULL out, cons
  *  @return 0 when it ran to the end (records may remain pending, rejected or
  *  in conflict: see the report); WB_EAUTH (401 after one refresh);
  *  WB_EOFFLINE (server unreachable); WB_ERROR (cancelled, see message).
- *  Threads: the thread that owns the sync handle. */
+ *  Threads: owner of the sync handle; wb_store handles on the same file
+ *  may be used on other threads meanwhile. Callbacks run on this thread.
+ *  Fails: any. */
 WB_API WB_WARN_UNUSED int wb_sync_run(char *WB_NULLABLE *WB_NULLABLE out_report, wb_sync *sync);
 
 /** Ask a running wb_sync_run to stop at the next request boundary.
- *  Threads: any. Fails: never. */
+ *  Threads: any, also while wb_sync_run runs on another thread (but not
+ *  concurrently with or after wb_sync_free). Fails: never. */
 WB_API void wb_sync_cancel(wb_sync *sync);
 
-/** Free a sync handle (not while it runs). NULL is fine. Threads: owner. */
+/** Free a sync handle (not while it runs). NULL is fine. Threads: owner;
+ *  no wb_sync_cancel may overlap it. Fails: never. */
 WB_API void wb_sync_free(wb_sync *WB_NULLABLE sync);
 
 /** What to keep when resolving a conflict. */
@@ -528,14 +574,14 @@ WB_ENUM(wb_resolution){
 /** A parked conflict as JSON: {"id","local":{data},"remote":{envelope},
  *  "paths":[{"path","base","local","remote"}…]}.
  *  @return 0; WB_ENOTFOUND when the record is not in conflict.
- *  Threads: owner of the store. */
+ *  Threads: owner of the store. Fails: oom, io. */
 WB_API WB_WARN_UNUSED int wb_conflict_get(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
                                           const char *id);
 
 /** Resolve a conflict. @p document is the data object for
  *  WB_TAKE_DOCUMENT (validated like a record), else NULL.
  *  @return 0; WB_ENOTFOUND; WB_EINVALID naming the field.
- *  Threads: owner of the store. */
+ *  Threads: owner of the store. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_conflict_resolve(wb_store *store, const char *id, int resolution,
                                               const char *WB_NULLABLE document);
 /** @} */
