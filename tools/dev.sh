@@ -3,7 +3,8 @@
 #
 #   bash tools/dev.sh demo    install what is missing, build, run the demo
 #   bash tools/dev.sh test    install what is missing, build, run every test
-#                             (normal build, then AddressSanitizer + UBSan)
+#                             (normal build, then AddressSanitizer + UBSan,
+#                             then the stress tests under ThreadSanitizer)
 #   bash tools/dev.sh deps    only install the Debian packages
 #   bash tools/dev.sh build   only configure and build (build/)
 #
@@ -46,6 +47,18 @@ run_tests() {
   (cd "$root/$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
 }
 
+# ThreadSanitizer build of the library, walkbook-server and the stress tests
+# only (tests/stress: threads on their own handles to one file while a sync
+# runs), to keep CI short; any race report fails the run.
+tsan() {
+  cmake -S "$root" -B "$root/build-tsan" -DWB_WERROR=ON -DWB_SANITIZE_THREAD=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$root/build-tsan" -j"$jobs" --target test_stress_threads
+  (cd "$root/build-tsan" &&
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+      ctest --output-on-failure -L stress --timeout 600)
+}
+
 cmd=${1:-help}
 case "$cmd" in
   deps) deps ;;
@@ -66,9 +79,11 @@ case "$cmd" in
     echo "== tests under sanitizers"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_tests build-asan
+    echo "== ThreadSanitizer: the stress tests alone (build-tsan)"
+    tsan
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 1
     ;;
 esac
