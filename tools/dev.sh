@@ -83,7 +83,7 @@ case "$cmd" in
     tsan
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 1
     ;;
 esac
