@@ -1,4 +1,5 @@
 /* envelope.c - see envelope.h. */
+#include "crypto.h"
 #include "envelope.h"
 
 /* A column we wrote as a UUID or timestamp needs no escaping; anything that
@@ -12,16 +13,26 @@ static void put_text(wb_buf *b, sqlite3_stmt *st, int col)
         wb_buf__puts(b, "null");
 }
 
-int wb_envelope__append(wb_buf *b, sqlite3_stmt *st)
+int wb_envelope__append(wb_buf *b, sqlite3_stmt *st, const wb_store *store)
 {
     const char *data = (const char *)sqlite3_column_text(st, 1);
     int data_len = sqlite3_column_bytes(st, 1);
-    if (!data || !sqlite3_column_text(st, 0))
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    size_t start = b->len;
+    int error;
+    if (!data || !id)
         return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction: missing id or data");
     wb_buf__puts(b, "{\"id\":");
     put_text(b, st, 0);
     wb_buf__puts(b, ",\"data\":");
-    wb_buf__put(b, data, (size_t)data_len);
+    if ((error = wb_crypto__open(b, store, "interactions", "data", id, data, (size_t)data_len)) <
+        0) {
+        if (b->ptr) {
+            b->len = start;
+            b->ptr[start] = '\0';
+        }
+        return error;
+    }
     wb_buf__puts(b, ",\"meta\":{\"etag\":");
     put_text(b, st, 2);
     wb_buf__puts(b, ",\"created\":");

@@ -18,8 +18,9 @@
 #define WB_ENVELOPE_NCOLS 10
 
 /* Append {"id","data","meta":{…},"customerId","securityGroupId"} of the
- * current row of st. Returns 0, WB_ENOMEM, or WB_ECORRUPT when a column
- * is missing. */
-int wb_envelope__append(wb_buf *b, sqlite3_stmt *st);
+ * current row of st, opening `data` when the store is encrypted. Returns 0,
+ * WB_ENOMEM, WB_ETAMPER (b is then left as it was), or WB_ECORRUPT when a
+ * column is missing. */
+int wb_envelope__append(wb_buf *b, sqlite3_stmt *st, const struct wb_store *store);
 
 #endif

@@ -145,6 +145,8 @@ const char *wb_error_name(int code)
     case WB_EEXISTS: return "WB_EEXISTS";
     case WB_ETOOBIG: return "WB_ETOOBIG";
     case WB_EREADONLY: return "WB_EREADONLY";
+    case WB_EKEY: return "WB_EKEY";
+    case WB_ETAMPER: return "WB_ETAMPER";
     case WB_ITEROVER: return "WB_ITEROVER";
     default: return "WB_E?";
     }

@@ -28,6 +28,7 @@
  */
 #include <string.h>
 
+#include "crypto.h"
 #include "envelope.h"
 #include "jsonpatch.h"
 #include "store_int.h"
@@ -98,6 +99,7 @@ static int insert_one(wb_store *store, const char *body, char *id)
     cJSON *root = NULL;
     const cJSON *data;
     char *data_text = NULL;
+    wb_buf sealed = WB_BUF_INIT;
     char now[WB_TIMESTAMP_LEN + 1];
     sqlite3_stmt *st;
     int error, rc;
@@ -114,13 +116,16 @@ static int insert_one(wb_store *store, const char *body, char *id)
         error = WB_ENOMEM;
         goto cleanup;
     }
+    wb_uuid__v4(id);
+    if ((error = wb_crypto__seal(&sealed, store, "interactions", "data", id, data_text,
+                                 strlen(data_text))) < 0)
+        goto cleanup;
     if ((error = wb_store__stmt(&st, store, WB_STMT_INSERT)) < 0)
         goto cleanup;
-    wb_uuid__v4(id);
     wb_store__next_modified(store, now);
     sqlite3_bind_text(st, 1, id, WB_UUID_LEN, SQLITE_STATIC);
     bind_index_columns(st, data, 2, 3, 4, 5, 6);
-    sqlite3_bind_text(st, 7, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, sealed.ptr, (int)sealed.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, store->user_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, store->customer_id, -1, SQLITE_STATIC);
@@ -130,8 +135,11 @@ static int insert_one(wb_store *store, const char *body, char *id)
     if (rc != SQLITE_DONE)
         error = wb_store__sqlite_error(store, rc, "record");
     sqlite3_reset(st);
+    if (error == 0)
+        error = wb_log__append(store, id, WB_LOG_RECORD, data_text);
 cleanup:
-    wb__free(data_text);
+    wb_crypto__wipe_free(&data_text);
+    wb_buf__free(&sealed);
     cJSON_Delete(root);
     return error;
 }
@@ -155,8 +163,14 @@ int wb_interaction_record(char **out_id, wb_store *store, const char *body)
         *out_id = NULL;
     if ((error = check_writable(store)) < 0)
         return error;
-    /* A single INSERT in autocommit mode is its own durable transaction. */
-    if ((error = insert_one(store, body, id)) < 0)
+    /* The record and its signed log entry commit together. */
+    if ((error = wb_store__begin(store)) < 0)
+        return error;
+    if ((error = insert_one(store, body, id)) < 0) {
+        wb_store__rollback(store);
+        return error;
+    }
+    if ((error = wb_store__commit(store)) < 0)
         return error;
     if (out_id && !(*out_id = wb__strdup(id)))
         return wb_error__oom(); /* stored; only the copy of the id failed */
@@ -251,6 +265,18 @@ static void copy_local_id(char *out, sqlite3_stmt *st)
     snprintf(out, WB_UUID_LEN + 1, "%s", id ? id : "");
 }
 
+/* The plaintext of a sealed column of the GET row into out. */
+static int open_column(wb_buf *out, wb_store *store, sqlite3_stmt *st, int col,
+                       const char *column, const char *local_id)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    if (!v)
+        return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction %s: no %s", local_id,
+                             column);
+    return wb_crypto__open(out, store, "interactions", column, local_id, v,
+                           (size_t)sqlite3_column_bytes(st, col));
+}
+
 static int check_id(const char *id)
 {
     if (!wb_uuid__valid(id))
@@ -271,7 +297,7 @@ int wb_interaction_get(char **out_json, wb_store *store, const char *id, int inc
     *out_json = NULL;
     if ((error = check_id(id)) < 0 || (error = find(&st, store, id, include_deleted)) < 0)
         return error;
-    error = wb_envelope__append(&b, st);
+    error = wb_envelope__append(&b, st, store);
     sqlite3_reset(st);
     if (error < 0)
         goto cleanup;
@@ -310,11 +336,20 @@ int wb_interaction_sync_info(char **out_json, wb_store *store, const char *id)
     s ? wb_buf__put_json_string(&b, s) : wb_buf__puts(&b, "null");
     wb_buf__puts(&b, sqlite3_column_int(st, 7) ? ",\"deleted\":true" : ",\"deleted\":false");
     wb_buf__puts(&b, ",\"lastError\":");
-    s = (const char *)sqlite3_column_text(st, GET_LAST_ERROR);
-    s ? wb_buf__put_json_string(&b, s) : wb_buf__puts(&b, "null");
+    if (sqlite3_column_type(st, GET_LAST_ERROR) == SQLITE_NULL) {
+        wb_buf__puts(&b, "null");
+    } else {
+        wb_buf msg = WB_BUF_INIT;
+        char local_id[WB_UUID_LEN + 1];
+        copy_local_id(local_id, st);
+        error = open_column(&msg, store, st, GET_LAST_ERROR, "last_error", local_id);
+        if (error == 0)
+            wb_buf__put_json_string(&b, msg.ptr ? msg.ptr : "");
+        wb_buf__free(&msg);
+    }
     wb_buf__putc(&b, '}');
     sqlite3_reset(st);
-    if (!(*out_json = wb_buf__detach(&b)))
+    if (error == 0 && !(*out_json = wb_buf__detach(&b)))
         error = wb_error__oom();
     wb_buf__free(&b);
     return error;
@@ -356,6 +391,7 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
 {
     cJSON *patch = NULL, *doc = NULL, *base = NULL;
     char *data_text = NULL;
+    wb_buf plain = WB_BUF_INIT, sealed = WB_BUF_INIT;
     char now[WB_TIMESTAMP_LEN + 1];
     char local_id[WB_UUID_LEN + 1];
     sqlite3_stmt *st;
@@ -384,11 +420,16 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
                               "interaction %s: in conflict; resolve it first", id);
         goto cleanup;
     }
-    error = wb_json__parse(&doc, (const char *)sqlite3_column_text(st, 1),
-                           (size_t)sqlite3_column_bytes(st, 1), NULL, "stored data");
-    if (error == 0 && sqlite3_column_type(st, GET_BASE) != SQLITE_NULL)
-        error = wb_json__parse(&base, (const char *)sqlite3_column_text(st, GET_BASE),
-                               (size_t)sqlite3_column_bytes(st, GET_BASE), NULL, "stored base");
+    error = open_column(&plain, store, st, 1, "data", local_id);
+    if (error == 0)
+        error = wb_json__parse(&doc, plain.ptr, plain.len, NULL, "stored data");
+    if (error == 0 && sqlite3_column_type(st, GET_BASE) != SQLITE_NULL) {
+        wb_crypto__wipe_buf(&plain);
+        error = open_column(&plain, store, st, GET_BASE, "base", local_id);
+        if (error == 0)
+            error = wb_json__parse(&base, plain.ptr, plain.len, NULL, "stored base");
+    }
+    wb_crypto__wipe_buf(&plain);
     sqlite3_reset(st);
     if (error < 0) {
         if (error == WB_EINVALID)
@@ -432,11 +473,14 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
         error = WB_ENOMEM;
         goto cleanup;
     }
+    if ((error = wb_crypto__seal(&sealed, store, "interactions", "data", local_id, data_text,
+                                 strlen(data_text))) < 0)
+        goto cleanup;
     if ((error = wb_store__stmt(&st, store, WB_STMT_UPDATE_DATA)) < 0)
         goto cleanup;
     wb_store__next_modified(store, now);
     sqlite3_bind_text(st, 1, local_id, WB_UUID_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sealed.ptr, (int)sealed.len, SQLITE_STATIC);
     bind_index_columns(st, doc, 3, 4, 5, 6, 7);
     sqlite3_bind_text(st, 8, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, store->user_id, -1, SQLITE_STATIC);
@@ -447,6 +491,8 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
         error = wb_store__sqlite_error(store, rc, "update");
         goto cleanup;
     }
+    if ((error = wb_log__append(store, local_id, WB_LOG_UPDATE, data_text)) < 0)
+        goto cleanup;
     in_tx = 0;
     error = wb_store__commit(store);
 cleanup:
@@ -456,7 +502,10 @@ cleanup:
         else
             error = wb_store__commit(store); /* nothing changed: end the read */
     }
-    wb__free(data_text);
+    wb_crypto__wipe_free(&data_text);
+    wb_crypto__wipe_buf(&plain);
+    wb_buf__free(&plain);
+    wb_buf__free(&sealed);
     cJSON_Delete(patch);
     cJSON_Delete(doc);
     cJSON_Delete(base);
@@ -507,6 +556,8 @@ int wb_interaction_delete(wb_store *store, const char *id)
         error = wb_store__sqlite_error(store, rc, "delete");
         goto cleanup;
     }
+    if ((error = wb_log__append(store, local_id, WB_LOG_DELETE, NULL)) < 0)
+        goto cleanup;
     return wb_store__commit(store);
 cleanup:
     wb_store__rollback(store);

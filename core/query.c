@@ -208,7 +208,7 @@ int wb_iter_next(const char **out_json, wb_iter *it)
     if (rc != SQLITE_ROW)
         return wb_store__sqlite_error_db(sqlite3_db_handle(it->st), rc, "query");
     wb_buf__clear(&it->envelope);
-    if ((error = wb_envelope__append(&it->envelope, it->st)) < 0)
+    if ((error = wb_envelope__append(&it->envelope, it->st, it->store)) < 0)
         return error;
     {
         /* The cursor of every row, built with two fixed-size copies: this runs

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "crypto.h"
 #include "envelope.h"
 #include "schema.h"
 #include "store_int.h"
@@ -30,6 +31,10 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         "UPDATE interactions SET deleted = 1, deleted_at = ?2, modified = ?3, modified_by = ?4,"
         " state = ?5, version = version + 1, attempts = 0, next_attempt = NULL,"
         " last_error = NULL WHERE local_id = ?1",
+    [WB_STMT_LOG_LAST] = "SELECT seq, digest FROM interaction_log ORDER BY seq DESC LIMIT 1",
+    [WB_STMT_LOG_INSERT] =
+        "INSERT INTO interaction_log (seq, local_id, kind, content, digest, signature)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what)
@@ -48,6 +53,13 @@ int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what)
     case SQLITE_CANTOPEN:
     case SQLITE_PERM: code = WB_EIO; break;
     case SQLITE_CONSTRAINT: code = WB_EEXISTS; break;
+    case SQLITE_AUTH:
+        /* Raised by wb_seal/wb_open (crypto.c), which set the walkbook
+         * error themselves: keep it. */
+        if (wb_error_last() && wb_error_last()->klass == WB_ERRCLASS_CRYPTO)
+            return wb_error_last()->code;
+        code = WB_ERROR;
+        break;
     default: code = WB_ERROR; break;
     }
     wb_error__set(code, WB_ERRCLASS_STORE, "%s: %s", what, msg);
@@ -261,7 +273,7 @@ int wb_store_open(wb_store **out, const char *path, const wb_store_options *opts
     *out = NULL;
     if (!opts)
         opts = &defaults;
-    if (opts->version != WB_STORE_OPTIONS_VERSION)
+    if (opts->version != WB_STORE_OPTIONS_VERSION && opts->version != 1)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "wb_store_options.version: unknown version %u", opts->version);
     if (opts->mmap_mib < 0 || opts->mmap_mib > 1024)
@@ -322,12 +334,18 @@ int wb_store_open(wb_store **out, const char *path, const wb_store_options *opts
     if ((error = wb_store__exec(store, sql)) < 0)
         goto cleanup;
 
-    if (!store->readonly && (error = wb_store__migrate(store->db, 0)) < 0)
+    /* Nothing is written to a store that is already current (a wrong key
+     * must fail before anything is written). */
+    if (!store->readonly && version < wb_schema__migrations[wb_schema__migration_count - 1].number &&
+        (error = wb_store__migrate(store->db, 0)) < 0)
         goto cleanup;
     if ((error = pragma_int(store->db, "PRAGMA user_version", &store->schema_version)) != 0) {
         error = wb_store__sqlite_error(store, error, "open");
         goto cleanup;
     }
+    if ((error = wb_crypto__register(store)) < 0 ||
+        (error = wb_crypto__open_keys(store, opts)) < 0)
+        goto cleanup;
     if ((error = wb_store__load_identity(store)) < 0)
         goto cleanup;
 
@@ -338,6 +356,7 @@ cleanup:
         wb_error_saved saved;
         wb_error__save(&saved);
         sqlite3_close_v2(store->db);
+        wb_crypto__close(store);
         wb__free(store);
         wb_error__restore(&saved);
     }
@@ -351,6 +370,7 @@ static void store_close(wb_store *store)
     /* close_v2 defers until statements of open iterators are finalized, but
      * we already wait for those ourselves. */
     sqlite3_close_v2(store->db);
+    wb_crypto__close(store);
     wb__free(store);
 }
 

@@ -19,6 +19,8 @@ enum wb_stmt_id {
     WB_STMT_GET,
     WB_STMT_UPDATE_DATA,
     WB_STMT_DELETE,
+    WB_STMT_LOG_LAST,
+    WB_STMT_LOG_INSERT,
     WB_STMT__COUNT
 };
 
@@ -41,6 +43,11 @@ struct wb_store {
     /* Clock; tests replace it. */
     int64_t (*now_ms)(void *ctx);
     void *now_ctx;
+
+    /* Encryption at rest (crypto.c): keys in sodium_malloc'd memory. */
+    int encrypted;
+    struct wb_keys *keys;     /* NULL only while opening */
+    struct wb_keys *rekey_to; /* the new keys during wb_store_rekey */
 
     /* Iterators alive; wb_store_free defers the close until they are gone. */
     int live_iters;

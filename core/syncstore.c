@@ -6,6 +6,7 @@
 
 #include "merge.h"
 #include "syncstore.h"
+#include "crypto.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -75,7 +76,8 @@ static int prepare(sqlite3_stmt **st, wb_store *store, const char *sql)
 
 #define PENDING_COLUMNS                                                                          \
     "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"                   \
-    " deleted, create_attempted, attempts, data, base, base_etag FROM interactions"
+    " deleted, create_attempted, attempts, wb_open('interactions', 'data', local_id, data),"   \
+    " wb_open('interactions', 'base', local_id, base), base_etag FROM interactions"
 
 /* Read up to `max` rows of a prepared PENDING_COLUMNS statement (finalized
  * here). */
@@ -235,7 +237,8 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     int error;
     if ((error = prepare(
              &st, store,
-             "UPDATE interactions SET server_id = ?2, base = ?3, base_etag = ?4, etag = ?4,"
+             "UPDATE interactions SET server_id = ?2,"
+             " base = wb_seal('interactions', 'base', ?1, ?3), base_etag = ?4, etag = ?4,"
              " created = COALESCE(?5, created), created_by = COALESCE(?6, created_by),"
              " modified = COALESCE(?7, modified), modified_by = COALESCE(?8, modified_by),"
              " security_group_id = COALESCE(?9, security_group_id),"
@@ -243,7 +246,7 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
              " deleted_at = CASE WHEN ?11 = 1 THEN COALESCE(deleted_at, ?12) ELSE NULL END,"
              " create_attempted = 0, attempts = 0, next_attempt = NULL, last_error = NULL,"
              " conflict_remote = NULL, conflict_paths = NULL,"
-             " data = CASE WHEN ?13 THEN ?3 ELSE data END,"
+             " data = CASE WHEN ?13 THEN wb_seal('interactions', 'data', ?1, ?3) ELSE data END,"
              " campaign_id = CASE WHEN ?13 THEN COALESCE(?14, campaign_id) ELSE campaign_id END,"
              " contact_id = CASE WHEN ?13 THEN COALESCE(?15, contact_id) ELSE contact_id END,"
              " ts = CASE WHEN ?13 THEN COALESCE(?16, ts) ELSE ts END,"
@@ -271,6 +274,8 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     sqlite3_bind_text(st, 18, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
     error = step_done(store, st, "sync write");
     sqlite3_finalize(st);
+    if (error == 0 && take_data)
+        error = wb_log__append(store, local_id, WB_LOG_SYNC, data_text);
     return error;
 }
 
@@ -357,7 +362,8 @@ int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
     sqlite3_stmt *st = NULL;
     int error;
     if ((error = prepare(&st, store,
-                         "UPDATE interactions SET state = 32, last_error = ?3, attempts = 0,"
+                         "UPDATE interactions SET state = 32,"
+                         " last_error = wb_seal('interactions', 'last_error', ?1, ?3), attempts = 0,"
                          " next_attempt = NULL, create_attempted = 0"
                          " WHERE local_id = ?1 AND version = ?2")) < 0)
         return error;
@@ -416,14 +422,14 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
                     contact && ts;
     memset(out, 0, sizeof(*out));
     if ((error = prepare(&st, store,
-                         "SELECT local_id, state, deleted, create_attempted, version, data, base,"
-                         " base_etag, 0 AS rank FROM interactions WHERE server_id = ?1"
-                         " UNION ALL SELECT local_id, state, deleted, create_attempted, version,"
-                         " data, base, base_etag, 1 FROM interactions WHERE local_id = ?1"
-                         " UNION ALL SELECT local_id, state, deleted, create_attempted, version,"
-                         " data, base, base_etag, 2 FROM interactions WHERE ?2 AND server_id IS NULL"
+                         "SELECT local_id, state, deleted, create_attempted, version,"
+                         " wb_open('interactions', 'data', local_id, data),"
+                         " wb_open('interactions', 'base', local_id, base), base_etag, rank FROM"
+                         " (SELECT *, 0 AS rank FROM interactions WHERE server_id = ?1"
+                         " UNION ALL SELECT *, 1 FROM interactions WHERE local_id = ?1"
+                         " UNION ALL SELECT *, 2 FROM interactions WHERE ?2 AND server_id IS NULL"
                          " AND create_attempted = 1 AND campaign_id = ?3 AND ts = ?4"
-                         " AND contact_id = ?5 ORDER BY rank LIMIT 1")) < 0)
+                         " AND contact_id = ?5 ORDER BY rank LIMIT 1)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, may_adopt);
@@ -463,7 +469,8 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
              "INSERT INTO interactions (local_id, server_id, campaign_id, contact_id, household_id,"
              " walklist_id, ts, data, base, base_etag, etag, created, created_by, modified,"
              " modified_by, customer_id, security_group_id, state, version)"
-             " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+             " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, wb_seal('interactions', 'data', ?1, ?7),"
+             " wb_seal('interactions', 'base', ?1, ?7), ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
              " 1, 1)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -482,6 +489,8 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
     error = step_done(store, st, "sync insert");
     sqlite3_finalize(st);
+    if (error == 0)
+        error = wb_log__append(store, r->id, WB_LOG_SYNC, data_text);
     return error;
 }
 
@@ -496,8 +505,10 @@ static int park_conflict(wb_store *store, const char *local_id, const cJSON *env
         goto cleanup;
     }
     if ((error = prepare(&st, store,
-                         "UPDATE interactions SET state = 16, conflict_remote = ?2,"
-                         " conflict_paths = ?3 WHERE local_id = ?1")) < 0)
+                         "UPDATE interactions SET state = 16,"
+                         " conflict_remote = wb_seal('interactions', 'conflict_remote', ?1, ?2),"
+                         " conflict_paths = wb_seal('interactions', 'conflict_paths', ?1, ?3)"
+                         " WHERE local_id = ?1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, env_text, -1, SQLITE_STATIC);
@@ -583,13 +594,15 @@ static int merge_into(enum wb_remote_outcome *outcome, wb_store *store, const lo
     {
         sqlite3_stmt *st = NULL;
         if ((error = prepare(&st, store,
-                             "UPDATE interactions SET data = ?2, version = version + 1"
-                             " WHERE local_id = ?1")) < 0)
+                             "UPDATE interactions SET data = wb_seal('interactions', 'data', ?1, ?2),"
+                             " version = version + 1 WHERE local_id = ?1")) < 0)
             goto cleanup;
         sqlite3_bind_text(st, 1, l->local_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, merged_text, -1, SQLITE_STATIC);
         error = step_done(store, st, "merge");
         sqlite3_finalize(st);
+        if (error == 0)
+            error = wb_log__append(store, l->local_id, WB_LOG_SYNC, merged_text);
     }
     *outcome = WB_REMOTE_MERGED;
 cleanup:
@@ -792,7 +805,10 @@ int wb_syncstore__conflict_json(char **out, wb_store *store, const char *id)
     int error, rc;
     *out = NULL;
     if ((error = prepare(&st, store,
-                         "SELECT local_id, data, conflict_remote, conflict_paths FROM interactions"
+                         "SELECT local_id, wb_open('interactions', 'data', local_id, data),"
+                         " wb_open('interactions', 'conflict_remote', local_id, conflict_remote),"
+                         " wb_open('interactions', 'conflict_paths', local_id, conflict_paths)"
+                         " FROM interactions"
                          " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -830,14 +846,16 @@ static int set_data(wb_store *store, const char *local_id, const char *data_text
     sqlite3_stmt *st = NULL;
     int error;
     if ((error = prepare(&st, store,
-                         "UPDATE interactions SET data = ?2, state = ?3, version = version + 1"
-                         " WHERE local_id = ?1")) < 0)
+                         "UPDATE interactions SET data = wb_seal('interactions', 'data', ?1, ?2),"
+                         " state = ?3, version = version + 1 WHERE local_id = ?1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, state);
     error = step_done(store, st, "resolve");
     sqlite3_finalize(st);
+    if (error == 0)
+        error = wb_log__append(store, local_id, WB_LOG_UPDATE, data_text);
     return error;
 }
 
@@ -848,7 +866,8 @@ static int recreate(wb_store *store, const char *local_id, const char *data_text
     sqlite3_stmt *st = NULL;
     int error;
     if ((error = prepare(&st, store,
-                         "UPDATE interactions SET data = ?2, state = 2, version = version + 1,"
+                         "UPDATE interactions SET data = wb_seal('interactions', 'data', ?1, ?2),"
+                         " state = 2, version = version + 1,"
                          " server_id = NULL, base = NULL, base_etag = NULL, etag = '',"
                          " deleted = 0, deleted_at = NULL, create_attempted = 0,"
                          " conflict_remote = NULL, conflict_paths = NULL WHERE local_id = ?1")) < 0)
@@ -857,6 +876,8 @@ static int recreate(wb_store *store, const char *local_id, const char *data_text
     sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
     error = step_done(store, st, "resolve");
     sqlite3_finalize(st);
+    if (error == 0)
+        error = wb_log__append(store, local_id, WB_LOG_UPDATE, data_text);
     return error;
 }
 
@@ -876,7 +897,9 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
         return error;
     in_tx = own = 1;
     if ((error = prepare(&st, store,
-                         "SELECT local_id, data, conflict_remote, base FROM interactions"
+                         "SELECT local_id, wb_open('interactions', 'data', local_id, data),"
+                         " wb_open('interactions', 'conflict_remote', local_id, conflict_remote),"
+                         " wb_open('interactions', 'base', local_id, base) FROM interactions"
                          " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

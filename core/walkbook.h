@@ -150,6 +150,10 @@ WB_ENUM(wb_error_code){
     WB_EEXISTS = -12,   /**< already set or already present */
     WB_ETOOBIG = -13,   /**< input over a size or depth limit */
     WB_EREADONLY = -14, /**< the store was opened read-only */
+    WB_EKEY = -15,      /**< wrong key or passphrase, or a key missing for an
+                             encrypted store (or given for a plain one) */
+    WB_ETAMPER = -16,   /**< a sealed value or the signed interaction log
+                             failed verification (modified, moved, removed) */
     WB_ITEROVER = -31   /**< iteration finished (not an error) */
 };
 
@@ -207,9 +211,23 @@ WB_ENUM(wb_durability){
                                   commits on power loss */
 };
 
-#define WB_STORE_OPTIONS_VERSION 1
+/** Encryption at rest of personal fields (wb_store_options.encryption). */
+WB_ENUM(wb_encryption){
+    WB_ENCRYPTION_DEFAULT = 0,  /**< a new store is encrypted when a key or
+                                     passphrase is given; an existing store
+                                     is what it was created as */
+    WB_ENCRYPTION_REQUIRED = 1, /**< refuse (WB_EKEY) to create or open a
+                                     store that is not encrypted */
+    WB_ENCRYPTION_NONE = 2      /**< explicitly plain: no key may be given */
+};
+
+/** Bytes of a store key (XChaCha20-Poly1305). */
+#define WB_KEY_BYTES 32
+
+#define WB_STORE_OPTIONS_VERSION 2
 typedef struct wb_store_options {
-    unsigned int version;    /**< WB_STORE_OPTIONS_VERSION */
+    unsigned int version;    /**< WB_STORE_OPTIONS_VERSION (1 is still accepted
+                                  and means: no key) */
     unsigned int flags;      /**< WB_OPEN_... */
     int busy_timeout_ms;     /**< wait for another writer; default 5000 */
     int durability;          /**< wb_durability */
@@ -218,8 +236,21 @@ typedef struct wb_store_options {
                                   devices with little address space). Mapped
                                   pages are the OS page cache: clean and
                                   reclaimable, but they count in the RSS. */
+    /* Version 2: encryption at rest (see the README, "Data at rest"). */
+    const unsigned char *WB_NULLABLE key; /**< WB_KEY_BYTES from the platform
+                                  keystore, or NULL. Read during the call only;
+                                  the store keeps a derived key in locked memory
+                                  and wipes it on wb_store_free. */
+    const char *WB_NULLABLE passphrase; /**< instead of key: stretched with
+                                  Argon2id, salt and cost stored in the store */
+    int encryption;          /**< wb_encryption */
+    unsigned long long kdf_opslimit; /**< Argon2id cost for a new passphrase
+                                  (0: libsodium's "interactive" cost) */
+    size_t kdf_memlimit;     /**< bytes; 0: "interactive" (64 MiB) */
 } wb_store_options;
-#define WB_STORE_OPTIONS_INIT {WB_STORE_OPTIONS_VERSION, WB_OPEN_CREATE, 5000, WB_DURABILITY_FULL, 256}
+#define WB_STORE_OPTIONS_INIT                                                                     \
+    {WB_STORE_OPTIONS_VERSION, WB_OPEN_CREATE, 5000, WB_DURABILITY_FULL, 256, NULL, NULL,         \
+     WB_ENCRYPTION_DEFAULT, 0, 0}
 
 /** Fill @p opts with defaults for @p version. Returns WB_EINVALID for an
  *  unknown version. Threads: any. Fails: never (bad version only). */
@@ -234,6 +265,33 @@ WB_API int wb_store_options_init(wb_store_options *opts, unsigned int version);
  *  Threads: any; the handle then belongs to one thread at a time. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_store_open(wb_store *WB_NULLABLE *WB_NONNULL out, const char *path,
                                         const wb_store_options *WB_NULLABLE opts);
+
+/** Re-encrypt every sealed value of the store under a new key or
+ *  passphrase (@p new_keys: its key or passphrase, kdf_opslimit and
+ *  kdf_memlimit; other members ignored), in one transaction: a crash leaves
+ *  the store wholly under the old key or wholly under the new one. Also
+ *  encrypts a plain store that has no records yet.
+ *  @return 0; WB_EINVALID (no new key given); WB_EKEY (the store is plain and
+ *          has records); WB_ETAMPER (a sealed value did not authenticate:
+ *          nothing changed); WB_EBUSY, WB_EIO.
+ *  Threads: owner; other handles on the file must be reopened with the new
+ *  key. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_store_rekey(wb_store *store, const wb_store_options *new_keys);
+
+/** 1 when the store's personal fields are encrypted, 0 when not.
+ *  Threads: owner. Fails: never. */
+WB_API int wb_store_encrypted(const wb_store *store);
+
+/** Verify the signed interaction log: every entry's Ed25519 signature under
+ *  the store's device key, the chain of digests (each entry names the one
+ *  before it), and that each record's current data is the data its latest
+ *  entry signed.
+ *  @param[out] out_json  NULL, or a report {"entries","records","ok",
+ *         "publicKey", "firstBroken":{"seq","id","problem"}|null} (wb_free)
+ *  @return 0 when intact; WB_ETAMPER naming the first broken link (the
+ *          report is still written); WB_EKEY, WB_EIO.
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_log_verify(char *WB_NULLABLE *WB_NULLABLE out_json, wb_store *store);
 
 /** Close the store. NULL is fine. Iterators still open keep the connection
  *  until the last is freed.

@@ -69,7 +69,7 @@ static void test_core_store__open_rejects_bad_arguments(void)
     o.durability = WB_DURABILITY_FULL;
     o.mmap_mib = -1;
     WBT_FAILS(wb_store_open(&s, wbt_path("x.db"), &o), WB_EINVALID, "mmap_mib");
-    WBT_FAILS(wb_store_options_init(&o, 2), WB_EINVALID, "version");
+    WBT_FAILS(wb_store_options_init(&o, WB_STORE_OPTIONS_VERSION + 1), WB_EINVALID, "version");
     WBT_ASSERT(s == NULL);
 }
 

@@ -1,0 +1,81 @@
+/*
+ * crypto.h - sealing personal fields at rest, the store's keys and the
+ * signed interaction log.
+ *
+ * A sealed value is TEXT (the STRICT tables declare these columns TEXT):
+ * base64url, no padding, of  0x01 | nonce (24) | XChaCha20-Poly1305
+ * ciphertext and tag. The associated data is "walkbook/1:<table>.<column>:
+ * <row key>", so a ciphertext copied to another row or column fails to open
+ * (reported as WB_ETAMPER, like any other modification).
+ *
+ * In a plain store (no key) seal and open copy the value unchanged, so the
+ * callers need no branch. Any table can use these: pass its name, the
+ * column and a stable row key (a UUID, never a rowid that VACUUM may
+ * renumber).
+ *
+ * SQL functions registered on every connection of a store, for statements
+ * that read or write sealed columns without a C round trip:
+ *   wb_seal(table, column, row_key, value)   -> sealed TEXT (NULL stays NULL)
+ *   wb_open(table, column, row_key, value)   -> plaintext TEXT
+ * A failure inside them sets the walkbook error (WB_ETAMPER, WB_ENOMEM) and
+ * makes the statement fail with SQLITE_AUTH; wb_store__sqlite_error then
+ * passes that error through.
+ */
+#ifndef WB_CRYPTO_H
+#define WB_CRYPTO_H
+
+#include <sodium.h>
+
+#include "store_int.h"
+
+#define WB_CRYPTO_VERSION_BYTE 0x01
+#define WB_CRYPTO_OVERHEAD                                                                       \
+    (1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+/* Key material of an open store, in guarded memory (sodium_malloc: locked,
+ * not swapped, wiped on free). */
+typedef struct wb_keys {
+    unsigned char field[crypto_aead_xchacha20poly1305_ietf_KEYBYTES]; /* seals fields */
+    unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
+    unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+    int has_sign;
+} wb_keys;
+
+/* Append the sealed form of plain[0..len) to out (NUL-terminated). */
+int wb_crypto__seal(wb_buf *out, const wb_store *store, const char *table, const char *column,
+                    const char *row_key, const char *plain, size_t len);
+/* Append the plaintext of a sealed value to out (NUL-terminated).
+ * WB_ETAMPER when it does not authenticate (edited, truncated, moved from
+ * another row or column, or plaintext where a sealed value belongs). */
+int wb_crypto__open(wb_buf *out, const wb_store *store, const char *table, const char *column,
+                    const char *row_key, const char *sealed, size_t len);
+
+/* Wipe then free plaintext: a heap string (set to NULL), or a buffer's
+ * contents (the buffer stays usable, empty). */
+void wb_crypto__wipe_free(char **text);
+void wb_crypto__wipe_buf(wb_buf *b);
+
+/* Register wb_seal/wb_open on the store's connection. */
+int wb_crypto__register(wb_store *store);
+
+/* At open, after the migrations: check or set up the keys according to the
+ * options (WB_EKEY for a wrong, missing or unexpected key). */
+int wb_crypto__open_keys(wb_store *store, const wb_store_options *opts);
+/* Wipe and release the key material. */
+void wb_crypto__close(wb_store *store);
+
+/* Interaction log (log.c): append a signed entry for the record `local_id`
+ * whose data is now `data_text` (NULL for a delete). Runs inside the
+ * caller's transaction when one is open. */
+enum wb_log_kind {
+    WB_LOG_RECORD = 1, /* recorded on this device */
+    WB_LOG_UPDATE = 2, /* changed on this device */
+    WB_LOG_DELETE = 3, /* deleted on this device */
+    WB_LOG_SYNC = 4    /* data replaced by or merged with the server's version */
+};
+int wb_log__append(wb_store *store, const char *local_id, int kind, const char *data_text);
+/* The same with the record's data as it now is in the store (after the sync
+ * engine wrote it); nothing when the record does not exist. */
+int wb_log__append_current(wb_store *store, const char *local_id, int kind);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * log.c - the tamper-evident interaction log.
+ *
+ * Each change of an interaction's data on this device appends one entry:
+ *
+ *   content = BLAKE2b-256("walkbook-content/1\n" id \n timestamp \n lat \n
+ *             lng \n distance \n accuracy \n BLAKE2b-256(data as stored))
+ *   digest  = BLAKE2b-256("walkbook-log/1" | previous digest | seq (8 bytes,
+ *             big endian) | kind (1 byte) | content)
+ *   signature = Ed25519(device secret key, digest)
+ *
+ * The first entry's previous digest is BLAKE2b-256("walkbook-log/1 genesis"
+ * | device public key). Numbers are printed with %.17g (exact for a
+ * double), absent ones as "null"; a delete's content hashes only the id.
+ * Whoever holds the public key can check that no entry was changed, removed
+ * or moved, and (with the data) that a record is what the device signed.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "json.h"
+
+#define HASH_BYTES 32
+
+static void hash_number(crypto_generichash_state *h, const cJSON *item)
+{
+    char num[40];
+    if (cJSON_IsNumber(item) && isfinite(item->valuedouble))
+        snprintf(num, sizeof(num), "%.17g\n", item->valuedouble);
+    else
+        snprintf(num, sizeof(num), "null\n");
+    crypto_generichash_update(h, (const unsigned char *)num, strlen(num));
+}
+
+static void hash_str(crypto_generichash_state *h, const char *s)
+{
+    if (s)
+        crypto_generichash_update(h, (const unsigned char *)s, strlen(s));
+    crypto_generichash_update(h, (const unsigned char *)"\n", 1);
+}
+
+/* The content hash of a record whose data (compact JSON as stored) is
+ * data_text, or of a delete when data_text is NULL. */
+static int content_hash(unsigned char *out, const char *local_id, const char *data_text)
+{
+    crypto_generichash_state h;
+
+    crypto_generichash_init(&h, NULL, 0, HASH_BYTES);
+    hash_str(&h, data_text ? "walkbook-content/1" : "walkbook-content/1 deleted");
+    hash_str(&h, local_id);
+    if (data_text) {
+        unsigned char data_hash[HASH_BYTES];
+        cJSON *data = NULL;
+        const cJSON *loc, *ts;
+        size_t len = strlen(data_text);
+        int error;
+        if ((error = wb_json__parse(&data, data_text, len, NULL, "stored data")) < 0)
+            return error == WB_EINVALID ? wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
+                                                        "interaction %s: stored JSON is damaged",
+                                                        local_id)
+                                        : error;
+        ts = cJSON_GetObjectItemCaseSensitive(data, "timestamp");
+        loc = cJSON_GetObjectItemCaseSensitive(data, "location");
+        hash_str(&h, cJSON_IsString(ts) ? ts->valuestring : NULL);
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lat"));
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lng"));
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(data, "distance"));
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "accuracy"));
+        crypto_generichash(data_hash, sizeof(data_hash), (const unsigned char *)data_text, len,
+                           NULL, 0);
+        crypto_generichash_update(&h, data_hash, sizeof(data_hash));
+        cJSON_Delete(data);
+    }
+    crypto_generichash_final(&h, out, HASH_BYTES);
+    return 0;
+}
+
+static void genesis(unsigned char *out, const unsigned char *pk)
+{
+    static const char tag[] = "walkbook-log/1 genesis";
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, HASH_BYTES);
+    crypto_generichash_update(&h, (const unsigned char *)tag, sizeof(tag) - 1);
+    crypto_generichash_update(&h, pk, crypto_sign_PUBLICKEYBYTES);
+    crypto_generichash_final(&h, out, HASH_BYTES);
+}
+
+static void link_digest(unsigned char *out, const unsigned char *prev, int64_t seq, int kind,
+                        const unsigned char *content)
+{
+    static const char tag[] = "walkbook-log/1";
+    unsigned char be[9];
+    crypto_generichash_state h;
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
+    be[8] = (unsigned char)kind;
+    crypto_generichash_init(&h, NULL, 0, HASH_BYTES);
+    crypto_generichash_update(&h, (const unsigned char *)tag, sizeof(tag) - 1);
+    crypto_generichash_update(&h, prev, HASH_BYTES);
+    crypto_generichash_update(&h, be, sizeof(be));
+    crypto_generichash_update(&h, content, HASH_BYTES);
+    crypto_generichash_final(&h, out, HASH_BYTES);
+}
+
+int wb_log__append(wb_store *store, const char *local_id, int kind, const char *data_text)
+{
+    unsigned char content[HASH_BYTES], prev[HASH_BYTES], digest[HASH_BYTES];
+    unsigned char sig[crypto_sign_BYTES];
+    sqlite3_stmt *st;
+    int64_t seq = 1;
+    int error, rc;
+
+    /* Stores opened read-only have no signing key and write nothing. */
+    if (!store->keys || !store->keys->has_sign)
+        return 0;
+    if ((error = content_hash(content, local_id, data_text)) < 0)
+        return error;
+    if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
+        return error;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != HASH_BYTES) {
+            sqlite3_reset(st);
+            return wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
+                                 "interaction log: last entry has no digest");
+        }
+        seq = sqlite3_column_int64(st, 0) + 1;
+        memcpy(prev, sqlite3_column_blob(st, 1), HASH_BYTES);
+    } else if (rc == SQLITE_DONE) {
+        genesis(prev, store->keys->sign_pk);
+    } else {
+        error = wb_store__sqlite_error(store, rc, "interaction log");
+        sqlite3_reset(st);
+        return error;
+    }
+    sqlite3_reset(st);
+    link_digest(digest, prev, seq, kind, content);
+    crypto_sign_detached(sig, NULL, digest, sizeof(digest), store->keys->sign_sk);
+    if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_INSERT)) < 0)
+        return error;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, kind);
+    sqlite3_bind_blob(st, 4, content, sizeof(content), SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, digest, sizeof(digest), SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, sig, sizeof(sig), SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return wb_store__sqlite_error(store, rc, "interaction log");
+    return 0;
+}
+
+int wb_log__append_current(wb_store *store, const char *local_id, int kind)
+{
+    sqlite3_stmt *st = NULL;
+    wb_buf plain = WB_BUF_INIT;
+    int error = 0, rc;
+    if (!store->keys || !store->keys->has_sign)
+        return 0;
+    rc = sqlite3_prepare_v2(store->db, "SELECT data FROM interactions WHERE local_id = ?1", -1,
+                            &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        error = wb_crypto__open(&plain, store, "interactions", "data", local_id,
+                                (const char *)sqlite3_column_text(st, 0),
+                                (size_t)sqlite3_column_bytes(st, 0));
+        if (error == 0)
+            error = wb_log__append(store, local_id, kind, plain.ptr ? plain.ptr : "");
+    } else if (rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "interaction log");
+    }
+    sqlite3_finalize(st);
+    wb_crypto__wipe_buf(&plain);
+    wb_buf__free(&plain);
+    return error;
+}
+
+/* ---- verification ---------------------------------------------------------- */
+
+typedef struct broken {
+    int64_t seq; /* 0: no entry */
+    char id[WB_UUID_LEN + 1];
+    char problem[160];
+} broken;
+
+static void set_broken(broken *b, int64_t seq, const char *id, const char *problem)
+{
+    if (b->problem[0])
+        return; /* the first broken link wins */
+    b->seq = seq;
+    snprintf(b->id, sizeof(b->id), "%s", id ? id : "");
+    snprintf(b->problem, sizeof(b->problem), "%s", problem);
+}
+
+/* Walk the chain in order: contiguous sequence, digests, signatures. */
+static int check_chain(int64_t *entries, broken *b, wb_store *store)
+{
+    unsigned char prev[HASH_BYTES], digest[HASH_BYTES];
+    sqlite3_stmt *st = NULL;
+    int64_t expect = 1;
+    int rc;
+
+    genesis(prev, store->keys->sign_pk);
+    rc = sqlite3_prepare_v2(store->db,
+                            "SELECT seq, local_id, kind, content, digest, signature"
+                            " FROM interaction_log ORDER BY seq",
+                            -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        (*entries)++;
+        if (sqlite3_column_bytes(st, 3) != HASH_BYTES ||
+            sqlite3_column_bytes(st, 4) != HASH_BYTES ||
+            sqlite3_column_bytes(st, 5) != crypto_sign_BYTES) {
+            set_broken(b, seq, id, "entry is malformed");
+            rc = SQLITE_OK;
+            continue;
+        }
+        if (seq != expect)
+            set_broken(b, expect, NULL, "entry missing (the sequence has a gap)");
+        link_digest(digest, prev, seq, sqlite3_column_int(st, 2), sqlite3_column_blob(st, 3));
+        if (sodium_memcmp(digest, sqlite3_column_blob(st, 4), HASH_BYTES) != 0)
+            set_broken(b, seq, id,
+                       "digest does not follow from the previous entry (edited, removed or "
+                       "reordered entries)");
+        else if (crypto_sign_verify_detached(sqlite3_column_blob(st, 5), digest, HASH_BYTES,
+                                             store->keys->sign_pk) != 0)
+            set_broken(b, seq, id, "signature does not verify under the device key");
+        /* Continue from the stored digest, so one edit reports one link. */
+        memcpy(prev, sqlite3_column_blob(st, 4), HASH_BYTES);
+        expect = seq + 1;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "verify");
+    return 0;
+}
+
+/* Each record against its latest entry; records with no entry. */
+static int check_records(int64_t *records, broken *b, wb_store *store)
+{
+    sqlite3_stmt *st = NULL;
+    wb_buf plain = WB_BUF_INIT;
+    int rc, error = 0;
+
+    rc = sqlite3_prepare_v2(
+        store->db,
+        "SELECT l.seq, l.local_id, l.kind, l.content, i.data, i.local_id IS NOT NULL"
+        " FROM interaction_log l LEFT JOIN interactions i ON i.local_id = l.local_id"
+        " WHERE l.seq = (SELECT max(seq) FROM interaction_log m WHERE m.local_id = l.local_id)"
+        " UNION ALL SELECT NULL, local_id, 0, NULL, NULL, 1 FROM interactions"
+        " WHERE local_id NOT IN (SELECT local_id FROM interaction_log)"
+        " ORDER BY 1 NULLS LAST",
+        -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        int kind = sqlite3_column_int(st, 2), exists = sqlite3_column_int(st, 5);
+        unsigned char content[HASH_BYTES];
+        rc = SQLITE_OK;
+        if (!id)
+            continue;
+        if (exists)
+            (*records)++;
+        if (kind == 0) {
+            set_broken(b, 0, id, "record is not in the log (not recorded through walkbook)");
+            continue;
+        }
+        if (kind == WB_LOG_DELETE)
+            continue; /* deleted, maybe purged since: nothing to compare */
+        if (!exists) {
+            set_broken(b, seq, id, "record was removed from the store");
+            continue;
+        }
+        wb_buf__clear(&plain);
+        error = wb_crypto__open(&plain, store, "interactions", "data", id,
+                                (const char *)sqlite3_column_text(st, 4),
+                                (size_t)sqlite3_column_bytes(st, 4));
+        if (error == WB_ETAMPER) {
+            set_broken(b, seq, id, "record's sealed data does not authenticate");
+            error = 0;
+            continue;
+        }
+        if (error < 0)
+            break;
+        error = content_hash(content, id, plain.ptr ? plain.ptr : "");
+        if (error == WB_ECORRUPT) {
+            set_broken(b, seq, id, "record's data is damaged");
+            error = 0;
+            continue;
+        }
+        if (error < 0)
+            break;
+        if (sqlite3_column_bytes(st, 3) != HASH_BYTES ||
+            sodium_memcmp(content, sqlite3_column_blob(st, 3), HASH_BYTES) != 0)
+            set_broken(b, seq, id, "record differs from what the device signed (edited)");
+    }
+    if (error == 0 && rc != SQLITE_DONE && rc != SQLITE_OK)
+        error = wb_store__sqlite_error(store, rc, "verify");
+    sqlite3_finalize(st);
+    wb_crypto__wipe_buf(&plain);
+    wb_buf__free(&plain);
+    return error;
+}
+
+int wb_log_verify(char **out_json, wb_store *store)
+{
+    broken b;
+    wb_buf out = WB_BUF_INIT;
+    int64_t entries = 0, records = 0;
+    char pk_hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
+    int error;
+
+    wb_error__reset();
+    WB__CHECK_ARG(store);
+    if (out_json)
+        *out_json = NULL;
+    if (!store->keys || !store->keys->has_sign)
+        return wb_error__set(WB_EKEY, WB_ERRCLASS_CRYPTO,
+                             "verify: this store has no device key (opened read-only before "
+                             "its keys were made)");
+    memset(&b, 0, sizeof(b));
+    /* One read transaction: a consistent snapshot of log and records. */
+    if ((error = wb_store__exec(store, "BEGIN")) < 0)
+        return error;
+    if ((error = check_chain(&entries, &b, store)) == 0)
+        error = check_records(&records, &b, store);
+    wb_store__rollback(store);
+    if (error < 0)
+        goto cleanup;
+    sodium_bin2hex(pk_hex, sizeof(pk_hex), store->keys->sign_pk, crypto_sign_PUBLICKEYBYTES);
+    wb_buf__printf(&out, "{\"entries\":%lld,\"records\":%lld,\"ok\":%s,\"publicKey\":\"%s\","
+                         "\"firstBroken\":",
+                   (long long)entries, (long long)records, b.problem[0] ? "false" : "true",
+                   pk_hex);
+    if (b.problem[0]) {
+        if (b.seq > 0)
+            wb_buf__printf(&out, "{\"seq\":%lld,\"id\":", (long long)b.seq);
+        else
+            wb_buf__puts(&out, "{\"seq\":null,\"id\":");
+        if (b.id[0])
+            wb_buf__put_json_string(&out, b.id);
+        else
+            wb_buf__puts(&out, "null");
+        wb_buf__puts(&out, ",\"problem\":");
+        wb_buf__put_json_string(&out, b.problem);
+        wb_buf__puts(&out, "}}");
+    } else {
+        wb_buf__puts(&out, "null}");
+    }
+    if (out.oom) {
+        error = wb_error__oom();
+        goto cleanup;
+    }
+    if (out_json)
+        *out_json = wb_buf__detach(&out);
+    if (b.problem[0]) {
+        if (b.seq > 0)
+            error = wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
+                                  "interaction log: entry %lld (%s): %s", (long long)b.seq,
+                                  b.id[0] ? b.id : "-", b.problem);
+        else
+            error = wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO, "interaction log: %s: %s",
+                                  b.id, b.problem);
+    }
+cleanup:
+    wb_buf__free(&out);
+    return error;
+}
