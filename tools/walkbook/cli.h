@@ -32,7 +32,9 @@ enum cli_exit {
     CLI_EXIT_UNSYNCED = 7, /* sync ran, but records remain pending, conflicted or rejected */
     CLI_EXIT_AUTH = 8,     /* sync: the server refused the token */
     CLI_EXIT_OFFLINE = 9,  /* sync: the server could not be reached */
-    CLI_EXIT_FAILURE = 10  /* anything else */
+    CLI_EXIT_FAILURE = 10, /* anything else */
+    CLI_EXIT_KEY = 11,     /* wrong or missing passphrase (WB_EKEY) */
+    CLI_EXIT_TAMPER = 12   /* tampered data or a broken signed log (WB_ETAMPER) */
 };
 
 /* Hard cap on a record or patch read from a file or stdin. */
@@ -45,6 +47,8 @@ typedef struct cli {
     int json;            /* --json */
     int busy_timeout_ms; /* --busy-timeout; < 0: the library's default */
     const char *command; /* name used in error lines */
+    const char *passphrase_file; /* --passphrase-file */
+    int encrypt;         /* init --encrypt: create an encrypted store */
 } cli;
 
 /* ---- option parsing (util.c) ---------------------------------------------
@@ -100,6 +104,12 @@ int cli_read_input(const cli *c, const char *path, char **out);
 /* Open the store at c->db_path. With create == 0 a missing file is an error
  * (only `init` creates stores). Returns an exit code. */
 int cli_open_store(const cli *c, wb_store **out, int create);
+/* The passphrase (passphrase.c): --passphrase-file, $WALKBOOK_PASSPHRASE or
+ * a prompt on the terminal (asked twice when confirm). *out is NULL when
+ * there is none; returns an exit code. */
+int cli_passphrase(const cli *c, const char **out, int confirm);
+/* Put the passphrase already obtained (if any) into opts. */
+int cli_store_options(const cli *c, wb_store_options *opts);
 /* Print JSON text to f: compact on one line, or pretty (indented). */
 int cli_print_json(const cli *c, FILE *f, const char *json, int pretty);
 /* Check that stdout was written completely. Returns an exit code. */
@@ -162,6 +172,8 @@ int cli_cmd_list(cli *c, int argc, char **argv);
 int cli_cmd_export(cli *c, int argc, char **argv);
 int cli_cmd_conflicts(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
+int cli_cmd_rekey(cli *c, int argc, char **argv);
+int cli_cmd_verify(cli *c, int argc, char **argv);
 
 extern const char cli_usage_init[];
 extern const char cli_usage_status[];
@@ -173,5 +185,7 @@ extern const char cli_usage_list[];
 extern const char cli_usage_export[];
 extern const char cli_usage_conflicts[];
 extern const char cli_usage_sync[];
+extern const char cli_usage_rekey[];
+extern const char cli_usage_verify[];
 
 #endif

@@ -10,7 +10,7 @@
 
 const char cli_usage_init[] =
     "usage: walkbook [--db PATH] [--json] init --customer UUID --user UUID\n"
-    "                [--security-group UUID]...\n"
+    "                [--security-group UUID]... [--encrypt]\n"
     "\n"
     "Create the store (or open an existing one) and set its identity: the\n"
     "customer (tenant), the user who records (createdBy/modifiedBy of every\n"
@@ -22,6 +22,11 @@ const char cli_usage_init[] =
     "  --customer UUID        the customer (tenant) id (required)\n"
     "  --user UUID            the recording user's id (required)\n"
     "  --security-group UUID  a security group; repeat for several\n"
+    "  --encrypt              create an encrypted store: personal fields are\n"
+    "                         sealed with XChaCha20-Poly1305 under a key\n"
+    "                         derived from a passphrase (Argon2id); the\n"
+    "                         passphrase comes from --passphrase-file FILE,\n"
+    "                         $WALKBOOK_PASSPHRASE or a prompt (asked twice)\n"
     "\n"
     "With --json, prints the identity as JSON.\n";
 
@@ -41,6 +46,7 @@ int cli_cmd_init(cli *c, int argc, char **argv)
         {"customer", CLI_OPT_VALUE, NULL, &customer, NULL},
         {"user", CLI_OPT_VALUE, NULL, &user, NULL},
         {"security-group", CLI_OPT_LIST, NULL, NULL, &groups},
+        {"encrypt", CLI_OPT_FLAG, &c->encrypt, NULL, NULL},
     };
     const char *pos[1];
     size_t n_pos;
@@ -81,7 +87,8 @@ int cli_cmd_init(cli *c, int argc, char **argv)
         if ((rc = cli_print_json(c, stdout, identity, 0)) != CLI_EXIT_OK)
             goto cleanup;
     } else {
-        printf("store %s ready (schema %d)\n", c->db_path, wb_store_schema_version(store));
+        printf("store %s ready (schema %d%s)\n", c->db_path, wb_store_schema_version(store),
+               wb_store_encrypted(store) ? ", encrypted" : "");
     }
     rc = cli_finish_stdout(c);
 

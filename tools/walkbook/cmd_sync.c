@@ -142,7 +142,9 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
      * clearly, and to count what is left afterwards. */
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
-    if ((err = wb_sync_new(&sync, c->db_path, NULL, &o)) < 0) {
+    wb_store_options so = WB_STORE_OPTIONS_INIT;
+    cli_store_options(c, &so);
+    if ((err = wb_sync_new(&sync, c->db_path, &so, &o)) < 0) {
         rc = cli_fail(c, err);
         goto cleanup;
     }

@@ -16,6 +16,8 @@
  *    8  sync: the server refused the token (WB_EAUTH)
  *    9  sync: the server could not be reached (WB_EOFFLINE)
  *   10  any other failure
+ *   11  wrong or missing passphrase (WB_EKEY)
+ *   12  tampered data or a broken signed log (WB_ETAMPER)
  *
  * Errors are one line on stderr: "walkbook: <command>: <message>", where the
  * message is the library's (it names the field and carries no personal data).
@@ -43,6 +45,8 @@ static const cli_command commands[] = {
     {"export", cli_cmd_export, cli_usage_export, "export records as NDJSON, CSV or GeoJSON"},
     {"sync", cli_cmd_sync, cli_usage_sync, "push local changes to a Polis server and pull its changes"},
     {"conflicts", cli_cmd_conflicts, cli_usage_conflicts, "list, show and resolve sync conflicts"},
+    {"rekey", cli_cmd_rekey, cli_usage_rekey, "re-encrypt the store under a new passphrase"},
+    {"verify", cli_cmd_verify, cli_usage_verify, "check the signed interaction log"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -57,6 +61,9 @@ static const char usage_head[] =
     "  --json             machine-readable output (compact JSON, one per line)\n"
     "  --busy-timeout MS  wait up to MS milliseconds for another writer\n"
     "                     (default 5000), then fail with exit code 5\n"
+    "  --passphrase-file FILE  passphrase of an encrypted store (first line of\n"
+    "                     FILE); else $WALKBOOK_PASSPHRASE, else a prompt on the\n"
+    "                     terminal. Never given as an argument.\n"
     "  --help, -h         show help and exit\n"
     "  --version          print the library version and exit\n"
     "\n"
@@ -76,6 +83,8 @@ static const char usage_tail[] =
     "   8  sync: the server refused the token\n"
     "   9  sync: the server could not be reached\n"
     "  10  any other failure\n"
+    "  11  wrong or missing passphrase\n"
+    "  12  tampered data or a broken signed log\n"
     "\n"
     "Errors are printed on one line: \"walkbook: COMMAND: MESSAGE\".\n";
 
@@ -120,6 +129,8 @@ int main(int argc, char **argv)
     c.json = 0;
     c.command = NULL;
     c.busy_timeout_ms = -1;
+    c.passphrase_file = NULL;
+    c.encrypt = 0;
 
     /* Global options come before the command name. */
     for (i = 1; i < argc; i++) {
@@ -142,6 +153,12 @@ int main(int argc, char **argv)
             int rc = cli_set_busy_timeout(&c, v);
             if (rc != CLI_EXIT_OK)
                 return rc;
+        } else if (strcmp(arg, "--passphrase-file") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error(&c, "option '--passphrase-file' needs a value");
+            c.passphrase_file = argv[++i];
+        } else if (strncmp(arg, "--passphrase-file=", 18) == 0) {
+            c.passphrase_file = arg + 18;
         } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_usage(stdout);
             return cli_finish_stdout(&c);

@@ -84,6 +84,16 @@ int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts,
             continue;
         }
 
+        if (len == 15 && strncmp(name, "passphrase-file", 15) == 0) {
+            if (!value) {
+                if (i + 1 >= argc)
+                    return cli_usage_error(c, "option '--passphrase-file' needs a value");
+                value = argv[++i];
+            }
+            c->passphrase_file = value;
+            continue;
+        }
+
         if (len == 12 && strncmp(name, "busy-timeout", 12) == 0) {
             if (!value) {
                 if (i + 1 >= argc)
@@ -161,6 +171,10 @@ int cli_exit_code(int wb_code)
         return CLI_EXIT_BUSY;
     case WB_ECONFLICT:
         return CLI_EXIT_CONFLICT;
+    case WB_EKEY:
+        return CLI_EXIT_KEY;
+    case WB_ETAMPER:
+        return CLI_EXIT_TAMPER;
     default:
         return CLI_EXIT_FAILURE;
     }
@@ -298,7 +312,39 @@ int cli_open_store(const cli *c, wb_store **out, int create)
         opts.flags &= ~WB_OPEN_CREATE;
     if (c->busy_timeout_ms >= 0)
         opts.busy_timeout_ms = c->busy_timeout_ms;
+    if (create && c->encrypt) {
+        /* init --encrypt: the passphrase is required (asked twice). */
+        if ((rc = cli_passphrase(c, &opts.passphrase, 1)) != CLI_EXIT_OK)
+            return rc;
+        opts.encryption = WB_ENCRYPTION_REQUIRED;
+        rc = wb_store_open(out, c->db_path, &opts);
+        return rc < 0 ? cli_fail(c, rc) : CLI_EXIT_OK;
+    }
+    if (create && strcmp(c->db_path, ":memory:") != 0 && stat(c->db_path, &st) != 0) {
+        /* init without --encrypt makes a plain store, whatever passphrase
+         * the environment holds. */
+        opts.encryption = WB_ENCRYPTION_NONE;
+        rc = wb_store_open(out, c->db_path, &opts);
+        return rc < 0 ? cli_fail(c, rc) : CLI_EXIT_OK;
+    }
+    /* A passphrase given in advance (file or environment) is used when the
+     * store turns out to be encrypted; a plain store opens without it. */
+    if (c->passphrase_file || getenv("WALKBOOK_PASSPHRASE")) {
+        if ((rc = cli_passphrase(c, &opts.passphrase, 0)) != CLI_EXIT_OK)
+            return rc;
+    }
     rc = wb_store_open(out, c->db_path, &opts);
+    if (rc == WB_EKEY && opts.passphrase && wb_error_last() &&
+        strstr(wb_error_last()->message, "not encrypted")) {
+        opts.passphrase = NULL;
+        rc = wb_store_open(out, c->db_path, &opts);
+    } else if (rc == WB_EKEY && !opts.passphrase && wb_error_last() &&
+               strstr(wb_error_last()->message, "is encrypted")) {
+        /* Encrypted, and nothing given in advance: ask on the terminal. */
+        if ((rc = cli_passphrase(c, &opts.passphrase, 0)) != CLI_EXIT_OK)
+            return rc;
+        rc = wb_store_open(out, c->db_path, &opts);
+    }
     if (rc < 0)
         return cli_fail(c, rc);
     return CLI_EXIT_OK;

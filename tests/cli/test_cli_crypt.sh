@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_cli_crypt.sh - the CLI on encrypted stores: init --encrypt, the
+# passphrase from a file, the environment or nowhere (refused, saying why),
+# a wrong one, rekey, verify catching an edited record, and no personal
+# value in the files.
+#
+# usage: test_cli_crypt.sh WALKBOOK_BINARY
+set -u
+WB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+T=$(mktemp -d "${TMPDIR:-/tmp}/walkbook-crypt.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+unset WALKBOOK_DB WALKBOOK_PASSPHRASE WALKBOOK_NEW_PASSPHRASE
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
+
+PASS=0
+FAIL=0
+# t DESC WANT_RC [STDERR_SUBSTRING] -- ARGS...: run walkbook (stdin not a
+# terminal), check its exit code and stderr.
+t() {
+    local desc=$1 want=$2 pat=$3
+    shift 4
+    "$WB" "$@" </dev/null >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        FAIL=$((FAIL + 1)); echo "FAIL: $desc: exit $rc, want $want: $(head -c 300 "$T/err")"
+    elif [ -n "$pat" ] && ! grep -q -- "$pat" "$T/err"; then
+        FAIL=$((FAIL + 1)); echo "FAIL: $desc: stderr lacks '$pat': $(head -c 300 "$T/err")"
+    else
+        PASS=$((PASS + 1)); echo "ok   $desc"
+    fi
+}
+no_value() {
+    if grep -qa -- "$2" "$DB" "$DB-wal" 2>/dev/null; then
+        FAIL=$((FAIL + 1)); echo "FAIL: $1: '$2' found in the store files"
+    else
+        PASS=$((PASS + 1)); echo "ok   $1"
+    fi
+}
+
+CUST=cfa8df1b-baf1-446b-b06c-3177063faed7
+USER=0651e380-d556-49bd-acdd-2bd813b16430
+DB=$T/enc.db
+printf 'a long passphrase\n' >"$T/pass"
+printf 'another passphrase\n' >"$T/new"
+printf 'not it\n' >"$T/wrong"
+cat >"$T/r.json" <<JSON
+{"campaignId":"61fbfbaa-5de8-4d17-ac2b-c47f2376265a","contactId":"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6","timestamp":"2024-05-01T10:00:00.000Z","unavailable":true,"unavailableReason":"Moved-Away-Quixotically","survey":{"surveyId":"375d437b-3b47-4940-b43d-be8daec4afff","responses":{}},"location":{"lat":47.6543219,"lng":-122.30123}}
+JSON
+
+t "init --encrypt without a passphrase is refused" 11 "passphrase" -- \
+    --db "$DB" init --customer $CUST --user $USER --encrypt
+t "init --encrypt with --passphrase-file" 0 "" -- \
+    --db "$DB" --passphrase-file "$T/pass" init --customer $CUST --user $USER --encrypt
+grep -q encrypted "$T/out" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: init does not say encrypted"; }
+t "record with the passphrase from a file (after the command)" 0 "" -- \
+    --db "$DB" record "$T/r.json" --passphrase-file "$T/pass"
+WALKBOOK_PASSPHRASE="a long passphrase" t "record with WALKBOOK_PASSPHRASE" 0 "" -- \
+    --db "$DB" record "$T/r.json"
+WALKBOOK_PASSPHRASE='a long passphrase' t "list with WALKBOOK_PASSPHRASE" 0 "" -- --db "$DB" --json list
+grep -q Moved-Away-Quixotically "$T/out" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: list lacks the record"; }
+t "no passphrase: refused, saying why" 11 "the store is encrypted" -- --db "$DB" list
+t "wrong passphrase" 11 "wrong passphrase" -- --db "$DB" --passphrase-file "$T/wrong" list
+t "missing passphrase file" 1 "--passphrase-file" -- --db "$DB" --passphrase-file "$T/nope" list
+no_value "no unavailable reason in the files" Moved-Away-Quixotically
+no_value "no latitude in the files" 47.6543219
+no_value "no passphrase in the files" "a long passphrase"
+t "verify an intact log" 0 "" -- --db "$DB" --passphrase-file "$T/pass" verify
+grep -q "2 entries" "$T/out" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: verify output: $(cat "$T/out")"; }
+t "rekey without a new passphrase" 11 "new passphrase" -- --db "$DB" --passphrase-file "$T/pass" rekey
+t "rekey" 0 "" -- --db "$DB" --passphrase-file "$T/pass" rekey --new-passphrase-file "$T/new"
+t "the old passphrase no longer opens it" 11 "wrong passphrase" -- --db "$DB" --passphrase-file "$T/pass" list
+WALKBOOK_PASSPHRASE='another passphrase' t "the new one does" 0 "" -- --db "$DB" --json list
+[ "$(grep -c Moved-Away "$T/out")" = 2 ] && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: records after rekey"; }
+
+# A plain store: a passphrase in the environment is not needed and not used.
+P=$T/plain.db
+WALKBOOK_PASSPHRASE=x t "plain store with WALKBOOK_PASSPHRASE set" 0 "" -- --db "$P" init --customer $CUST --user $USER
+t "record in the plain store" 0 "" -- --db "$P" record "$T/r.json"
+t "verify the plain store" 0 "" -- --db "$P" verify
+python3 - "$P" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE interactions SET data = json_set(data, '$.unavailable', json('false'))")
+db.commit()
+PY
+t "verify catches an edited record" 12 "edited" -- --db "$P" verify
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
