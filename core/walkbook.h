@@ -532,6 +532,10 @@ typedef struct wb_http_response {
     int sent;                     /**< 1 when the request may have reached the
                                        server (a lost response), 0 when it
                                        certainly did not (connect failed) */
+    int timed_out;                /**< 1 when no answer came within the timeout:
+                                       the server may still be working on the
+                                       request (the engine zeroes it; transports
+                                       that cannot tell leave it 0) */
 } wb_http_response;
 
 #define WB_TRANSPORT_VERSION 1
@@ -547,14 +551,33 @@ typedef struct wb_transport {
     void *WB_NULLABLE ctx;
 } wb_transport;
 
-/** Progress of a run. */
+/** Progress of a run: reported once at the start of each phase (done 0),
+ *  after every pushed record, and after every pulled page once it is
+ *  committed. */
 typedef struct wb_sync_progress {
     int phase;         /**< 1 push, 2 pull */
     uint64_t done;     /**< records handled in this phase */
     uint64_t total;    /**< records to push (push), or 0 when unknown (pull) */
 } wb_sync_progress;
 
-#define WB_SYNC_OPTIONS_VERSION 1
+#define WB_CLOCK_VERSION 1
+/** Time for the engine's waits and retry schedule. The default is the
+ *  system clock and a real sleep that a cancel interrupts within 50 ms;
+ *  hosts and tests plug their own (a test clock makes backoff and
+ *  Retry-After waits instant and observable). */
+typedef struct wb_clock {
+    unsigned int version; /**< WB_CLOCK_VERSION */
+    /** Milliseconds since 1970-01-01 UTC; when the next attempt of a
+     *  deferred record is due and the report's duration. NULL = system. */
+    int64_t (*WB_NULLABLE now_ms)(void *WB_NULLABLE ctx);
+    /** Wait @p ms (backoff, Retry-After). NULL = real sleep. Called on the
+     *  sync thread; should return early once wb_sync_cancel was called. */
+    void (*WB_NULLABLE sleep_ms)(void *WB_NULLABLE ctx, int64_t ms);
+    void *WB_NULLABLE ctx;
+} wb_clock;
+
+/** 2 added `clock`; version 1 structs (without it) are still accepted. */
+#define WB_SYNC_OPTIONS_VERSION 2
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
     const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
@@ -580,10 +603,12 @@ typedef struct wb_sync_options {
      *  thread running wb_sync_run. */
     int (*WB_NULLABLE token_refresh)(char *buf, size_t buf_size, void *WB_NULLABLE userdata);
     void *WB_NULLABLE userdata;
+    /* ---- version 2 ---- */
+    const wb_clock *WB_NULLABLE clock; /**< NULL = system clock, real sleep (copied) */
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
-     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

@@ -257,7 +257,7 @@ static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
     if (v->attempts >= s->opts.max_attempts || wait > s->opts.backoff_max_ms) {
         /* Persist when to try again; never sooner than a second, so that a
          * run does not pick the record up again. */
-        int64_t next = wb_time__now_ms() + (wait > 1000 ? wait : 1000);
+        int64_t next = wb_sync__now(s) + (wait > 1000 ? wait : 1000);
         *stop = 1;
         s->report.deferred++;
         return wb_syncstore__defer(s->store, p->local_id, next);
@@ -352,7 +352,7 @@ static int push_one(wb_sync *s, wb_pending *p)
             if (v.concurrency) {
                 /* Changed again under us: leave it for a later run. */
                 s->report.deferred++;
-                error = wb_syncstore__defer(s->store, p->local_id, wb_time__now_ms() + 1000);
+                error = wb_syncstore__defer(s->store, p->local_id, wb_sync__now(s) + 1000);
                 break;
             }
             v.concurrency = 1;
@@ -396,12 +396,12 @@ static int push_one(wb_sync *s, wb_pending *p)
         return error;
     }
     wb_sync__response_free(s, &r);
-    return wb_syncstore__defer(s->store, p->local_id, wb_time__now_ms() + 1000);
+    return wb_syncstore__defer(s->store, p->local_id, wb_sync__now(s) + 1000);
 }
 
 int wb_push__run(wb_sync *s)
 {
-    int64_t started = wb_time__now_ms();
+    int64_t started = wb_sync__now(s);
     uint64_t done = 0, total = 0, visits = 0;
     wb_query q = WB_QUERY_INIT;
     int error = 0;

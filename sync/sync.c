@@ -3,6 +3,7 @@
  * connection, the transport, push then pull, cancellation, progress, the
  * report, and the one place requests are sent (sync_int.h).
  */
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,9 +38,9 @@ static int dup_opt(char **out, const char *s)
 
 static int check_options(const wb_sync_options *o)
 {
-    if (o->version != WB_SYNC_OPTIONS_VERSION)
+    if (o->version < 1 || o->version > WB_SYNC_OPTIONS_VERSION)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
-                             "sync options: version %u is not %d", o->version,
+                             "sync options: version %u unknown (1 to %d)", o->version,
                              WB_SYNC_OPTIONS_VERSION);
     if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 &&
                          strncmp(o->base_url, "https://", 8) != 0))
@@ -57,6 +58,10 @@ static int check_options(const wb_sync_options *o)
                          !o->transport->send || !o->transport->free_body))
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: transport version or functions missing");
+    if (o->version >= 2 && o->clock && o->clock->version != WB_CLOCK_VERSION)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: clock version %u is not %d", o->clock->version,
+                             WB_CLOCK_VERSION);
     if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->max_attempts < 0 ||
         o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
@@ -68,10 +73,11 @@ int wb_sync_options_init(wb_sync_options *opts, unsigned int version)
 {
     wb_sync_options def = WB_SYNC_OPTIONS_INIT;
     WB__CHECK_ARG(opts);
-    if (version != WB_SYNC_OPTIONS_VERSION)
+    if (version < 1 || version > WB_SYNC_OPTIONS_VERSION)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: version %u unknown", version);
     *opts = def;
+    opts->version = version;
     return 0;
 }
 
@@ -91,7 +97,12 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
         return error;
     if (!(s = wb__calloc(1, sizeof(*s))))
         return wb_error__oom();
-    s->opts = *opts;
+    /* A version 1 caller's struct ends before `clock`. */
+    memcpy(&s->opts, opts,
+           opts->version >= 2 ? sizeof(*opts) : offsetof(wb_sync_options, clock));
+    if (opts->version >= 2 && opts->clock)
+        s->clock = *opts->clock;
+    s->opts.clock = NULL; /* s->clock holds it */
     atomic_init(&s->cancel, 0);
     if ((error = dup_opt(&s->base_url, opts->base_url)) < 0 ||
         (error = dup_opt(&s->token, opts->token)) < 0 ||
@@ -171,12 +182,17 @@ int wb_sync__cancel_error(void)
     return wb_error__set(WB_ERROR, WB_ERRCLASS_SYNC, "sync cancelled");
 }
 
+int64_t wb_sync__now(const wb_sync *s)
+{
+    return s->clock.now_ms ? s->clock.now_ms(s->clock.ctx) : wb_time__now_ms();
+}
+
 void wb_sync__sleep(wb_sync *s, int64_t ms)
 {
     if (ms <= 0)
         return;
-    if (s->sleep_ms) {
-        s->sleep_ms(s->sleep_ctx, ms);
+    if (s->clock.sleep_ms) {
+        s->clock.sleep_ms(s->clock.ctx, ms);
         return;
     }
     /* In slices, so that a cancel is seen within 50 ms. */
@@ -315,7 +331,7 @@ static int report_json(char **out, const wb_sync *s)
                    "\"durationMs\":%lld}",
                    (unsigned long long)r->requests, (unsigned long long)r->bytes_sent,
                    (unsigned long long)r->bytes_received,
-                   (long long)(wb_time__now_ms() - r->started_ms));
+                   (long long)(wb_sync__now(s) - r->started_ms));
     if (!(*out = wb_buf__detach(&b)))
         return wb_error__oom();
     return 0;
@@ -336,7 +352,7 @@ int wb_sync_run(char **out_report, wb_sync *sync)
     sync->running = 1;
     sync->refreshed = 0;
     memset(&sync->report, 0, sizeof(sync->report));
-    sync->report.started_ms = wb_time__now_ms();
+    sync->report.started_ms = wb_sync__now(sync);
     /* A stale cancel from before the run does not stop this one. */
     atomic_store(&sync->cancel, 0);
     if ((error = wb_store__load_identity(sync->store)) >= 0 &&

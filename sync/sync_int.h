@@ -44,9 +44,7 @@ struct wb_sync {
     int refreshed;          /* token_refresh used in this run */
     int running;
     wb_sync_report report;
-    /* Sleep hook (tests shorten waits); NULL = nanosleep in slices. */
-    void (*sleep_ms)(void *ctx, int64_t ms);
-    void *sleep_ctx;
+    wb_clock clock;         /* the caller's; zero = system clock, nanosleep in slices */
 };
 
 /* ---- sync.c ---------------------------------------------------------------- */
@@ -66,6 +64,8 @@ void wb_sync__response_free(wb_sync *s, wb_http_response *resp);
 int wb_sync__cancelled(wb_sync *s);
 /* Set the cancellation error and return WB_ERROR. */
 int wb_sync__cancel_error(void);
+/* Now, in ms since the epoch, on the run's clock. */
+int64_t wb_sync__now(const wb_sync *s);
 /* Wait ms (interrupted by a cancel). */
 void wb_sync__sleep(wb_sync *s, int64_t ms);
 /* Report progress; non-zero from the callback cancels the run. */

@@ -205,6 +205,8 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
     rc = curl_easy_perform(c->easy);
     if (rc != CURLE_OK) {
         resp->sent = maybe_sent(rc);
+        /* The server may still be working on it (unlike a closed connection). */
+        resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         if (c->too_big)
             error = wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET,
                                   "%s: response over %u MiB", req->method,

@@ -72,7 +72,7 @@ static void test_sync_engine__bodies(void)
 
 static void test_sync_engine__verdicts(void)
 {
-    wb_http_response r = {0, NULL, 0, -1, 1};
+    wb_http_response r = {0, NULL, 0, -1, 1, 0};
     char msg[128];
     char body412[] = "{\"name\":\"ConcurrencyError\",\"message\":\"stale\"}";
     char body403[] = "{\"name\":\"ForbiddenError\",\"message\":\"this role may not delete\"}";
@@ -270,12 +270,23 @@ static void stub_free(void *ctx, char *body)
     free(body);
 }
 
-static int64_t slept_total;
+/* The test clock: waits are instant and move the clock. */
+static int64_t slept_total, sleeps, fake_now = 1700000000000;
 static void fake_sleep(void *ctx, int64_t ms)
 {
     (void)ctx;
     slept_total += ms;
+    sleeps++;
+    fake_now += ms;
 }
+
+static int64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static const wb_clock test_clock = {WB_CLOCK_VERSION, fake_clock, fake_sleep, NULL};
 
 static int new_token(char *buf, size_t size, void *ud)
 {
@@ -310,10 +321,11 @@ static int stub_run(wb_sync **out, stub *st, int max_attempts, int with_refresh,
     o.backoff_base_ms = 100;
     o.backoff_max_ms = 5000;
     o.token_refresh = with_refresh ? new_token : NULL;
+    o.clock = &test_clock;
     if ((rc = wb_sync_new(out, wbt_path(store_name), NULL, &o)) != 0)
         return rc;
-    (*out)->sleep_ms = fake_sleep;
     slept_total = 0;
+    sleeps = 0;
     return wb_sync_run(NULL, *out);
 }
 
@@ -432,6 +444,27 @@ static void test_sync_engine__options_checked(void)
     o.policy = 9;
     WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "policy");
     WBT_ASSERT(s == NULL);
+    o.policy = WB_POLICY_MERGE;
+    o.version = 3;
+    WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "version");
+    {
+        /* Version 2 checks its clock; a version 1 struct ends before it. */
+        wb_clock bad = {99, NULL, NULL, NULL};
+        wb_store *st = fx_store("e8.db");
+        WBT_ASSERT(st != NULL);
+        wb_store_free(st);
+        o.version = 2;
+        o.clock = &bad;
+        WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "clock");
+        WBT_OK(wb_sync_options_init(&o, 1));
+        WBT_ASSERT_INT(o.version, 1);
+        o.base_url = "http://x";
+        o.clock = &bad; /* not read: not part of a version 1 struct */
+        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o));
+        WBT_ASSERT(s->clock.now_ms == NULL);
+        wb_sync_free(s);
+        s = NULL;
+    }
     wb_sync_free(NULL);
 }
 
