@@ -398,6 +398,8 @@ typedef struct local_row {
     int state, deleted, create_attempted;
     int64_t version;
     char *data, *base, *base_etag;
+    char *conflict_etag; /* etag of the parked remote version, when in conflict */
+    int conflict_deleted;
 } local_row;
 
 static void local_row_free(local_row *l)
@@ -405,6 +407,31 @@ static void local_row_free(local_row *l)
     wb__free(l->data);
     wb__free(l->base);
     wb__free(l->base_etag);
+    wb__free(l->conflict_etag);
+}
+
+#define CONFLICT_COLS "wb_open('interactions', 'conflict_remote', local_id, conflict_remote)"
+
+/* The etag and deleted flag of a parked remote envelope (text as stored);
+ * left NULL when there is none or it cannot be read. */
+static int parked_version(local_row *out, const char *text, int len)
+{
+    cJSON *env = NULL;
+    const cJSON *meta;
+    const char *etag;
+    if (!text || len <= 0 || wb_json__parse(&env, text, (size_t)len, NULL, "parked") < 0) {
+        wb_error_clear();
+        return 0;
+    }
+    meta = wb_json__get(env, "meta");
+    etag = member_string(meta, "etag");
+    out->conflict_deleted = cJSON_IsTrue(wb_json__get(meta, "isDeleted"));
+    if (etag && !(out->conflict_etag = wb__strdup(etag))) {
+        cJSON_Delete(env);
+        return WB_ENOMEM;
+    }
+    cJSON_Delete(env);
+    return 0;
 }
 
 /* Find the local copy of a remote record: by server id, by local id (a
@@ -424,7 +451,8 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
     if ((error = prepare(&st, store,
                          "SELECT local_id, state, deleted, create_attempted, version,"
                          " wb_open('interactions', 'data', local_id, data),"
-                         " wb_open('interactions', 'base', local_id, base), base_etag, rank FROM"
+                         " wb_open('interactions', 'base', local_id, base), base_etag,"
+                         " " CONFLICT_COLS ", rank FROM"
                          " (SELECT *, 0 AS rank FROM interactions WHERE server_id = ?1"
                          " UNION ALL SELECT *, 1 FROM interactions WHERE local_id = ?1"
                          " UNION ALL SELECT *, 2 FROM interactions WHERE ?2 AND server_id IS NULL"
@@ -446,6 +474,10 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
         out->data = dup_col(st, 5, &oom);
         out->base = dup_col(st, 6, &oom);
         out->base_etag = dup_col(st, 7, &oom);
+        if (out->state == WB_STATE_CONFLICT &&
+            parked_version(out, (const char *)sqlite3_column_text(st, 8),
+                           sqlite3_column_bytes(st, 8)) < 0)
+            oom = 1;
         found = 1;
         if (oom)
             error = wb_error__oom();
@@ -658,7 +690,15 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
         return error;
     }
     case WB_STATE_CONFLICT:
-        *outcome = WB_REMOTE_CONFLICT;
+        /* Already parked: the same remote version again (the pull meeting
+         * what a push's 412 fetched) changes nothing and is not a new
+         * conflict; a newer one replaces the parked version. */
+        if (l->conflict_etag && strcmp(l->conflict_etag, r->etag) == 0 &&
+            !l->conflict_deleted == !r->deleted) {
+            *outcome = WB_REMOTE_UNCHANGED;
+            return 0;
+        }
+        *outcome = WB_REMOTE_REPARKED;
         if (r->deleted)
             return park_conflict(store, l->local_id, envelope, NULL);
         return repark_conflict(store, l, r, envelope);
@@ -793,6 +833,134 @@ int wb_syncstore__set_watermark(wb_store *store, const char *resource, const cha
     sqlite3_bind_text(st, 4, seen ? seen : "[]", -1, SQLITE_STATIC);
     error = step_done(store, st, "watermark");
     sqlite3_finalize(st);
+    return error;
+}
+
+/* ---- full re-pull ---------------------------------------------------------- */
+
+int wb_syncstore__live_refs(wb_syncstore_ref **out, size_t *n, wb_store *store,
+                            const char *campaign)
+{
+    sqlite3_stmt *st = NULL;
+    wb_syncstore_ref *refs = NULL;
+    size_t count = 0, cap = 0;
+    int error, rc, oom = 0;
+
+    *out = NULL;
+    *n = 0;
+    if ((error = prepare(&st, store,
+                         "SELECT server_id, COALESCE(wb_open('interactions', 'base', local_id, base),"
+                         " wb_open('interactions', 'data', local_id, data)) FROM interactions"
+                         " WHERE server_id IS NOT NULL AND deleted = 0"
+                         " AND (?1 IS NULL OR campaign_id = ?1)")) < 0)
+        return error;
+    sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            wb_syncstore_ref *grown = wb__realloc(refs, ncap * sizeof(*refs));
+            if (!grown) {
+                error = wb_error__oom();
+                goto cleanup;
+            }
+            refs = grown;
+            cap = ncap;
+        }
+        copy_fixed(refs[count].server_id, sizeof(refs[count].server_id), col_text(st, 0));
+        refs[count].data = dup_col(st, 1, &oom);
+        count++;
+        if (oom) {
+            error = wb_error__oom();
+            goto cleanup;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "live records");
+        goto cleanup;
+    }
+    *out = refs;
+    *n = count;
+    refs = NULL;
+    count = 0;
+cleanup:
+    sqlite3_finalize(st);
+    wb_syncstore__refs_free(refs, count);
+    return error;
+}
+
+void wb_syncstore__refs_free(wb_syncstore_ref *refs, size_t n)
+{
+    if (!refs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        wb__free(refs[i].data);
+    wb__free(refs);
+}
+
+int wb_syncstore__tombstone_of(cJSON **out, wb_store *store, const wb_syncstore_ref *ref)
+{
+    cJSON *env = NULL, *meta, *data = NULL;
+    int error;
+    *out = NULL;
+    if ((error = wb_json__parse(&data, ref->data ? ref->data : "{}",
+                                ref->data ? strlen(ref->data) : 2, NULL, "stored base")) < 0)
+        return error;
+    if (!(env = cJSON_CreateObject()) || !cJSON_AddStringToObject(env, "id", ref->server_id) ||
+        !cJSON_AddStringToObject(env, "customerId", store->customer_id) ||
+        !(meta = cJSON_AddObjectToObject(env, "meta")) ||
+        !cJSON_AddStringToObject(meta, "etag", "") || !cJSON_AddTrueToObject(meta, "isDeleted") ||
+        !cJSON_AddItemToObject(env, "data", data)) {
+        cJSON_Delete(data);
+        cJSON_Delete(env);
+        return wb_error__oom();
+    }
+    *out = env;
+    return 0;
+}
+
+int wb_syncstore__campaigns(char ***out, size_t *n, wb_store *store)
+{
+    sqlite3_stmt *st = NULL;
+    char **list = NULL;
+    size_t count = 0, cap = 0;
+    int error, rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((error = prepare(&st, store,
+                         "SELECT DISTINCT campaign_id FROM interactions"
+                         " WHERE server_id IS NOT NULL AND campaign_id IS NOT NULL")) < 0)
+        return error;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **grown = wb__realloc(list, ncap * sizeof(*list));
+            if (!grown) {
+                error = wb_error__oom();
+                goto cleanup;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        if (!(list[count] = wb__strdup(col_text(st, 0)))) {
+            error = wb_error__oom();
+            goto cleanup;
+        }
+        count++;
+    }
+    if (rc != SQLITE_DONE) {
+        error = wb_store__sqlite_error(store, rc, "campaigns");
+        goto cleanup;
+    }
+    *out = list;
+    *n = count;
+    list = NULL;
+    count = 0;
+cleanup:
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < count; i++)
+        wb__free(list[i]);
+    wb__free(list);
     return error;
 }
 

@@ -74,6 +74,7 @@ enum wb_remote_outcome {
     WB_REMOTE_DELETED,       /* remote tombstone applied */
     WB_REMOTE_MERGED,        /* local and remote edits merged, local part pending */
     WB_REMOTE_CONFLICT,      /* parked as conflict */
+    WB_REMOTE_REPARKED,      /* already in conflict: the newer remote version parked */
     WB_REMOTE_REFUSED        /* another customer's, or not a valid interaction */
 };
 
@@ -91,6 +92,24 @@ int wb_syncstore__watermark(char *modified /* WB_TIMESTAMP_LEN + 1 */, char **se
                             wb_store *store, const char *resource, const char *scope);
 int wb_syncstore__set_watermark(wb_store *store, const char *resource, const char *scope,
                                 const char *modified, const char *seen);
+
+/* A live local record known to the server (the full re-pull's deletion
+ * check). */
+typedef struct wb_syncstore_ref {
+    char server_id[WB_UUID_LEN + 1];
+    char *data; /* the base (else the data), compact JSON */
+} wb_syncstore_ref;
+
+/* Live records with a server id, of one campaign (NULL = all). */
+int wb_syncstore__live_refs(wb_syncstore_ref **out, size_t *n, wb_store *store,
+                            const char *campaign);
+void wb_syncstore__refs_free(wb_syncstore_ref *refs, size_t n);
+/* A tombstone envelope for ref: what applying a server-side delete needs
+ * when the server keeps none to list (etag ""). */
+int wb_syncstore__tombstone_of(cJSON **out, wb_store *store, const wb_syncstore_ref *ref);
+/* The distinct campaigns of records the server knows (wb__free each and
+ * the array). */
+int wb_syncstore__campaigns(char ***out, size_t *n, wb_store *store);
 
 /* A parked conflict as JSON {"id","local","remote","paths"}
  * (wb_conflict_get). WB_ENOTFOUND when `id` is not in conflict. */

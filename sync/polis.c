@@ -53,15 +53,18 @@ int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter,
     int error;
     if ((error = wb_polis__collection_url(b, base, api)) < 0)
         return error;
-    if ((error = wb_buf__puts(b, "?filter=")) < 0 || (error = put_encoded(b, filter)) < 0)
+    if (filter && *filter &&
+        ((error = wb_buf__puts(b, "?filter=")) < 0 || (error = put_encoded(b, filter)) < 0))
+        return error;
+    if ((error = wb_buf__putc(b, filter && *filter ? '&' : '?')) < 0)
         return error;
     /* G8: v2 repeats the parameter, v1 sends a JSON array. */
     if (api == WB_API_V1)
-        error = wb_buf__puts(b, "&sort=");
+        error = wb_buf__puts(b, "sort=");
     if (error >= 0 && api == WB_API_V1)
         error = put_encoded(b, "[\"/meta/modified\",\"ASC\",\"id\",\"ASC\"]");
     else if (error >= 0)
-        error = wb_buf__puts(b, "&sort=%2Fmeta%2Fmodified&sort=ASC&sort=id&sort=ASC");
+        error = wb_buf__puts(b, "sort=%2Fmeta%2Fmodified&sort=ASC&sort=id&sort=ASC");
     if (error < 0)
         return error;
     return wb_buf__printf(b, "&limit=%zu&skip=%zu", limit, skip);
@@ -79,6 +82,11 @@ int wb_polis__reconcile_filter(wb_buf *b, const char *contact, const char *campa
 {
     return wb_buf__printf(b, "/data/contactId eq \"%s\" and /data/campaignId eq \"%s\"", contact,
                           campaign);
+}
+
+int wb_polis__reconcile_filter_campaign(wb_buf *b, const char *campaign)
+{
+    return wb_buf__printf(b, "/data/campaignId eq \"%s\"", campaign);
 }
 
 int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *data_text)

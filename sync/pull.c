@@ -94,19 +94,6 @@ cleanup:
     return error;
 }
 
-static void count(wb_sync *s, enum wb_remote_outcome o)
-{
-    switch (o) {
-    case WB_REMOTE_INSERTED: s->report.inserted++; break;
-    case WB_REMOTE_UPDATED: s->report.pulled_updated++; break;
-    case WB_REMOTE_DELETED: s->report.pulled_deleted++; break;
-    case WB_REMOTE_MERGED: s->report.merged++; break;
-    case WB_REMOTE_CONFLICT: s->report.conflicts++; break;
-    case WB_REMOTE_REFUSED: s->report.refused++; break;
-    default: break;
-    }
-}
-
 /* Apply one page and move the watermark, in one transaction. */
 static int apply_page(wb_sync *s, const cJSON *items, char *modified, char **seen)
 {
@@ -132,7 +119,7 @@ static int apply_page(wb_sync *s, const cJSON *items, char *modified, char **see
         if ((error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
                                                 s->opts.prefer_remote)) < 0)
             break;
-        count(s, outcome);
+        wb_sync__count(s, outcome);
     }
     if (error >= 0 && (error = wb_pull__advance(modified, &next_seen, *seen, items)) >= 0)
         error = wb_syncstore__set_watermark(s->store, WB_PULL_RESOURCE, s->scope, modified,
@@ -155,19 +142,27 @@ cleanup:
     return error;
 }
 
-/* GET one page, retrying transient failures with backoff. */
-static int get_page(wb_sync *s, wb_http_response *r, const char *url)
+/* GET one page and parse it, retrying transient failures with backoff: no
+ * answer, 5xx, 408, 429, and a 2xx whose body cannot be read (truncated,
+ * not JSON). *refused_400 is set (and an error returned) when the server
+ * refused the query itself. */
+static int get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
+                    const cJSON **items, int *refused_400)
 {
+    *refused_400 = 0;
     for (int attempt = 1;; attempt++) {
         int rc = wb_sync__send(s, r, "GET", url, NULL, 0, NULL);
         int64_t wait;
         if (rc == WB_EAUTH || (rc < 0 && rc != WB_EOFFLINE))
             return rc;
-        if (rc == 0 && r->status >= 200 && r->status < 300)
-            return 0;
-        if (rc == 0 && r->status < 500 && r->status != 408 && r->status != 429) {
+        if (rc == 0 && r->status >= 200 && r->status < 300) {
+            if (wb_polis__parse_page(root, items, r->body, r->body_len) == 0)
+                return 0;
+            rc = WB_EOFFLINE; /* unreadable: ask again */
+        } else if (rc == 0 && r->status < 500 && r->status != 408 && r->status != 429) {
             char msg[256];
             wb_polis__message(msg, sizeof(msg), r);
+            *refused_400 = r->status == 400;
             rc = wb_error__set(WB_ERROR, WB_ERRCLASS_SYNC, "pull: %s", msg);
             wb_error__set_http(r->status);
             return rc;
@@ -175,7 +170,7 @@ static int get_page(wb_sync *s, wb_http_response *r, const char *url)
         wait = wb_push__backoff_ms(attempt, s->opts.backoff_base_ms, s->opts.backoff_max_ms,
                                    r->retry_after_s, randombytes_random());
         if (attempt >= s->opts.max_attempts || wait > s->opts.backoff_max_ms) {
-            if (rc == 0) {
+            if (rc == 0 || r->status != 0) {
                 rc = wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET,
                                    "pull: HTTP %d after %d attempts", r->status, attempt);
                 wb_error__set_http(r->status);
@@ -185,6 +180,132 @@ static int get_page(wb_sync *s, wb_http_response *r, const char *url)
         wb_sync__response_free(s, r);
         wb_sync__sleep(s, wait);
     }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One campaign (or everything, campaign NULL) listed in full, page by
+ * page: each record applied (the stored etag makes unchanged ones a
+ * no-op), then every local record of that campaign the listing did not
+ * contain is applied as a remote delete. */
+static int repull_campaign(wb_sync *s, const char *campaign, uint64_t *done)
+{
+    wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT;
+    wb_http_response r;
+    char **seen = NULL;
+    size_t n_seen = 0, cap = 0, skip = 0;
+    wb_syncstore_ref *local = NULL;
+    size_t n_local = 0;
+    cJSON *root = NULL;
+    const cJSON *items, *env;
+    int error = 0, refused;
+
+    memset(&r, 0, sizeof(r));
+    if (campaign && (error = wb_polis__reconcile_filter_campaign(&filter, campaign)) < 0)
+        goto cleanup;
+    for (;;) {
+        size_t n;
+        if (wb_sync__cancelled(s)) {
+            error = wb_sync__cancel_error();
+            goto cleanup;
+        }
+        wb_buf__clear(&url);
+        if ((error = wb_polis__list_url(&url, s->base_url, s->opts.api,
+                                        campaign ? filter.ptr : NULL, s->opts.page_size,
+                                        skip)) < 0 ||
+            (error = get_page(s, &r, url.ptr, &root, &items, &refused)) < 0)
+            goto cleanup;
+        wb_sync__response_free(s, &r);
+        n = (size_t)cJSON_GetArraySize(items);
+        cJSON_ArrayForEach(env, items)
+        {
+            enum wb_remote_outcome outcome;
+            const cJSON *id = wb_json__get(env, "id");
+            if ((error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
+                                                    s->opts.prefer_remote)) < 0)
+                goto cleanup;
+            wb_sync__count(s, outcome);
+            if (!cJSON_IsString(id))
+                continue;
+            if (n_seen == cap) {
+                size_t ncap = cap ? cap * 2 : 256;
+                char **grown = wb__realloc(seen, ncap * sizeof(*seen));
+                if (!grown) {
+                    error = wb_error__oom();
+                    goto cleanup;
+                }
+                seen = grown;
+                cap = ncap;
+            }
+            if (!(seen[n_seen] = wb__strdup(id->valuestring))) {
+                error = wb_error__oom();
+                goto cleanup;
+            }
+            n_seen++;
+        }
+        cJSON_Delete(root);
+        root = NULL;
+        *done += n;
+        wb_sync__progress(s, 2, *done, 0);
+        if (n < s->opts.page_size)
+            break;
+        skip += n;
+    }
+    /* What the server no longer lists was deleted there. */
+    qsort(seen, n_seen, sizeof(*seen), cmp_str);
+    if ((error = wb_syncstore__live_refs(&local, &n_local, s->store, campaign)) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < n_local; i++) {
+        const char *key = local[i].server_id;
+        enum wb_remote_outcome outcome;
+        cJSON *tomb;
+        if (n_seen && bsearch(&key, seen, n_seen, sizeof(*seen), cmp_str))
+            continue;
+        if ((error = wb_syncstore__tombstone_of(&tomb, s->store, &local[i])) < 0)
+            goto cleanup;
+        error = wb_syncstore__apply_remote(&outcome, s->store, tomb, s->opts.policy,
+                                           s->opts.prefer_remote);
+        cJSON_Delete(tomb);
+        if (error < 0)
+            goto cleanup;
+        wb_sync__count(s, outcome);
+    }
+cleanup:
+    wb_sync__response_free(s, &r);
+    cJSON_Delete(root);
+    for (size_t i = 0; i < n_seen; i++)
+        wb__free(seen[i]);
+    wb__free(seen);
+    wb_syncstore__refs_free(local, n_local);
+    wb_buf__free(&filter);
+    wb_buf__free(&url);
+    return error;
+}
+
+/* polis-api.md G6: a server that refuses the /meta filter (400) is pulled
+ * in full, campaign by campaign (the campaigns this store holds; all
+ * records when it holds none), comparing etags. The watermark stays where
+ * it was, so the next run tries the incremental query again. */
+static int full_repull(wb_sync *s)
+{
+    char **campaigns = NULL;
+    size_t n = 0;
+    uint64_t done = 0;
+    int error;
+    wb_error_clear();
+    if ((error = wb_syncstore__campaigns(&campaigns, &n, s->store)) < 0)
+        return error;
+    if (n == 0)
+        error = repull_campaign(s, NULL, &done);
+    for (size_t i = 0; i < n && error >= 0; i++)
+        error = repull_campaign(s, campaigns[i], &done);
+    for (size_t i = 0; i < n; i++)
+        wb__free(campaigns[i]);
+    wb__free(campaigns);
+    return error;
 }
 
 int wb_pull__run(wb_sync *s)
@@ -197,7 +318,7 @@ int wb_pull__run(wb_sync *s)
     const cJSON *items;
     uint64_t done = 0;
     size_t skip = 0;
-    int error;
+    int error, refused = 0;
 
     memset(&r, 0, sizeof(r));
     if ((error = wb_syncstore__watermark(modified, &seen, s->store, WB_PULL_RESOURCE,
@@ -216,10 +337,11 @@ int wb_pull__run(wb_sync *s)
             (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
                                         s->opts.page_size, skip)) < 0)
             break;
-        if ((error = get_page(s, &r, url.ptr)) < 0)
+        if ((error = get_page(s, &r, url.ptr, &root, &items, &refused)) < 0) {
+            if (refused && skip == 0 && done == 0)
+                error = full_repull(s);
             break;
-        if ((error = wb_polis__parse_page(&root, &items, r.body, r.body_len)) < 0)
-            break;
+        }
         wb_sync__response_free(s, &r);
         n = (size_t)cJSON_GetArraySize(items);
         if ((error = apply_page(s, items, modified, &seen)) < 0)

@@ -37,7 +37,9 @@ wb_push_verdict wb_push__classify(wb_push_op op, int rc, const wb_http_response 
         return WB_VERDICT_CANCEL; /* cancelled, or out of memory: stop */
     if (st >= 200 && st < 300)
         return WB_VERDICT_OK;
-    if (op == WB_PUSH_DELETE && (st == 404 || st == 410))
+    /* Deleted on the server: done for a DELETE, a remote delete to merge
+     * for a PATCH. */
+    if ((op == WB_PUSH_DELETE || op == WB_PUSH_UPDATE) && (st == 404 || st == 410))
         return WB_VERDICT_GONE;
     if (st >= 500 || st == 408 || st == 429 || st < 200)
         return WB_VERDICT_RETRY;
@@ -106,8 +108,23 @@ const cJSON *wb_push__reconcile_match(const cJSON *items, const wb_pending *p, c
 typedef struct push_visit {
     int attempts;        /* failed tries in this visit */
     int unknown_outcome; /* a POST of it may have reached the server */
+    int timed_out;       /* ...and the server may still be working on it */
     int concurrency;     /* a 412 was merged in this visit */
 } push_visit;
+
+/* Count what applying a server version did, as the pull does. */
+void wb_sync__count(wb_sync *s, enum wb_remote_outcome o)
+{
+    switch (o) {
+    case WB_REMOTE_INSERTED: s->report.inserted++; break;
+    case WB_REMOTE_UPDATED: s->report.pulled_updated++; break;
+    case WB_REMOTE_DELETED: s->report.pulled_deleted++; break;
+    case WB_REMOTE_MERGED: s->report.merged++; break;
+    case WB_REMOTE_CONFLICT: s->report.conflicts++; break;
+    case WB_REMOTE_REFUSED: s->report.refused++; break;
+    default: break; /* unchanged, or a conflict parked again */
+    }
+}
 
 /* Read one record back after the store changed it; 0 when it is no longer
  * pending (or no longer due). */
@@ -132,6 +149,63 @@ static int reload(wb_pending *p, wb_sync *s, int *still_pending)
     return 0;
 }
 
+/* A PATCH met 404/410: the record was deleted on the server. The
+ * tombstone is looked up (a filtered list that includes deleted records,
+ * so the real etag and modified time are kept and the pull later sees
+ * nothing new) and applied under the policy like a pulled one: the local
+ * edit is parked as a conflict, never dropped, except under server-wins.
+ * A server that keeps no tombstone gets one made from what we know. */
+static int remote_deleted(wb_sync *s, const wb_pending *p, wb_http_response *rp,
+                          int *verdict_out)
+{
+    wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT;
+    cJSON *root = NULL, *made = NULL;
+    const cJSON *items = NULL, *env, *tomb = NULL;
+    enum wb_remote_outcome outcome;
+    int rc, error = 0;
+
+    if ((error = wb_buf__printf(&filter,
+                                "/id eq \"%s\" and /data/campaignId eq \"%s\" and "
+                                "/meta/isDeleted in [true,false]",
+                                p->server_id, p->campaign_id)) < 0 ||
+        (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr, 10, 0)) < 0)
+        goto cleanup;
+    rc = wb_sync__send(s, rp, "GET", url.ptr, NULL, 0, NULL);
+    *verdict_out = wb_push__classify(WB_PUSH_RECONCILE, rc, rp);
+    if (*verdict_out == WB_VERDICT_AUTH || *verdict_out == WB_VERDICT_CANCEL ||
+        *verdict_out == WB_VERDICT_RETRY)
+        goto cleanup;
+    *verdict_out = WB_VERDICT_OK;
+    if (rp->status >= 200 && rp->status < 300 &&
+        wb_polis__parse_page(&root, &items, rp->body, rp->body_len) == 0) {
+        cJSON_ArrayForEach(env, items)
+        {
+            const cJSON *id = wb_json__get(env, "id");
+            if (cJSON_IsString(id) && strcmp(id->valuestring, p->server_id) == 0 &&
+                cJSON_IsTrue(wb_json__get(wb_json__get(env, "meta"), "isDeleted")))
+                tomb = env;
+        }
+    }
+    wb_error_clear();
+    if (!tomb) {
+        wb_syncstore_ref ref;
+        memcpy(ref.server_id, p->server_id, sizeof(ref.server_id));
+        ref.data = p->base ? p->base : p->data;
+        if ((error = wb_syncstore__tombstone_of(&made, s->store, &ref)) < 0)
+            goto cleanup;
+        tomb = made;
+    }
+    if ((error = wb_syncstore__apply_remote(&outcome, s->store, tomb, s->opts.policy,
+                                            s->opts.prefer_remote)) >= 0)
+        wb_sync__count(s, outcome);
+cleanup:
+    cJSON_Delete(root);
+    cJSON_Delete(made);
+    wb_buf__free(&filter);
+    wb_buf__free(&url);
+    return error;
+}
+
 /* GET the record by server id and merge it in (412 on PATCH or DELETE). */
 static int fetch_and_merge(wb_sync *s, const wb_pending *p, wb_http_response *rp,
                            int *verdict_out)
@@ -151,10 +225,16 @@ static int fetch_and_merge(wb_sync *s, const wb_pending *p, wb_http_response *rp
             error = 0;
         } else if ((error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
                                                        s->opts.prefer_remote)) >= 0) {
-            if (outcome == WB_REMOTE_MERGED)
-                s->report.merged++;
-            else if (outcome == WB_REMOTE_CONFLICT)
-                s->report.conflicts++;
+            wb_sync__count(s, outcome);
+        }
+    } else if (*verdict_out == WB_VERDICT_GONE) {
+        /* Deleted on the server since the 412. */
+        wb_sync__response_free(s, rp);
+        if (p->deleted) {
+            error = wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+            s->report.deleted++;
+        } else {
+            error = remote_deleted(s, p, rp, verdict_out);
         }
     } else if (*verdict_out == WB_VERDICT_CONCURRENCY) {
         *verdict_out = WB_VERDICT_REJECT; /* a GET answered 409: treat as refusal */
@@ -271,7 +351,7 @@ static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
  * stops. Returns < 0 only for errors that stop the run. */
 static int push_one(wb_sync *s, wb_pending *p)
 {
-    push_visit v = {0, p->create_attempted, 0};
+    push_visit v = {0, p->create_attempted, 0, 0};
     wb_http_response r;
     int error = 0;
 
@@ -293,6 +373,16 @@ static int push_one(wb_sync *s, wb_pending *p)
             }
             if (verdict == WB_VERDICT_OK) {
                 wb_sync__response_free(s, &r);
+                if (!found && v.timed_out) {
+                    /* Not there yet, but a POST that timed out may still be
+                     * running on the server: posting again now could make a
+                     * second copy. Ask again in a later run (the pull of
+                     * this one adopts it if it lands meanwhile). */
+                    s->report.deferred++;
+                    return wb_syncstore__defer(
+                        s->store, p->local_id,
+                        wb_sync__now(s) + 2 * (int64_t)s->opts.timeout_ms + 1000);
+                }
                 v.unknown_outcome = 0;
                 if (found)
                     s->report.created++;
@@ -308,8 +398,10 @@ static int push_one(wb_sync *s, wb_pending *p)
         } else {
             if ((error = send_op(s, p, op, &r, &verdict, &nothing)) < 0)
                 return error;
-            if (op == WB_PUSH_CREATE && verdict == WB_VERDICT_RETRY && r.status == 0 && r.sent)
+            if (op == WB_PUSH_CREATE && verdict == WB_VERDICT_RETRY && r.status == 0 && r.sent) {
                 v.unknown_outcome = 1;
+                v.timed_out = r.timed_out;
+            }
         }
         switch (verdict) {
         case WB_VERDICT_OK:
@@ -330,6 +422,20 @@ static int push_one(wb_sync *s, wb_pending *p)
                 wb_sync__response_free(s, &r);
                 continue;
             }
+            {
+                /* The server files records under the token's customer: one
+                 * that is not this store's means a token of another
+                 * customer. Stop before sending it anything more. */
+                const cJSON *cust = wb_json__get(env, "customerId");
+                if (cJSON_IsString(cust) && strcmp(cust->valuestring, s->store->customer_id)) {
+                    error = wb_error__set(WB_EAUTH, WB_ERRCLASS_SYNC,
+                                          "the token belongs to another customer than the "
+                                          "store's (the server filed the record under %s)",
+                                          cust->valuestring);
+                    cJSON_Delete(env);
+                    break;
+                }
+            }
             error = wb_syncstore__ack_write(s->store, p->local_id, p->version, env);
             cJSON_Delete(env);
             if (op == WB_PUSH_CREATE)
@@ -338,8 +444,23 @@ static int push_one(wb_sync *s, wb_pending *p)
                 s->report.updated++;
             break;
         case WB_VERDICT_GONE:
-            error = wb_syncstore__ack_delete(s->store, p->local_id, p->version);
-            s->report.deleted++;
+            if (op == WB_PUSH_DELETE) {
+                error = wb_syncstore__ack_delete(s->store, p->local_id, p->version);
+                s->report.deleted++;
+                break;
+            }
+            wb_sync__response_free(s, &r);
+            if ((error = remote_deleted(s, p, &r, &verdict)) < 0)
+                break;
+            if (verdict == WB_VERDICT_AUTH)
+                error = WB_EAUTH;
+            else if (verdict == WB_VERDICT_CANCEL)
+                error = wb_sync__cancel_error();
+            else if (verdict == WB_VERDICT_RETRY &&
+                     (error = after_failure(s, p, &v, &r, &stop)) >= 0 && !stop) {
+                wb_sync__response_free(s, &r);
+                continue;
+            }
             break;
         case WB_VERDICT_REJECT: {
             char msg[256];

@@ -68,6 +68,8 @@ int wb_sync__cancel_error(void);
 int64_t wb_sync__now(const wb_sync *s);
 /* Wait ms (interrupted by a cancel). */
 void wb_sync__sleep(wb_sync *s, int64_t ms);
+/* Count the outcome of applying a server version in the report. */
+void wb_sync__count(wb_sync *s, enum wb_remote_outcome o);
 /* Report progress; non-zero from the callback cancels the run. */
 void wb_sync__progress(wb_sync *s, int phase, uint64_t done, uint64_t total);
 
@@ -77,7 +79,7 @@ void wb_sync__progress(wb_sync *s, int phase, uint64_t done, uint64_t total);
 int wb_polis__collection_url(wb_buf *b, const char *base, int api);
 /* "<base>/v2/interactions/<id>". */
 int wb_polis__record_url(wb_buf *b, const char *base, int api, const char *id);
-/* A list URL: filter expression (URL-encoded), sorted by /meta/modified then
+/* A list URL: filter expression (URL-encoded; none when NULL or ""), sorted by /meta/modified then
  * id ascending (v2: repeated sort parameters; v1: a JSON array), limit, skip. */
 int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter, size_t limit,
                        size_t skip);
@@ -86,6 +88,8 @@ int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter,
 int wb_polis__pull_filter(wb_buf *b, const char *watermark);
 /* `/data/contactId eq "<contact>" and /data/campaignId eq "<campaign>"`. */
 int wb_polis__reconcile_filter(wb_buf *b, const char *contact, const char *campaign);
+/* `/data/campaignId eq "<campaign>"` (the full re-pull of one campaign). */
+int wb_polis__reconcile_filter_campaign(wb_buf *b, const char *campaign);
 /* Create body: v2 flat data members, v1 {"data":{…}}; both with the local
  * id as a top-level "id" (a server honouring client ids makes a replay
  * harmless; others ignore it). data_text is a compact JSON object. */
@@ -118,7 +122,7 @@ typedef enum wb_push_op {
 /* How a response (or its absence) is handled. */
 typedef enum wb_push_verdict {
     WB_VERDICT_OK = 0,      /* 2xx: acknowledge */
-    WB_VERDICT_GONE,        /* DELETE 404/410: already deleted */
+    WB_VERDICT_GONE,        /* DELETE 404/410: already deleted; PATCH: deleted remotely */
     WB_VERDICT_CONCURRENCY, /* PATCH/DELETE 412/409/ConcurrencyError: fetch, merge, retry */
     WB_VERDICT_REJECT,      /* other 4xx: rejected with the server's message */
     WB_VERDICT_RETRY,       /* 5xx, 408, 429, no response: back off and retry */

@@ -83,7 +83,8 @@ static void test_sync_engine__verdicts(void)
     r.status = 410;
     WBT_ASSERT_INT(wb_push__classify(WB_PUSH_DELETE, 0, &r), WB_VERDICT_GONE);
     r.status = 404;
-    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_REJECT);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_GONE);
+    WBT_ASSERT_INT(wb_push__classify(WB_PUSH_CREATE, 0, &r), WB_VERDICT_REJECT);
     r.status = 412;
     WBT_ASSERT_INT(wb_push__classify(WB_PUSH_UPDATE, 0, &r), WB_VERDICT_CONCURRENCY);
     r.status = 409;

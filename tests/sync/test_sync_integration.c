@@ -7,9 +7,11 @@
  * empty), and the stores that synced agree with the server record by
  * record.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "json.h"
@@ -20,6 +22,9 @@
 #define SG1 "5e5e5e5e-0000-4000-8000-000000000001"
 #define U1 "aaaaaaaa-0000-4000-8000-000000000001"
 #define U2 "aaaaaaaa-0000-4000-8000-000000000002"
+#define C2 "c2c2c2c2-0000-4000-8000-000000000002"
+#define SG2 "5e5e5e5e-0000-4000-8000-000000000002"
+#define U3 "aaaaaaaa-0000-4000-8000-000000000003"
 #define CAMPAIGN "61fbfbaa-5de8-4d17-ac2b-c47f2376265a"
 #define Q1 "9826940d-76a8-4700-8c92-5743ce7bb728"
 #define Q2 "9826940d-76a8-4700-8c92-5743ce7bb729"
@@ -29,9 +34,16 @@
 static srv server;
 static int case_no;
 
+static int start2(const char *extra, const char *extra2, const char *extra3);
+
 static int start(const char *extra)
 {
-    const char *args[16];
+    return start2(extra, NULL, NULL);
+}
+
+static int start2(const char *extra, const char *extra2, const char *extra3)
+{
+    const char *args[20];
     int n = 0;
     args[n++] = "--admin";
     args[n++] = "adm-secret";
@@ -41,8 +53,16 @@ static int start(const char *extra)
     args[n++] = "tokA2:" C1 ":" SG1 ":" U1;
     args[n++] = "--token";
     args[n++] = "tokB:" C1 ":" SG1 ":" U2;
+    args[n++] = "--token";
+    args[n++] = "tokCanv:" C1 ":" SG1 ":" U1 ":canvasser";
+    args[n++] = "--token";
+    args[n++] = "tokOther:" C2 ":" SG2 ":" U3;
     if (extra)
         args[n++] = extra;
+    if (extra2)
+        args[n++] = extra2;
+    if (extra3)
+        args[n++] = extra3;
     args[n] = NULL;
     return srv_start(&server, args);
 }
@@ -66,11 +86,12 @@ static wb_store *open_store(const char *name, const char *user)
 {
     char file[64];
     wb_store *st = NULL;
-    const char *groups[] = {SG1};
+    const char *groups[] = {SG1}, *groups2[] = {SG2};
+    int other = strcmp(user, U3) == 0; /* the user of the other customer */
     snprintf(file, sizeof(file), "%s-%d.db", name, case_no);
     if (wb_store_open(&st, wbt_path(file), NULL) != 0)
         return NULL;
-    if (wb_store_set_identity(st, C1, user, groups, 1) != 0) {
+    if (wb_store_set_identity(st, other ? C2 : C1, user, other ? groups2 : groups, 1) != 0) {
         wb_store_free(st);
         return NULL;
     }
@@ -102,9 +123,52 @@ typedef struct sync_cfg {
     int policy;
     const char *token;
     int (*refresh)(char *buf, size_t size, void *ud);
+    int timeout_ms; /* 0 = 5000 */
 } sync_cfg;
 
 static char last_report[2048];
+
+/* The test clock: the real time plus an offset that waits move forward, so
+ * backoff and Retry-After cost nothing and are observable, and a test can
+ * make deferred records due by moving the offset. */
+static int64_t clock_offset, slept_ms, sleep_calls;
+static int64_t test_now(void *ctx)
+{
+    struct timespec ts;
+    (void)ctx;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset;
+}
+static void test_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    slept_ms += ms;
+    sleep_calls++;
+    clock_offset += ms;
+}
+static const wb_clock test_clock = {WB_CLOCK_VERSION, test_now, test_sleep, NULL};
+
+/* A real wait, for the server's sake. */
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Progress calls of the last run, and an optional hook into them. */
+static int progress_calls[3];
+static int (*progress_hook)(const wb_sync_progress *p);
+static int on_progress(const wb_sync_progress *p, void *ud)
+{
+    (void)ud;
+    if (p->phase >= 1 && p->phase <= 2)
+        progress_calls[p->phase]++;
+    return progress_hook ? progress_hook(p) : 0;
+}
+
+/* The sync handle of a run in progress (for wb_sync_cancel from another
+ * thread). */
+static wb_sync *volatile running_sync;
 
 /* One sync of the store file `name` (no other handle writes meanwhile). */
 static int run_sync(const char *name, const sync_cfg *cfg)
@@ -118,15 +182,20 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.api = cfg->api;
     o.policy = cfg->policy;
     o.token = cfg->token ? cfg->token : "tokA";
-    o.timeout_ms = 5000;
+    o.timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 5000;
     o.connect_timeout_ms = 2000;
-    o.backoff_base_ms = 20;
-    o.backoff_max_ms = 3000;
+    o.backoff_base_ms = 200;
+    o.backoff_max_ms = 10000;
     o.page_size = 3; /* several pages with few records */
     o.token_refresh = cfg->refresh;
+    o.clock = &test_clock;
+    o.progress = on_progress;
+    memset(progress_calls, 0, sizeof(progress_calls));
     if ((rc = wb_sync_new(&s, store_file(name), NULL, &o)) != 0)
         return rc;
+    running_sync = s;
     rc = wb_sync_run(&report, s);
+    running_sync = NULL;
     snprintf(last_report, sizeof(last_report), "%s", report ? report : "");
     if (rc != 0 && wb_error_last())
         fprintf(stderr, "    sync %s: %d %s\n", name, rc, wb_error_last()->message);
@@ -307,7 +376,7 @@ static void free_ids(char **ids, int n)
 
 static void round_trip(int api)
 {
-    sync_cfg a = {api, WB_POLICY_MERGE, "tokA", NULL}, b = {api, WB_POLICY_MERGE, "tokB", NULL};
+    sync_cfg a = {api, WB_POLICY_MERGE, "tokA", NULL, 0}, b = {api, WB_POLICY_MERGE, "tokB", NULL, 0};
     char *ids[4] = {NULL, NULL, NULL, NULL};
     const char *sid;
 
@@ -371,7 +440,7 @@ static void test_sync_integration__round_trip_v1(void)
 
 static void lost_response(const char *extra)
 {
-    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL};
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     char *ids[3] = {NULL, NULL, NULL};
     WBT_ASSERT(start(extra) == 0);
     /* The second POST is applied, then its connection closes unanswered. */
@@ -396,7 +465,7 @@ static void test_sync_integration__lost_create_response_with_client_ids(void)
 
 static void test_sync_integration__retry_after_503(void)
 {
-    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL};
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(put_faults("[{\"method\":\"POST\",\"action\":\"status\",\"status\":503,"
                       "\"retryAfter\":1,\"count\":1}]"));
@@ -419,8 +488,8 @@ static int give_token(char *buf, size_t size, void *ud)
 
 static void test_sync_integration__token_refresh_after_401(void)
 {
-    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", give_token};
-    sync_cfg none = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL};
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", give_token, 0};
+    sync_cfg none = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     srv_reply r;
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 2, 30, NULL));
@@ -451,7 +520,7 @@ static int admin_edit(const char *server_id, const char *ops)
 
 static void test_sync_integration__conflict_merge(void)
 {
-    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL};
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     char *ids[1] = {NULL};
     char *env = NULL;
     wb_store *st;
@@ -481,7 +550,7 @@ static void test_sync_integration__conflict_merge(void)
 
 static void test_sync_integration__conflict_manual(void)
 {
-    sync_cfg a = {WB_API_V2, WB_POLICY_MANUAL, "tokA", NULL};
+    sync_cfg a = {WB_API_V2, WB_POLICY_MANUAL, "tokA", NULL, 0};
     char *ids[1] = {NULL};
     char *json = NULL;
     wb_store *st;
@@ -496,7 +565,7 @@ static void test_sync_integration__conflict_manual(void)
                       "[{\"op\":\"replace\",\"path\":\"/survey/responses/" Q1 "/fields/answer\","
                       "\"value\":\"device\"}]"));
     WBT_OK(run_sync("a", &a));
-    WBT_ASSERT(report_num("pulled", "conflicts") >= 1);
+    WBT_ASSERT_INT(report_num("pulled", "conflicts"), 1); /* the 412 fetch and the pull: one */
     WBT_ASSERT_STR(state_of("a", U1, ids[0]), "conflict");
     /* Resolved with the local side, the next run sends it. */
     st = open_store("a", U1);
@@ -517,6 +586,584 @@ static void test_sync_integration__conflict_manual(void)
     wb_free(ids[0]);
 }
 
+/* ---- more helpers ---------------------------------------------------------- */
+
+/* The server's data of one record (printed JSON, static buffer; "" when
+ * absent or deleted). */
+static const char *server_data(const char *sid)
+{
+    static char out[4096];
+    int dups;
+    cJSON *map = server_map(&dups);
+    const cJSON *d = map ? wb_json__get(map, sid) : NULL;
+    char *t = d ? cJSON_PrintUnformatted(d) : NULL;
+    snprintf(out, sizeof(out), "%s", t ? t : "");
+    free(t);
+    cJSON_Delete(map);
+    return out;
+}
+
+/* Total hits of the current fault rules (so a fault case cannot pass
+ * without its fault). */
+static long faults_fired(void)
+{
+    srv_reply r;
+    long fired = 0;
+    const cJSON *rule;
+    if (srv_call(&r, &server, "GET", "/__admin/faults", NULL, NULL, ADMIN_HDR, NULL) == 200)
+        cJSON_ArrayForEach(rule, wb_json__get(r.json, "rules"))
+        {
+            const cJSON *f = wb_json__get(rule, "fired");
+            fired += cJSON_IsNumber(f) ? (long)f->valuedouble : 0;
+        }
+    srv_reply_free(&r);
+    return fired;
+}
+
+/* Records of a store not synced (tombstones included). */
+static long unsynced_count(const char *name, const char *user)
+{
+    wb_store *st = open_store(name, user);
+    wb_query q = WB_QUERY_INIT;
+    uint64_t n = 0;
+    q.states = WB_STATE_PENDING | WB_STATE_CONFLICT | WB_STATE_REJECTED;
+    q.deleted = WB_DELETED_INCLUDE;
+    if (!st || wb_interaction_count(&n, st, &q) != 0)
+        n = 999;
+    wb_store_free(st);
+    return (long)n;
+}
+
+/* Sync until nothing is left (at most 4 runs). Between runs the clock
+ * moves an hour on (deferred records become due) and `pause_ms` of real
+ * time passes (a delayed request lands on the server). */
+static int sync_until_clean(const char *name, const char *user, const sync_cfg *cfg,
+                            int pause_ms)
+{
+    for (int run = 0; run < 4; run++) {
+        int rc = run_sync(name, cfg);
+        if (rc != 0)
+            return rc;
+        if (unsynced_count(name, user) == 0)
+            return 0;
+        clock_offset += 3600 * 1000;
+        if (pause_ms > 0)
+            nap(pause_ms);
+    }
+    return -1;
+}
+
+#define ANSWER(q, v)                                                                             \
+    "[{\"op\":\"replace\",\"path\":\"/survey/responses/" q "/fields/answer\",\"value\":\"" v       \
+    "\"}]"
+
+/* Every rule end to end under the given faults: 4 creates (faults
+ * `create_rules`), then an update of two records and a delete (faults
+ * `change_rules`), then a second device pulls with no faults. After each
+ * step: no duplicates, store = server record by record, no edit lost, and
+ * the faults did fire. */
+static void fault_scenario(const char *x1, const char *x2, const char *x3, const char *create_rules,
+                           const char *change_rules, int timeout_ms, int pause_ms)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, timeout_ms};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, timeout_ms};
+    char *ids[4] = {NULL, NULL, NULL, NULL};
+    char sid0[40], sid2[40];
+    wb_store *st;
+
+    WBT_ASSERT(start2(x1, x2, x3) == 0);
+    WBT_OK(record_n("a", 4, 100, ids));
+    if (create_rules)
+        WBT_OK(put_faults(create_rules));
+    WBT_OK(sync_until_clean("a", U1, &a, pause_ms));
+    if (create_rules)
+        WBT_ASSERT(faults_fired() >= 1);
+    WBT_OK(put_faults("[]"));
+    WBT_ASSERT(converged("a", U1, 4));
+
+    WBT_OK(edit_local("a", U1, ids[0], ANSWER(Q1, "edited")));
+    WBT_OK(edit_local("a", U1, ids[2], ANSWER(Q2, "changed")));
+    WBT_OK(delete_local("a", ids[1]));
+    if (change_rules)
+        WBT_OK(put_faults(change_rules));
+    WBT_OK(sync_until_clean("a", U1, &a, pause_ms));
+    if (change_rules)
+        WBT_ASSERT(faults_fired() >= 1);
+    WBT_OK(put_faults("[]"));
+    if (pause_ms > 0)
+        nap(pause_ms); /* let a delayed request finish */
+    WBT_ASSERT(converged("a", U1, 3));
+    snprintf(sid0, sizeof(sid0), "%s", server_id_of("a", ids[0]));
+    snprintf(sid2, sizeof(sid2), "%s", server_id_of("a", ids[2]));
+    WBT_ASSERT_CONTAINS(server_data(sid0), "\"answer\":\"edited\"");
+    WBT_ASSERT_CONTAINS(server_data(sid2), "\"answer\":\"changed\"");
+
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT(converged("b", U2, 3));
+    free_ids(ids, 4);
+}
+
+#define ON(method, action, extra)                                                                \
+    "{\"method\":\"" method "\",\"path\":\"/v2/interactions*\",\"action\":\"" action "\"" extra "}"
+
+/* ---- cases: faults ----------------------------------------------------------- */
+
+static void test_sync_integration__fault_lost_update_and_delete_responses(void)
+{
+    /* PATCH and DELETE applied, their answers lost: the retry meets 412
+     * (fetched, equal: synced) and 404 (already deleted). */
+    fault_scenario(NULL, NULL, NULL, NULL,
+                   "[" ON("PATCH", "drop_after", ",\"count\":1") "," ON("DELETE", "drop_after",
+                                                                          ",\"count\":1") "]",
+                   0, 0);
+}
+
+static void test_sync_integration__fault_drop_before_apply(void)
+{
+    fault_scenario(NULL, NULL, NULL, "[" ON("POST", "drop_before", ",\"count\":2") "]",
+                   "[" ON("PATCH", "drop_before", ",\"count\":1") "," ON("DELETE", "drop_before",
+                                                                           ",\"count\":1") "]",
+                   0, 0);
+}
+
+static void test_sync_integration__fault_truncated_body(void)
+{
+    fault_scenario(NULL, NULL, NULL,
+                   "[" ON("POST", "truncate", ",\"count\":2") "," ON("GET", "truncate",
+                                                                       ",\"count\":1") "]",
+                   "[" ON("PATCH", "truncate", ",\"count\":1") "," ON("DELETE", "truncate",
+                                                                        ",\"count\":1") "]",
+                   0, 0);
+}
+
+static void test_sync_integration__fault_garbage_body(void)
+{
+    fault_scenario(NULL, NULL, NULL,
+                   "[" ON("POST", "garbage", ",\"count\":2") "," ON("GET", "garbage",
+                                                                      ",\"count\":1") "]",
+                   "[" ON("PATCH", "garbage", ",\"count\":2") "]", 0, 0);
+}
+
+static void test_sync_integration__fault_server_errors_500_503(void)
+{
+    fault_scenario(NULL, NULL, NULL,
+                   "[" ON("POST", "status", ",\"status\":503,\"count\":2") "," ON(
+                       "GET", "status", ",\"status\":500,\"count\":1") "]",
+                   "[" ON("PATCH", "status", ",\"status\":500,\"count\":1") "," ON(
+                       "DELETE", "status", ",\"status\":502,\"count\":1") "]",
+                   0, 0);
+    /* Waited by the clock hook, not for real. */
+    WBT_ASSERT(sleep_calls >= 1);
+}
+
+/* A POST held by the server longer than the client waits: the client
+ * never posts it again while the first may still land (it looks for it in
+ * a later run and adopts it). */
+static void test_sync_integration__fault_delay_beyond_timeout_without_client_ids(void)
+{
+    fault_scenario("--threads", "4", NULL,
+                   "[" ON("POST", "delay", ",\"ms\":1200,\"count\":1") "]",
+                   "[" ON("PATCH", "delay", ",\"ms\":1200,\"count\":1") "]", 400, 1300);
+}
+
+static void test_sync_integration__fault_delay_beyond_timeout_with_client_ids(void)
+{
+    fault_scenario("--threads", "4", "--client-ids",
+                   "[" ON("POST", "delay", ",\"ms\":1200,\"count\":1") "]",
+                   "[" ON("DELETE", "delay", ",\"ms\":1200,\"count\":1") "]", 400, 1300);
+}
+
+static void test_sync_integration__fault_lost_create_response_and_garbage_mixed_v1(void)
+{
+    sync_cfg a = {WB_API_V1, WB_POLICY_MERGE, "tokA", NULL, 0};
+    char *ids[3] = {NULL, NULL, NULL};
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(put_faults("[{\"method\":\"POST\",\"path\":\"/v1/interactions\",\"action\":"
+                      "\"drop_after\",\"count\":1},{\"method\":\"POST\",\"path\":"
+                      "\"/v1/interactions\",\"action\":\"garbage\",\"count\":1}]"));
+    WBT_OK(record_n("a", 3, 150, ids));
+    WBT_OK(sync_until_clean("a", U1, &a, 0));
+    WBT_ASSERT_INT(faults_fired(), 2);
+    WBT_ASSERT(converged("a", U1, 3));
+    free_ids(ids, 3);
+}
+
+static void test_sync_integration__fault_429_retry_after_honoured(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(put_faults("[" ON("POST", "status", ",\"status\":429,\"retryAfter\":7,\"count\":1") "]"));
+    WBT_OK(record_n("a", 2, 160, NULL));
+    slept_ms = 0;
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(faults_fired(), 1);
+    WBT_ASSERT_INT(report_num("pushed", "created"), 2);
+    /* Retry-After: 7 was waited (on the test clock: the run took no 7 s). */
+    WBT_ASSERT(slept_ms >= 7000);
+    WBT_ASSERT(converged("a", U1, 2));
+}
+
+/* ---- cases: policies, deletes on the server ----------------------------------- */
+
+/* Both sides change the same answer; the policy decides. */
+static void same_field_conflict(int policy, const char *expect)
+{
+    sync_cfg a = {WB_API_V2, policy, "tokA", NULL, 0};
+    char *ids[2] = {NULL, NULL};
+    char *env = NULL;
+    wb_store *st;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 2, 60, ids));
+    WBT_OK(run_sync("a", &a));
+    WBT_OK(admin_edit(server_id_of("a", ids[0]),
+                      "[{\"op\":\"replace\",\"path\":\"/survey/responses/" Q1 "/fields/answer\","
+                      "\"value\":\"server\"},{\"op\":\"replace\",\"path\":\"/successful\","
+                      "\"value\":false}]"));
+    WBT_OK(edit_local("a", U1, ids[0], ANSWER(Q1, "device")));
+    WBT_OK(edit_local("a", U1, ids[1], ANSWER(Q2, "other")));
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT(converged("a", U1, 2));
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    WBT_OK(wb_interaction_get(&env, st, ids[0], 0));
+    wb_store_free(st);
+    WBT_ASSERT_CONTAINS(env, expect);
+    if (policy != WB_POLICY_CLIENT_WINS)
+        WBT_ASSERT_CONTAINS(env, "\"successful\":false"); /* the server's one-sided change */
+    wb_free(env);
+    /* The record without a conflict kept its edit under every policy. */
+    WBT_ASSERT_CONTAINS(server_data(server_id_of("a", ids[1])), "\"answer\":\"other\"");
+    free_ids(ids, 2);
+}
+
+static void test_sync_integration__conflict_server_wins(void)
+{
+    same_field_conflict(WB_POLICY_SERVER_WINS, "\"answer\":\"server\"");
+}
+
+static void test_sync_integration__conflict_client_wins(void)
+{
+    same_field_conflict(WB_POLICY_CLIENT_WINS, "\"answer\":\"device\"");
+}
+
+static void test_sync_integration__conflict_merge_same_field_prefers_local(void)
+{
+    same_field_conflict(WB_POLICY_MERGE, "\"answer\":\"device\"");
+}
+
+static int admin_delete(const char *server_id)
+{
+    char path[128];
+    srv_reply r;
+    long st;
+    snprintf(path, sizeof(path), "/__admin/interactions/%s/edit", server_id);
+    st = srv_call(&r, &server, "POST", path, NULL, "{\"user\":\"" U2 "\",\"delete\":true}",
+                  ADMIN_HDR, NULL);
+    srv_reply_free(&r);
+    return st == 200 ? 0 : -1;
+}
+
+/* A record edited on the device but deleted on the server: the PATCH gets
+ * 404. Under merge the edit is parked as a conflict (never dropped); under
+ * server-wins the delete is taken. */
+static void test_sync_integration__update_of_record_deleted_on_server(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg sw = {WB_API_V2, WB_POLICY_SERVER_WINS, "tokA", NULL, 0};
+    char *ids[2] = {NULL, NULL};
+    char *json = NULL;
+    wb_store *st;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 2, 70, ids));
+    WBT_OK(run_sync("a", &a));
+    WBT_OK(admin_delete(server_id_of("a", ids[0])));
+    WBT_OK(admin_delete(server_id_of("a", ids[1])));
+    WBT_OK(edit_local("a", U1, ids[0], ANSWER(Q1, "kept")));
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(report_num("pushed", "rejected"), 0);
+    WBT_ASSERT_INT(report_num("pulled", "conflicts"), 1); /* counted once */
+    WBT_ASSERT_INT(report_num("pulled", "deleted"), 1);   /* the unedited one */
+    WBT_ASSERT_STR(state_of("a", U1, ids[0]), "conflict");
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    WBT_OK(wb_conflict_get(&json, st, ids[0]));
+    WBT_ASSERT_CONTAINS(json, "\"answer\":\"kept\"");
+    WBT_ASSERT_CONTAINS(json, "\"isDeleted\":true");
+    wb_free(json);
+    /* The user keeps their version: it goes back as a new record. */
+    WBT_OK(wb_conflict_resolve(st, ids[0], WB_TAKE_LOCAL, NULL));
+    wb_store_free(st);
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT(converged("a", U1, 1));
+    WBT_ASSERT_CONTAINS(server_data(server_id_of("a", ids[0])), "\"answer\":\"kept\"");
+
+    /* Server-wins takes the delete. */
+    WBT_OK(admin_delete(server_id_of("a", ids[0])));
+    WBT_OK(edit_local("a", U1, ids[0], ANSWER(Q1, "again")));
+    WBT_OK(run_sync("a", &sw));
+    WBT_ASSERT(converged("a", U1, 0));
+    free_ids(ids, 2);
+}
+
+/* ---- cases: auth, scope, permissions ------------------------------------------ */
+
+static int stale_refreshes;
+static int give_stale_token(char *buf, size_t size, void *ud)
+{
+    (void)ud;
+    stale_refreshes++;
+    snprintf(buf, size, "tokA2"); /* expired as well */
+    return 0;
+}
+
+static void test_sync_integration__token_refresh_once_then_stop(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", give_stale_token, 0};
+    srv_reply r;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 2, 80, NULL));
+    WBT_ASSERT_INT(srv_call(&r, &server, "POST", "/__admin/tokens/expire", NULL,
+                            "{\"token\":\"tokA\"}", ADMIN_HDR, NULL),
+                   200);
+    srv_reply_free(&r);
+    WBT_ASSERT_INT(srv_call(&r, &server, "POST", "/__admin/tokens/expire", NULL,
+                            "{\"token\":\"tokA2\"}", ADMIN_HDR, NULL),
+                   200);
+    srv_reply_free(&r);
+    stale_refreshes = 0;
+    WBT_ASSERT_INT(run_sync("a", &a), WB_EAUTH);
+    WBT_ASSERT_INT(stale_refreshes, 1);
+    WBT_ASSERT_INT(report_num(NULL, "requests"), 2); /* the first 401, the retry: then stop */
+    /* Nothing was lost: both still pending, nothing on the server. */
+    WBT_ASSERT_INT(unsynced_count("a", U1), 2);
+    {
+        int dups;
+        cJSON *m = server_map(&dups);
+        WBT_ASSERT(m && cJSON_GetArraySize(m) == 0);
+        cJSON_Delete(m);
+    }
+}
+
+static void test_sync_integration__canvasser_delete_rejected_with_message(void)
+{
+    sync_cfg c = {WB_API_V2, WB_POLICY_MERGE, "tokCanv", NULL, 0};
+    char *ids[2] = {NULL, NULL};
+    char *info = NULL;
+    wb_store *st;
+    char sid[40];
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 2, 90, ids));
+    WBT_OK(run_sync("a", &c));
+    WBT_ASSERT(converged("a", U1, 2));
+    WBT_OK(delete_local("a", ids[0]));
+    WBT_OK(run_sync("a", &c));
+    WBT_ASSERT_INT(report_num("pushed", "rejected"), 1);
+    WBT_ASSERT_STR(state_of("a", U1, ids[0]), "rejected");
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    WBT_OK(wb_interaction_sync_info(&info, st, ids[0]));
+    wb_store_free(st);
+    WBT_ASSERT_CONTAINS(info, "HTTP 403: this role may not delete records");
+    wb_free(info);
+    /* The server still holds it; a later run does not send it again. */
+    snprintf(sid, sizeof(sid), "%s", server_id_of("a", ids[0]));
+    WBT_ASSERT(server_data(sid)[0] != '\0');
+    WBT_OK(run_sync("a", &c));
+    WBT_ASSERT_INT(report_num(NULL, "requests"), 1); /* the pull only */
+    WBT_ASSERT_STR(state_of("a", U1, ids[0]), "rejected");
+    free_ids(ids, 2);
+}
+
+static void test_sync_integration__other_customer_records_refused(void)
+{
+    /* A device of customer C2 syncs its records; a store of C1 configured
+     * with C2's token must not take them. */
+    sync_cfg other = {WB_API_V2, WB_POLICY_MERGE, "tokOther", NULL, 0};
+    wb_store *st = open_store("c", U3);
+    uint64_t n = 99;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_ASSERT(st != NULL);
+    for (int i = 0; i < 4; i++)
+        WBT_OK(wb_interaction_record(NULL, st, body(200 + i)));
+    wb_store_free(st);
+    WBT_OK(run_sync("c", &other));
+    WBT_ASSERT_INT(report_num("pushed", "created"), 4);
+    st = open_store("a", U1); /* a C1 store */
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    WBT_OK(run_sync("a", &other));
+    WBT_ASSERT_INT(report_num("pulled", "refused"), 4);
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 0);
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    WBT_OK(wb_interaction_count(&n, st, NULL));
+    wb_store_free(st);
+    WBT_ASSERT_INT(n, 0);
+    /* With records to push, the first acknowledgement shows the token
+     * belongs to another customer: the run stops there. */
+    WBT_OK(record_n("a", 3, 210, NULL));
+    WBT_ASSERT_INT(run_sync("a", &other), WB_EAUTH);
+    WBT_ASSERT_INT(report_num(NULL, "requests"), 1);
+    WBT_ASSERT_INT(unsynced_count("a", U1), 3);
+}
+
+/* ---- cases: pull ---------------------------------------------------------------- */
+
+static void test_sync_integration__pull_filter_refused_full_repull(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    char *ids[5] = {NULL, NULL, NULL, NULL, NULL};
+    wb_store *st;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 5, 220, ids));
+    WBT_OK(run_sync("a", &a));
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    /* A fresh device against a server refusing the /meta filter: it lists
+     * everything instead. */
+    WBT_OK(put_faults("[" ON("GET", "status", ",\"status\":400,\"count\":1") "]"));
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(faults_fired(), 1);
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 5);
+    WBT_ASSERT(converged("b", U2, 5));
+    /* Then a change, a delete and a new record on the server side: the full
+     * listing of the campaign finds all three (the delete by absence). */
+    WBT_OK(edit_local("a", U1, ids[0], ANSWER(Q1, "changed")));
+    WBT_OK(delete_local("a", ids[1]));
+    WBT_OK(record_n("a", 1, 230, NULL));
+    WBT_OK(run_sync("a", &a));
+    WBT_OK(put_faults("[" ON("GET", "status", ",\"status\":400,\"count\":1") "]"));
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(faults_fired(), 1);
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 1);
+    WBT_ASSERT_INT(report_num("pulled", "updated"), 1);
+    WBT_ASSERT_INT(report_num("pulled", "deleted"), 1);
+    WBT_ASSERT(converged("b", U2, 5));
+    free_ids(ids, 5);
+}
+
+static void test_sync_integration__progress_per_record_and_page(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    wb_store *st;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 7, 240, NULL));
+    WBT_OK(run_sync("a", &a));
+    /* One at the start and one per record; the pull of 7 records in pages
+     * of 3: one at the start and one per page (3, 3, 1). */
+    WBT_ASSERT_INT(progress_calls[1], 1 + 7);
+    WBT_ASSERT_INT(progress_calls[2], 1 + 3);
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(progress_calls[1], 1);
+    WBT_ASSERT_INT(progress_calls[2], 1 + 3);
+    WBT_ASSERT(converged("b", U2, 7));
+}
+
+/* ---- cases: threads ------------------------------------------------------------ */
+
+static volatile int pushed_so_far;
+static int count_pushes(const wb_sync_progress *p)
+{
+    if (p->phase == 1)
+        pushed_so_far = (int)p->done;
+    return 0;
+}
+
+static void *cancel_after_three(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000 && pushed_so_far < 3; i++)
+        nap(1);
+    if (running_sync)
+        wb_sync_cancel(running_sync);
+    return NULL;
+}
+
+static void test_sync_integration__cancel_from_another_thread(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    char *ids[8];
+    pthread_t t;
+    int rc;
+    long pushed;
+    WBT_ASSERT(start2("--threads", "2", NULL) == 0);
+    /* Every request takes 60 ms, so the cancel lands mid-push. */
+    WBT_OK(put_faults("[" ON("*", "delay", ",\"ms\":60") "]"));
+    WBT_OK(record_n("a", 8, 250, ids));
+    pushed_so_far = 0;
+    progress_hook = count_pushes;
+    WBT_ASSERT(pthread_create(&t, NULL, cancel_after_three, NULL) == 0);
+    rc = run_sync("a", &a);
+    pthread_join(t, NULL);
+    progress_hook = NULL;
+    WBT_ASSERT_INT(rc, WB_ERROR);
+    pushed = report_num("pushed", "created");
+    WBT_ASSERT(pushed >= 3 && pushed < 8);
+    /* Consistent: exactly what was acknowledged is synced, the rest pending. */
+    WBT_ASSERT_INT(unsynced_count("a", U1), 8 - pushed);
+    WBT_OK(put_faults("[]"));
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(report_num("pushed", "created"), 8 - pushed);
+    WBT_ASSERT(converged("a", U1, 8));
+    free_ids(ids, 8);
+}
+
+/* The app records and edits on its own handle while a sync runs on another
+ * thread; one edit hits a record whose upload is in flight. */
+typedef struct sync_thread_arg {
+    sync_cfg cfg;
+    int rc;
+} sync_thread_arg;
+
+static void *sync_thread(void *arg)
+{
+    sync_thread_arg *a = arg;
+    a->rc = run_sync("a", &a->cfg);
+    return NULL;
+}
+
+static void test_sync_integration__record_and_edit_during_sync(void)
+{
+    sync_thread_arg arg = {{WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0}, -1};
+    char *ids[3] = {NULL, NULL, NULL}, *more[3] = {NULL, NULL, NULL};
+    wb_store *st;
+    pthread_t t;
+    WBT_ASSERT(start2("--threads", "2", NULL) == 0);
+    WBT_OK(record_n("a", 3, 260, ids));
+    /* The first POST is held 400 ms by the server. */
+    WBT_OK(put_faults("[" ON("POST", "delay", ",\"ms\":400,\"count\":1") "]"));
+    pushed_so_far = -1;
+    WBT_ASSERT(pthread_create(&t, NULL, sync_thread, &arg) == 0);
+    nap(150); /* the first POST is now on the server */
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    /* The record in flight is the oldest one: ids[0]. */
+    WBT_OK(wb_interaction_update(st, ids[0], ANSWER(Q1, "while-in-flight")));
+    for (int i = 0; i < 3; i++)
+        WBT_OK(wb_interaction_record(&more[i], st, body(270 + i)));
+    wb_store_free(st);
+    pthread_join(t, NULL);
+    WBT_OK(arg.rc);
+    WBT_ASSERT_INT(faults_fired(), 1);
+    /* The acknowledgement did not overwrite the edit: still to be sent. */
+    WBT_ASSERT(strcmp(state_of("a", U1, ids[0]), "synced") != 0 ||
+               strstr(server_data(server_id_of("a", ids[0])), "while-in-flight"));
+    WBT_OK(sync_until_clean("a", U1, &arg.cfg, 0));
+    WBT_ASSERT(converged("a", U1, 6));
+    WBT_ASSERT_CONTAINS(server_data(server_id_of("a", ids[0])), "\"answer\":\"while-in-flight\"");
+    free_ids(ids, 3);
+    free_ids(more, 3);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__round_trip_v2),
     WBT_CASE(test_sync_integration__round_trip_v1),
@@ -526,6 +1173,26 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__token_refresh_after_401),
     WBT_CASE(test_sync_integration__conflict_merge),
     WBT_CASE(test_sync_integration__conflict_manual),
+    WBT_CASE(test_sync_integration__conflict_server_wins),
+    WBT_CASE(test_sync_integration__conflict_client_wins),
+    WBT_CASE(test_sync_integration__conflict_merge_same_field_prefers_local),
+    WBT_CASE(test_sync_integration__update_of_record_deleted_on_server),
+    WBT_CASE(test_sync_integration__fault_lost_update_and_delete_responses),
+    WBT_CASE(test_sync_integration__fault_drop_before_apply),
+    WBT_CASE(test_sync_integration__fault_truncated_body),
+    WBT_CASE(test_sync_integration__fault_garbage_body),
+    WBT_CASE(test_sync_integration__fault_server_errors_500_503),
+    WBT_CASE(test_sync_integration__fault_delay_beyond_timeout_without_client_ids),
+    WBT_CASE(test_sync_integration__fault_delay_beyond_timeout_with_client_ids),
+    WBT_CASE(test_sync_integration__fault_lost_create_response_and_garbage_mixed_v1),
+    WBT_CASE(test_sync_integration__fault_429_retry_after_honoured),
+    WBT_CASE(test_sync_integration__token_refresh_once_then_stop),
+    WBT_CASE(test_sync_integration__canvasser_delete_rejected_with_message),
+    WBT_CASE(test_sync_integration__other_customer_records_refused),
+    WBT_CASE(test_sync_integration__pull_filter_refused_full_repull),
+    WBT_CASE(test_sync_integration__progress_per_record_and_page),
+    WBT_CASE(test_sync_integration__cancel_from_another_thread),
+    WBT_CASE(test_sync_integration__record_and_edit_during_sync),
 };
 
 WBT_MAIN(cases, setup, teardown)
