@@ -740,7 +740,9 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
         if (!(text = wb_json__print(r->data)))
             return WB_ENOMEM;
         error = write_server_version(store, l->local_id, r, text, 1, WB_STATE_SYNCED, r->deleted);
-        *outcome = r->deleted ? WB_REMOTE_DELETED : WB_REMOTE_UPDATED;
+        /* Our own acknowledged delete coming back is not a remote change. */
+        *outcome = r->deleted ? (l->deleted ? WB_REMOTE_UNCHANGED : WB_REMOTE_DELETED)
+                              : WB_REMOTE_UPDATED;
         break;
     }
     wb__free(text);

@@ -791,7 +791,8 @@ if [ -n "$SERVER" ] && [ -x "$SERVER" ]; then
     SC=de300000-0000-4000-8000-000000000001
     SG2=de300000-0000-4000-8000-000000000002
     SU=de300000-0000-4000-8000-000000000004
-    "$SERVER" --port 0 --port-file "$T/port" --token "cli-token:$SC:$SG2:$SU:canvasser" 2>"$T/server.log" &
+    "$SERVER" --port 0 --port-file "$T/port" --token "cli-token:$SC:$SG2:$SU:canvasser" \
+        --admin cli-admin 2>"$T/server.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
     PORT=$(cat "$T/port" 2>/dev/null || echo 1)
@@ -814,6 +815,7 @@ if [ -n "$SERVER" ] && [ -x "$SERVER" ]; then
     py "the refused token is not echoed" 'import sys; assert "wrong-token" not in open(sys.argv[1]).read()' "$T/err"
     S sync --server "http://127.0.0.1:$PORT" --token cli-token
     check "sync" 0
+    expect "no progress bar when stderr is not a terminal" "$(wc -c <"$T/err")" 0
     py "sync prints a one-line summary" '
 import sys
 out = open(sys.argv[1]).read().splitlines()
@@ -829,6 +831,46 @@ assert len(out) == 1 and "pushed 1 created" in out[0] and "0 not synced" in out[
     py "sync --json prints the report" 'import json,sys; r=json.load(open(sys.argv[1])); assert r["pulled"]["inserted"] == 1, r' "$T/out"
     S2 --json list
     expect "the second device has the record" "$(nlines)" 1
+    # The pulled copy's id is the server's: a manager answers a question
+    # there while the phone answers it differently; --policy manual parks
+    # the record (exit 7) and the summary says so.
+    SRVID=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$T/out")
+    Q=9826940d-76a8-4700-8c92-5743ce7bb728
+    answer() { printf '[{"op":"add","path":"/survey/responses/%s","value":{"questionId":"%s","fields":{"answer":"%s"}}}]' "$Q" "$Q" "$1"; }
+    py "a manager edits the record on the server" '
+import sys, urllib.request
+req = urllib.request.Request("http://127.0.0.1:%s/__admin/interactions/%s/edit" % (sys.argv[1], sys.argv[2]),
+    data=("{\"data\":%s}" % sys.argv[3]).encode(),
+    headers={"X-Admin-Token": "cli-admin", "Content-Type": "application/json"}, method="POST")
+assert urllib.request.urlopen(req, timeout=5).status == 200
+' "$PORT" "$SRVID" "$(answer manager)"
+    answer canvasser >"$T/s-patch.json"
+    S update "$SID" "$T/s-patch.json"
+    check "sync: a local edit" 0
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token --policy manual
+    check "sync leaving a conflict exits 7" 7 "not synced"
+    py "the summary counts the conflict once" '
+import sys
+out = open(sys.argv[1]).read().splitlines()
+assert len(out) == 1 and "1 conflicts" in out[0] and "1 not synced" in out[0], out
+' "$T/out"
+    S conflicts
+    expect "conflicts lists the parked record (and a header)" "$(nlines)" 2
+    S conflicts resolve "$SID" --take remote
+    check "sync: resolve with the server's side" 0
+    S sync --server "http://127.0.0.1:$PORT" --token cli-token
+    check "sync after resolving exits 0" 0
+    # On a terminal, a progress bar goes to stderr.
+    if command -v script >/dev/null 2>&1; then
+        body "$CAMP_A" "$CONTACT_1" "2020-04-01T10:05:00.000Z" >"$T/s2.json"
+        S record "$T/s2.json"
+        script -qec "\"$WB\" --db \"$SDB\" sync --server http://127.0.0.1:$PORT --token cli-token" /dev/null \
+            </dev/null >"$T/tty" 2>&1
+        RC=$?
+        check "sync on a terminal" 0
+        grep -q 'push \[##############################\] 1/1' "$T/tty" && pass ||
+            fail "no progress bar on a terminal: $(head -c 300 "$T/tty")"
+    fi
     # A canvasser cannot delete on the server (403): the record stays, rejected.
     S delete "$SID"
     S sync --server "http://127.0.0.1:$PORT" --token cli-token

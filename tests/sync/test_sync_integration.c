@@ -197,6 +197,8 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     rc = wb_sync_run(&report, s);
     running_sync = NULL;
     snprintf(last_report, sizeof(last_report), "%s", report ? report : "");
+    if (getenv("WBT_SYNC_REPORTS"))
+        fprintf(stderr, "    report %s: %s\n", name, last_report);
     if (rc != 0 && wb_error_last())
         fprintf(stderr, "    sync %s: %d %s\n", name, rc, wb_error_last()->message);
     wb_free(report);
