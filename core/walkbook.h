@@ -626,10 +626,13 @@ WB_API WB_WARN_UNUSED int wb_sync_new(wb_sync *WB_NULLABLE *WB_NONNULL out, cons
                                       const wb_sync_options *opts);
 
 /** Run one sync: push, then pull. Blocks; run it on a background thread.
- *  @param[out] out_report  NULL, or a JSON report (wb_free): counts per
- *      outcome, requests, bytes, duration.
+ *  @param[out] out_report  NULL, or a JSON report (wb_free), also after a
+ *      failed run: {"pushed":{created,updated,deleted,rejected,deferred},
+ *      "pulled":{inserted,updated,deleted,merged,conflicts,refused},
+ *      "requests","bytesSent","bytesReceived","durationMs"}.
  *  @return 0 when it ran to the end (records may remain pending, rejected or
- *  in conflict: see the report); WB_EAUTH (401 after one refresh);
+ *  in conflict: see the report); WB_EAUTH (401 after one refresh, or a
+ *  token of another customer than the store's);
  *  WB_EOFFLINE (server unreachable); WB_ERROR (cancelled, see message).
  *  Threads: owner of the sync handle; wb_store handles on the same file
  *  may be used on other threads meanwhile. Callbacks run on this thread.
