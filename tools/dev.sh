@@ -18,6 +18,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(
   build-essential cmake pkg-config git ca-certificates python3 clang cppcheck
   libsqlite3-dev sqlite3 libcjson-dev libcurl4-openssl-dev libsodium-dev libmicrohttpd-dev
+  default-jdk-headless
 )
 
 deps() {

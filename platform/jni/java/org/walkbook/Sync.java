@@ -1,0 +1,226 @@
+package org.walkbook;
+
+import java.util.Arrays;
+
+/**
+ * A sync of a store file with a Polis server (walkbook.h {@code wb_sync}):
+ * push local changes, then pull and merge. It opens the file on its own
+ * connection, so the app keeps recording on its Store meanwhile.
+ *
+ * <p>Run it either on a thread of the app ({@link #run()} blocks: use an
+ * executor or a WorkManager worker, never the main thread), or on a native
+ * thread of its own ({@link #start()}, then {@link #await(long)}). The
+ * progress listener and token refresher are called on the thread that runs
+ * the sync. {@link #cancel()} may be called from any thread. An exception
+ * thrown by a listener cancels the run and is rethrown by run/await.
+ *
+ * <p>Close it (try-with-resources); closing cancels a run in progress and
+ * waits for it to stop.
+ */
+public final class Sync implements AutoCloseable {
+    static { Walkbook.load(); }
+
+    private volatile long handle;
+    private final SyncProgressListener listener;
+    private final TokenRefresher refresher;
+    private boolean busy;    /* a run or a started run not yet awaited */
+    private boolean started; /* the run is on the native thread */
+    private volatile Throwable callbackError;
+
+    /** A sync of the store file at {@code storePath} (opened with
+     *  {@code storeOptions}, null for defaults). */
+    public Sync(String storePath, StoreOptions storeOptions, SyncOptions options)
+            throws WalkbookException {
+        if (options == null) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID, "options: missing");
+        }
+        byte[][] strs = options.nativeStrings();
+        try {
+            handle = nativeNew(Walkbook.utf8(storePath), StoreOptions.toNative(storeOptions), strs,
+                               options.nativeInts());
+        } finally {
+            if (strs[1] != null) {
+                Arrays.fill(strs[1], (byte) 0); /* the token's bytes */
+            }
+        }
+        listener = options.progress;
+        refresher = options.tokenRefresher;
+    }
+
+    /**
+     * Run one sync on the calling thread: push, then pull. Returns the JSON
+     * report (counts per outcome, requests, bytes, duration).
+     * @throws WalkbookException EAUTH (401 after one refresh), EOFFLINE
+     *         (server unreachable), ERROR (cancelled), ...
+     */
+    public String run() throws WalkbookException {
+        long h = begin();
+        try {
+            return finish(nativeRun(h), null);
+        } catch (WalkbookException e) {
+            return finish(null, e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Start a run on a native thread of its own; collect it with
+     *  {@link #await(long)}. */
+    public void start() throws WalkbookException {
+        long h = begin();
+        boolean ok = false;
+        try {
+            synchronized (this) {
+                nativeStart(h);
+                started = true;
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                end();
+            }
+        }
+    }
+
+    /**
+     * Wait up to {@code timeoutMs} for the run begun by {@link #start()}.
+     * @return the JSON report, or null when the run is still going
+     */
+    public synchronized String await(long timeoutMs) throws WalkbookException {
+        if (!started) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID,
+                                        "sync: no background run to await");
+        }
+        byte[] report;
+        try {
+            report = nativeAwait(handle, timeoutMs);
+        } catch (WalkbookException e) {
+            started = false;
+            end();
+            return finish(null, e);
+        }
+        if (report == null) {
+            return null;
+        }
+        started = false;
+        end();
+        return finish(report, null);
+    }
+
+    /** Whether a run is in progress (or started and not yet awaited). */
+    public synchronized boolean isRunning() { return busy; }
+
+    /** Ask a running sync to stop at the next request boundary. Any thread. */
+    public void cancel() {
+        long h = handle;
+        if (h != 0) {
+            nativeCancel(h);
+        }
+    }
+
+    /** Cancel a run in progress, wait for it, and free the handle. */
+    @Override
+    public void close() {
+        cancel();
+        synchronized (this) {
+            if (handle == 0) {
+                return;
+            }
+            /* A run() on another thread: wait until it has returned. A
+             * started run is joined by nativeFree. */
+            boolean interrupted = false;
+            while (busy && !started) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            long h = handle;
+            handle = 0;
+            started = false;
+            busy = false;
+            nativeFree(h);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private synchronized long begin() throws WalkbookException {
+        if (handle == 0) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID, "sync: closed");
+        }
+        if (busy) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID, "sync: already running");
+        }
+        busy = true;
+        callbackError = null;
+        return handle;
+    }
+
+    private synchronized void end() {
+        busy = false;
+        notifyAll();
+    }
+
+    private String finish(byte[] report, WalkbookException e) throws WalkbookException {
+        Throwable t = callbackError;
+        callbackError = null;
+        if (t != null) {
+            if (e != null) {
+                t.addSuppressed(e);
+            }
+            if (t instanceof RuntimeException) {
+                throw (RuntimeException) t;
+            }
+            if (t instanceof Error) {
+                throw (Error) t;
+            }
+            throw new RuntimeException(t);
+        }
+        if (e != null) {
+            throw e;
+        }
+        return Walkbook.string(report);
+    }
+
+    /* Called from native code on the sync thread. Listener exceptions are
+     * kept for run/await and cancel the run; nothing escapes into C. */
+    @SuppressWarnings("unused")
+    private boolean dispatchProgress(int phase, long done, long total) {
+        try {
+            return listener == null || listener.onProgress(phase, done, total);
+        } catch (Throwable t) {
+            if (callbackError == null) {
+                callbackError = t;
+            }
+            return false;
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private byte[] dispatchTokenRefresh() {
+        try {
+            String token = refresher == null ? null : refresher.refreshToken();
+            return token == null ? null : token.getBytes(Walkbook.UTF8);
+        } catch (Throwable t) {
+            if (callbackError == null) {
+                callbackError = t;
+            }
+            return null;
+        }
+    }
+
+    private static native long nativeNew(byte[] storePath, int[] storeOptions, byte[][] strs,
+                                         int[] ints) throws WalkbookException;
+    private native byte[] nativeRun(long h) throws WalkbookException;
+    private native void nativeStart(long h) throws WalkbookException;
+    private static native byte[] nativeAwait(long h, long timeoutMs) throws WalkbookException;
+    private static native void nativeCancel(long h);
+    private static native void nativeFree(long h);
+}
