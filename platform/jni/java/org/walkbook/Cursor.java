@@ -31,11 +31,7 @@ public final class Cursor implements AutoCloseable {
         synchronized (lock) {
             page = nativeNextPage(h(), max);
         }
-        String[] out = new String[page.length];
-        for (int i = 0; i < page.length; i++) {
-            out[i] = Walkbook.string(page[i]);
-        }
-        return out;
+        return Walkbook.strings(page);
     }
 
     /** An opaque position after the last envelope returned, for

@@ -103,12 +103,7 @@ public final class Store implements AutoCloseable {
         for (int i = 0; i < in.length; i++) {
             in[i] = Walkbook.utf8(bodies[i]);
         }
-        byte[][] ids = nativeRecordBatch(h(), bodies == null ? null : in);
-        String[] out = new String[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = Walkbook.string(ids[i]);
-        }
-        return out;
+        return Walkbook.strings(nativeRecordBatch(h(), bodies == null ? null : in));
     }
 
     /** The envelope of a live record as JSON. */

@@ -63,4 +63,13 @@ public final class Walkbook {
 
     /** A string from UTF-8 bytes, or null. */
     static String string(byte[] b) { return b == null ? null : new String(b, UTF8); }
+
+    /** Strings from arrays of UTF-8 bytes. */
+    static String[] strings(byte[][] b) {
+        String[] out = new String[b.length];
+        for (int i = 0; i < b.length; i++) {
+            out[i] = string(b[i]);
+        }
+        return out;
+    }
 }
