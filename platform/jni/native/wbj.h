@@ -57,9 +57,22 @@ void wbj_wipe_free(char *s);
  * pending OutOfMemoryError when the VM cannot allocate it. */
 jbyteArray wbj_cstr_to_bytes(JNIEnv *env, const char *s);
 
-/* wb_store_options from StoreOptions.toNative()'s int[] (NULL: defaults).
- * Negative with an exception pending on a malformed array. */
-int wbj_store_options(JNIEnv *env, jintArray jopts, wb_store_options *o);
+/* wb_store_options with the copies of its secrets, wiped by
+ * wbj_store_options_wipe once the call that needed them returns. */
+typedef struct wbj_store_opts {
+    wb_store_options o;
+    unsigned char key[WB_KEY_BYTES];
+    char *passphrase;
+} wbj_store_opts;
+
+/* wbj_store_opts from StoreOptions' arrays (ints NULL: defaults; key and
+ * passphrase NULL: none). Negative with an exception pending on a malformed
+ * array or a key of the wrong size. Wipe it in every case. */
+int wbj_store_options(JNIEnv *env, jintArray jints, jlongArray jlongs, jbyteArray jkey,
+                      jbyteArray jpass, wbj_store_opts *so);
+void wbj_store_options_wipe(wbj_store_opts *so);
+/* Overwrite @p n bytes that held a secret. */
+void wbj_wipe(void *p, size_t n);
 
 /* The JNIEnv of the calling thread, attaching it to the VM when it is a
  * native thread. *attached is set to 1 when the caller must detach with

@@ -111,14 +111,19 @@ int wbj_array_cstr(JNIEnv *env, jobjectArray arr, jsize i, const char *field, ch
     return rc;
 }
 
+void wbj_wipe(void *p, size_t n)
+{
+    /* A volatile pointer keeps the compiler from dropping the stores to
+     * memory that is freed or goes out of scope right after. */
+    for (volatile unsigned char *v = p; n > 0; n--)
+        *v++ = 0;
+}
+
 void wbj_wipe_free(char *s)
 {
     if (!s)
         return;
-    /* A volatile pointer keeps the compiler from dropping the stores to
-     * memory that is freed right after. */
-    for (volatile char *p = s; *p; p++)
-        *p = 0;
+    wbj_wipe(s, strlen(s));
     free(s);
 }
 

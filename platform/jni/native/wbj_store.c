@@ -16,42 +16,80 @@
 #define ITER(h) ((wb_iter *)(intptr_t)(h))
 
 /* Indexes of Store.nativeOpen's int[] (StoreOptions.toNative). */
-enum { SO_FLAGS, SO_BUSY_TIMEOUT, SO_DURABILITY, SO_MMAP, SO_COUNT };
+enum { SO_FLAGS, SO_BUSY_TIMEOUT, SO_DURABILITY, SO_MMAP, SO_ENCRYPTION, SO_COUNT };
+enum { SL_KDF_OPS, SL_KDF_MEM, SL_COUNT };
 /* Indexes of the query arrays (Query.toNative). */
 enum { QS_CAMPAIGN, QS_CONTACT, QS_HOUSEHOLD, QS_WALKLIST, QS_SINCE, QS_UNTIL, QS_CURSOR, QS_COUNT };
 enum { QI_STATES, QI_DELETED, QI_ORDER, QI_LIMIT, QI_COUNT };
 
-int wbj_store_options(JNIEnv *env, jintArray jopts, wb_store_options *o)
+int wbj_store_options(JNIEnv *env, jintArray jints, jlongArray jlongs, jbyteArray jkey,
+                      jbyteArray jpass, wbj_store_opts *so)
 {
+    wb_store_options *o = &so->o;
     jint v[SO_COUNT];
+    jlong l[SL_COUNT];
+    so->passphrase = NULL;
     if (wb_store_options_init(o, WB_STORE_OPTIONS_VERSION) < 0)
         return wbj_throw(env, WB_EINVALID);
-    if (!jopts)
-        return 0;
-    if ((*env)->GetArrayLength(env, jopts) != SO_COUNT)
-        return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong length");
-    (*env)->GetIntArrayRegion(env, jopts, 0, SO_COUNT, v);
-    o->flags = (unsigned int)v[SO_FLAGS];
-    o->busy_timeout_ms = v[SO_BUSY_TIMEOUT];
-    o->durability = v[SO_DURABILITY];
-    o->mmap_mib = v[SO_MMAP];
+    if (jints) {
+        if ((*env)->GetArrayLength(env, jints) != SO_COUNT)
+            return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong length");
+        (*env)->GetIntArrayRegion(env, jints, 0, SO_COUNT, v);
+        o->flags = (unsigned int)v[SO_FLAGS];
+        o->busy_timeout_ms = v[SO_BUSY_TIMEOUT];
+        o->durability = v[SO_DURABILITY];
+        o->mmap_mib = v[SO_MMAP];
+        o->encryption = v[SO_ENCRYPTION];
+    }
+    if (jlongs) {
+        if ((*env)->GetArrayLength(env, jlongs) != SL_COUNT)
+            return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong length");
+        (*env)->GetLongArrayRegion(env, jlongs, 0, SL_COUNT, l);
+        if (l[SL_KDF_OPS] < 0 || l[SL_KDF_MEM] < 0)
+            return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID,
+                                 "kdfLimits: must not be negative");
+        o->kdf_opslimit = (unsigned long long)l[SL_KDF_OPS];
+        o->kdf_memlimit = (size_t)l[SL_KDF_MEM];
+    }
+    if (jkey) {
+        if ((*env)->GetArrayLength(env, jkey) != WB_KEY_BYTES)
+            return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID,
+                                 "key: must be 32 bytes");
+        (*env)->GetByteArrayRegion(env, jkey, 0, WB_KEY_BYTES, (jbyte *)so->key);
+        o->key = so->key;
+    }
+    if (wbj_bytes_to_cstr(env, jpass, "passphrase", &so->passphrase) < 0)
+        return WB_EINVALID;
+    o->passphrase = so->passphrase;
     return 0;
 }
 
-static jlong JNICALL store_open(JNIEnv *env, jclass c, jbyteArray jpath, jintArray jopts)
+void wbj_store_options_wipe(wbj_store_opts *so)
 {
-    wb_store_options o;
+    wbj_wipe(so->key, sizeof(so->key));
+    wbj_wipe_free(so->passphrase);
+    so->passphrase = NULL;
+    so->o.key = NULL;
+    so->o.passphrase = NULL;
+}
+
+static jlong JNICALL store_open(JNIEnv *env, jclass c, jbyteArray jpath, jintArray jints,
+                                jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
+{
+    wbj_store_opts so;
     wb_store *st = NULL;
     char *path = NULL;
     int rc;
     (void)c;
     if (wbj_bytes_to_cstr(env, jpath, "path", &path) < 0)
         return 0;
-    if (wbj_store_options(env, jopts, &o) < 0) {
+    if (wbj_store_options(env, jints, jlongs, jkey, jpass, &so) < 0) {
+        wbj_store_options_wipe(&so);
         free(path);
         return 0;
     }
-    rc = wb_store_open(&st, path, &o);
+    rc = wb_store_open(&st, path, &so.o);
+    wbj_store_options_wipe(&so);
     free(path);
     if (rc < 0) {
         wbj_throw(env, rc);
@@ -69,6 +107,41 @@ static void JNICALL store_free(JNIEnv *env, jclass c, jlong h)
         return;
     wb_store_free(STORE(h));
     wbj_live_add(WBJ_LIVE_STORE, -1);
+}
+
+static void JNICALL store_rekey(JNIEnv *env, jclass c, jlong h, jintArray jints,
+                                jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
+{
+    wbj_store_opts so;
+    int rc;
+    (void)c;
+    if (wbj_store_options(env, jints, jlongs, jkey, jpass, &so) == 0 &&
+        (rc = wb_store_rekey(STORE(h), &so.o)) < 0)
+        wbj_throw(env, rc);
+    wbj_store_options_wipe(&so);
+}
+
+static jboolean JNICALL store_encrypted(JNIEnv *env, jclass c, jlong h)
+{
+    (void)env;
+    (void)c;
+    return wb_store_encrypted(STORE(h)) ? JNI_TRUE : JNI_FALSE;
+}
+
+static jbyteArray JNICALL store_verify_log(JNIEnv *env, jclass c, jlong h)
+{
+    char *out = NULL;
+    jbyteArray res = NULL;
+    int rc;
+    (void)c;
+    /* On WB_ETAMPER the report is written too, but the exception (naming
+     * the first broken link) is what the caller gets. */
+    if ((rc = wb_log_verify(&out, STORE(h))) < 0)
+        wbj_throw(env, rc);
+    else
+        res = wbj_cstr_to_bytes(env, out);
+    wb_free(out);
+    return res;
 }
 
 static jint JNICALL store_schema_version(JNIEnv *env, jclass c, jlong h)
@@ -462,7 +535,10 @@ static void JNICALL cursor_free(JNIEnv *env, jclass c, jlong h)
 int wbj_store__register(JNIEnv *env)
 {
     const JNINativeMethod store[] = {
-        {WBJ_STR("nativeOpen"), WBJ_STR("([B[I)J"), WBJ_FN(store_open)},
+        {WBJ_STR("nativeOpen"), WBJ_STR("([B[I[J[B[B)J"), WBJ_FN(store_open)},
+        {WBJ_STR("nativeRekey"), WBJ_STR("(J[I[J[B[B)V"), WBJ_FN(store_rekey)},
+        {WBJ_STR("nativeEncrypted"), WBJ_STR("(J)Z"), WBJ_FN(store_encrypted)},
+        {WBJ_STR("nativeVerifyLog"), WBJ_STR("(J)[B"), WBJ_FN(store_verify_log)},
         {WBJ_STR("nativeFree"), WBJ_STR("(J)V"), WBJ_FN(store_free)},
         {WBJ_STR("nativeSchemaVersion"), WBJ_STR("(J)I"), WBJ_FN(store_schema_version)},
         {WBJ_STR("nativeSetIdentity"), WBJ_STR("(J[B[B[[B)V"), WBJ_FN(store_set_identity)},

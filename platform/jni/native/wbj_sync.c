@@ -113,24 +113,26 @@ static void sync_result_clear(wbj_sync *s)
     s->report = NULL;
 }
 
-static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray jstore_opts,
+static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray jstore_ints,
+                              jlongArray jstore_longs, jbyteArray jkey, jbyteArray jpass,
                               jobjectArray jstrs, jintArray jints)
 {
     static const char *const names[SS_COUNT] = {"baseUrl", "token", "caFile", "caPath", "proxy"};
-    wb_store_options so;
+    wbj_store_opts so;
     wb_sync_options o;
     char *path = NULL, *strs[SS_COUNT] = {NULL};
     jint v[SI_COUNT];
     wbj_sync *s = NULL;
     int rc, i;
     (void)c;
+    memset(&so, 0, sizeof(so));
     if (!jstrs || !jints || (*env)->GetArrayLength(env, jstrs) != SS_COUNT ||
         (*env)->GetArrayLength(env, jints) != SI_COUNT) {
         wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong shape");
         return 0;
     }
     if (wbj_bytes_to_cstr(env, jpath, "storePath", &path) < 0 ||
-        wbj_store_options(env, jstore_opts, &so) < 0)
+        wbj_store_options(env, jstore_ints, jstore_longs, jkey, jpass, &so) < 0)
         goto cleanup;
     for (i = 0; i < SS_COUNT; i++)
         if (wbj_array_cstr(env, jstrs, i, names[i], &strs[i]) < 0)
@@ -172,7 +174,7 @@ static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray
     o.token_refresh = v[SI_HAS_REFRESH] ? on_token_refresh : NULL;
     o.userdata = s;
     s->callbacks = v[SI_HAS_PROGRESS] || v[SI_HAS_REFRESH];
-    if ((rc = wb_sync_new(&s->sync, path, &so, &o)) < 0) {
+    if ((rc = wb_sync_new(&s->sync, path, &so.o, &o)) < 0) {
         wbj_throw(env, rc);
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
@@ -182,6 +184,7 @@ static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray
     }
     wbj_live_add(WBJ_LIVE_SYNC, 1);
 cleanup:
+    wbj_store_options_wipe(&so);
     free(path);
     for (i = 0; i < SS_COUNT; i++) {
         if (i == SS_TOKEN)
@@ -343,7 +346,7 @@ static void JNICALL sync_free(JNIEnv *env, jclass c, jlong h)
 int wbj_sync__register(JNIEnv *env)
 {
     const JNINativeMethod sync[] = {
-        {WBJ_STR("nativeNew"), WBJ_STR("([B[I[[B[I)J"), WBJ_FN(sync_new)},
+        {WBJ_STR("nativeNew"), WBJ_STR("([B[I[J[B[B[[B[I)J"), WBJ_FN(sync_new)},
         {WBJ_STR("nativeRun"), WBJ_STR("(J)[B"), WBJ_FN(sync_run)},
         {WBJ_STR("nativeStart"), WBJ_STR("(J)V"), WBJ_FN(sync_start)},
         {WBJ_STR("nativeAwait"), WBJ_STR("(JJ)[B"), WBJ_FN(sync_await)},

@@ -46,8 +46,17 @@ public final class Store implements AutoCloseable {
      */
     public static Store open(String path, Identity identity, StoreOptions options)
             throws WalkbookException {
-        Store s = new Store(nativeOpen(Walkbook.utf8(path), StoreOptions.toNative(options)), path,
-                            options);
+        byte[] pass = options == null ? null : options.nativePassphrase();
+        long handle;
+        try {
+            handle = options == null
+                         ? nativeOpen(Walkbook.utf8(path), null, null, null, null)
+                         : nativeOpen(Walkbook.utf8(path), options.nativeInts(),
+                                      options.nativeLongs(), options.nativeKey(), pass);
+        } finally {
+            StoreOptions.wipe(pass);
+        }
+        Store s = new Store(handle, path, options);
         if (identity != null) {
             try {
                 s.setIdentity(identity);
@@ -65,6 +74,37 @@ public final class Store implements AutoCloseable {
     /** Schema version of the opened file. */
     public synchronized int schemaVersion() throws WalkbookException {
         return nativeSchemaVersion(h());
+    }
+
+    /** Whether the store's personal fields are encrypted. */
+    public synchronized boolean isEncrypted() throws WalkbookException {
+        return nativeEncrypted(h());
+    }
+
+    /**
+     * Re-encrypt the store under the key or passphrase of {@code newKeys}
+     * (other members ignored), all or nothing. Other handles on the file,
+     * and syncs, must then be opened with the new key.
+     */
+    public synchronized void rekey(StoreOptions newKeys) throws WalkbookException {
+        if (newKeys == null) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID, "newKeys: missing");
+        }
+        byte[] pass = newKeys.nativePassphrase();
+        try {
+            nativeRekey(h(), newKeys.nativeInts(), newKeys.nativeLongs(), newKeys.nativeKey(),
+                        pass);
+        } finally {
+            StoreOptions.wipe(pass);
+        }
+    }
+
+    /** Verify the signed interaction log; returns the report
+     *  {"entries","records","ok","publicKey","firstBroken"}.
+     *  @throws WalkbookException ETAMPER naming the first broken link */
+    public synchronized String verifyLog() throws WalkbookException {
+        return Walkbook.string(nativeVerifyLog(h()));
     }
 
     /** Set the identity, once (see {@link Identity}). */
@@ -164,7 +204,8 @@ public final class Store implements AutoCloseable {
         nativeConflictResolve(h(), Walkbook.utf8(id), r.value, Walkbook.utf8(document));
     }
 
-    /** A sync of this store's file, on a connection of its own. */
+    /** A sync of this store's file, on a connection of its own (opened with
+     *  this store's options, key included). */
     public Sync newSync(SyncOptions o) throws WalkbookException {
         return new Sync(path, options, o);
     }
@@ -188,7 +229,12 @@ public final class Store implements AutoCloseable {
         return handle;
     }
 
-    private static native long nativeOpen(byte[] path, int[] options) throws WalkbookException;
+    private static native long nativeOpen(byte[] path, int[] ints, long[] longs, byte[] key,
+                                          byte[] passphrase) throws WalkbookException;
+    private static native void nativeRekey(long h, int[] ints, long[] longs, byte[] key,
+                                           byte[] passphrase) throws WalkbookException;
+    private static native boolean nativeEncrypted(long h);
+    private static native byte[] nativeVerifyLog(long h) throws WalkbookException;
     private static native void nativeFree(long h);
     private static native int nativeSchemaVersion(long h);
     private static native void nativeSetIdentity(long h, byte[] customer, byte[] user,

@@ -1,7 +1,30 @@
 package org.walkbook;
 
-/** Options of {@link Store#open} (walkbook.h {@code wb_store_options}). */
+/**
+ * Options of {@link Store#open} (walkbook.h {@code wb_store_options}),
+ * encryption at rest included: a 32-byte key from the Android Keystore, or a
+ * passphrase. The options keep copies of the key and passphrase (a Store
+ * keeps its options for {@link Store#newSync}); {@link #wipe()} zeroes them.
+ */
 public final class StoreOptions {
+    /** Encryption at rest (walkbook.h {@code wb_encryption}). */
+    public enum Encryption {
+        /** A new store is encrypted when a key or passphrase is given; an
+         *  existing store is what it was created as (default). */
+        DEFAULT(0),
+        /** Refuse (EKEY) to create or open a store that is not encrypted. */
+        REQUIRED(1),
+        /** Explicitly plain: no key may be given. */
+        NONE(2);
+
+        final int value;
+
+        Encryption(int value) { this.value = value; }
+    }
+
+    /** Bytes of a store key. */
+    public static final int KEY_BYTES = 32;
+
     /** Durability of each commit. */
     public enum Durability {
         /** fsync every commit: survives power loss (default). */
@@ -19,6 +42,10 @@ public final class StoreOptions {
     private int busyTimeoutMs = 5000;
     private Durability durability = Durability.FULL;
     private int mmapMib = 256;
+    private Encryption encryption = Encryption.DEFAULT;
+    private byte[] key;
+    private char[] passphrase;
+    private long kdfOpsLimit, kdfMemLimit;
 
     /** Create the file if it is missing (default true). */
     public StoreOptions create(boolean create) { this.create = create; return this; }
@@ -35,11 +62,79 @@ public final class StoreOptions {
      *  e.g. for 32-bit devices). */
     public StoreOptions mmapMib(int mib) { this.mmapMib = mib; return this; }
 
-    /** The int[] the bridge reads (order fixed in wbj_store.c). */
-    int[] toNative() {
-        int flags = (create ? 0x1 : 0) | (readOnly ? 0x2 : 0);
-        return new int[] {flags, busyTimeoutMs, durability == null ? 0 : durability.value, mmapMib};
+    public StoreOptions encryption(Encryption e) { this.encryption = e; return this; }
+
+    /** The store key ({@link #KEY_BYTES} bytes; copied). Null: none. */
+    public StoreOptions key(byte[] key) {
+        wipeKey();
+        this.key = key == null ? null : key.clone();
+        return this;
     }
 
-    static int[] toNative(StoreOptions o) { return o == null ? null : o.toNative(); }
+    /** A passphrase instead of a key (copied; stretched with Argon2id). */
+    public StoreOptions passphrase(char[] passphrase) {
+        wipePassphrase();
+        this.passphrase = passphrase == null ? null : passphrase.clone();
+        return this;
+    }
+
+    /** Argon2id cost for a new passphrase (0: libsodium's "interactive"). */
+    public StoreOptions kdfLimits(long opsLimit, long memLimitBytes) {
+        this.kdfOpsLimit = opsLimit;
+        this.kdfMemLimit = memLimitBytes;
+        return this;
+    }
+
+    /** Zero the copies of the key and passphrase these options hold. */
+    public void wipe() {
+        wipeKey();
+        wipePassphrase();
+    }
+
+    private void wipeKey() {
+        if (key != null) {
+            java.util.Arrays.fill(key, (byte) 0);
+            key = null;
+        }
+    }
+
+    private void wipePassphrase() {
+        if (passphrase != null) {
+            java.util.Arrays.fill(passphrase, '\0');
+            passphrase = null;
+        }
+    }
+
+    /** The arrays the bridge reads (order fixed in wbj_store.c). */
+    int[] nativeInts() {
+        int flags = (create ? 0x1 : 0) | (readOnly ? 0x2 : 0);
+        return new int[] {
+            flags, busyTimeoutMs, durability == null ? 0 : durability.value, mmapMib,
+            encryption == null ? 0 : encryption.value
+        };
+    }
+
+    long[] nativeLongs() { return new long[] {kdfOpsLimit, kdfMemLimit}; }
+
+    byte[] nativeKey() { return key; }
+
+    /** The passphrase as UTF-8 in a new array: the caller wipes it. */
+    byte[] nativePassphrase() {
+        if (passphrase == null) {
+            return null;
+        }
+        java.nio.ByteBuffer b = Walkbook.UTF8.encode(java.nio.CharBuffer.wrap(passphrase));
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        if (b.hasArray()) {
+            java.util.Arrays.fill(b.array(), (byte) 0);
+        }
+        return out;
+    }
+
+    static void wipe(byte[] b) {
+        if (b != null) {
+            java.util.Arrays.fill(b, (byte) 0);
+        }
+    }
 }

@@ -36,10 +36,16 @@ public final class Sync implements AutoCloseable {
                                         WalkbookException.CLASS_INVALID, "options: missing");
         }
         byte[][] strs = options.nativeStrings();
+        byte[] pass = storeOptions == null ? null : storeOptions.nativePassphrase();
         try {
-            handle = nativeNew(Walkbook.utf8(storePath), StoreOptions.toNative(storeOptions), strs,
-                               options.nativeInts());
+            handle = storeOptions == null
+                         ? nativeNew(Walkbook.utf8(storePath), null, null, null, null, strs,
+                                     options.nativeInts())
+                         : nativeNew(Walkbook.utf8(storePath), storeOptions.nativeInts(),
+                                     storeOptions.nativeLongs(), storeOptions.nativeKey(), pass,
+                                     strs, options.nativeInts());
         } finally {
+            StoreOptions.wipe(pass);
             if (strs[1] != null) {
                 Arrays.fill(strs[1], (byte) 0); /* the token's bytes */
             }
@@ -216,8 +222,9 @@ public final class Sync implements AutoCloseable {
         }
     }
 
-    private static native long nativeNew(byte[] storePath, int[] storeOptions, byte[][] strs,
-                                         int[] ints) throws WalkbookException;
+    private static native long nativeNew(byte[] storePath, int[] storeInts, long[] storeLongs,
+                                         byte[] key, byte[] passphrase, byte[][] strs, int[] ints)
+            throws WalkbookException;
     private native byte[] nativeRun(long h) throws WalkbookException;
     private native void nativeStart(long h) throws WalkbookException;
     private static native byte[] nativeAwait(long h, long timeoutMs) throws WalkbookException;

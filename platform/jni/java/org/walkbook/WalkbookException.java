@@ -24,6 +24,8 @@ public class WalkbookException extends Exception {
     public static final int EEXISTS = -12;
     public static final int ETOOBIG = -13;
     public static final int EREADONLY = -14;
+    public static final int EKEY = -15;
+    public static final int ETAMPER = -16;
 
     /** Error classes (walkbook.h {@code wb_error_class}). */
     public static final int CLASS_NONE = 0;

@@ -329,6 +329,62 @@ public final class TestJniStore {
             }
         });
 
+        h.add("test_jni_store__encryption_keys", () -> {
+            byte[] key = new byte[StoreOptions.KEY_BYTES];
+            for (int i = 0; i < key.length; i++) {
+                key[i] = (byte) (i * 7 + 1);
+            }
+            byte[] other = key.clone();
+            other[0] ^= 1;
+            String path = h.path("enc.db");
+            String id;
+            try (Store s = Store.open(path, ID1, new StoreOptions().key(key))) {
+                check(s.isEncrypted(), "a store opened with a key is encrypted");
+                id = s.record(body(1, CAMPAIGN, "secret answer"));
+                contains(s.verifyLog(), "\"ok\":true", "the signed log verifies");
+            }
+            for (String f : new String[] {path, path + "-wal"}) {
+                java.io.File file = new java.io.File(f);
+                if (file.exists()) {
+                    String bytes = new String(java.nio.file.Files.readAllBytes(file.toPath()),
+                                              "ISO-8859-1");
+                    check(!bytes.contains("secret answer"), "no answer in clear in " + f);
+                }
+            }
+            WalkbookException e = fails(WalkbookException.EKEY, () -> Store.open(path).close());
+            eq(WalkbookException.CLASS_CRYPTO, e.errorClass(), "class of a missing key");
+            fails(WalkbookException.EKEY,
+                  () -> Store.open(path, new StoreOptions().key(other)).close());
+            e = fails(WalkbookException.EINVALID,
+                      () -> Store.open(path, new StoreOptions().key(new byte[31])).close());
+            contains(e.getMessage(), "key", "names the key");
+            char[] words = "correct horse".toCharArray();
+            try (Store s = Store.open(path, new StoreOptions().key(key))) {
+                contains(s.get(id), "secret answer", "read with the key");
+                s.rekey(new StoreOptions().passphrase(words).kdfLimits(1, 8192));
+                fails(WalkbookException.EINVALID, () -> s.rekey(new StoreOptions()));
+                fails(WalkbookException.EINVALID, () -> s.rekey(null));
+            }
+            fails(WalkbookException.EKEY, () -> Store.open(path, new StoreOptions().key(key)).close());
+            try (Store s = Store.open(path, new StoreOptions().passphrase(words))) {
+                contains(s.get(id), "secret answer", "read with the new passphrase");
+            }
+            fails(WalkbookException.EKEY,
+                  () -> Store.open(path, new StoreOptions().passphrase("wrong".toCharArray())).close());
+            StoreOptions wiped = new StoreOptions().passphrase(words);
+            wiped.wipe();
+            fails(WalkbookException.EKEY, () -> Store.open(path, wiped).close());
+            String plain = h.path("plain.db");
+            Store.open(plain, ID1, null).close();
+            try (Store s = Store.open(plain)) {
+                check(!s.isEncrypted(), "plain");
+            }
+            fails(WalkbookException.EKEY, () -> Store.open(plain,
+                new StoreOptions().encryption(StoreOptions.Encryption.REQUIRED)).close());
+            fails(WalkbookException.EINVALID, () -> Store.open(h.path("none.db"),
+                new StoreOptions().encryption(StoreOptions.Encryption.NONE).key(key)).close());
+        });
+
         h.add("test_jni_store__geo", () -> {
             double m = Geo.distance(0, 0, 0, 1);
             check(Math.abs(m - 111319.49079327357) < 1e-6, "one degree on the equator: " + m);

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.walkbook.Query;
 import org.walkbook.Resolution;
 import org.walkbook.Store;
+import org.walkbook.StoreOptions;
 import org.walkbook.Sync;
 import org.walkbook.SyncOptions;
 import org.walkbook.SyncProgressListener;
@@ -418,6 +419,31 @@ public final class TestJniSync {
                 eq(1L, num(r, "pushed", "updated"), "the resolution is sent");
                 contains(a.get(id), "\"answer\":\"device\"", "local side kept");
                 eq("synced", str(a.syncInfo(id), "state"), "synced");
+            }
+        });
+
+        h.add("test_jni_sync__encrypted_store", () -> {
+            byte[] key = new byte[StoreOptions.KEY_BYTES];
+            for (int i = 0; i < key.length; i++) {
+                key[i] = (byte) (255 - i);
+            }
+            String path = file("enc");
+            try (Store a = Store.open(path, ID1, new StoreOptions().key(key));
+                 Server s = Server.start(h, "enc", TOKENS)) {
+                a.record(body(1));
+                a.record(body(2));
+                /* newSync opens the file with the store's options, key included. */
+                eq(2L, num(sync(a, opts(s)), "pushed", "created"), "pushed");
+                eq(2L, liveOnServer(s), "on the server");
+                WalkbookException e = fails(WalkbookException.EKEY,
+                    () -> new Sync(path, null, opts(s)).close());
+                eq(WalkbookException.CLASS_CRYPTO, e.errorClass(), "class");
+                try (Store b = Store.open(file("enc-b"), ID1,
+                                          new StoreOptions().passphrase("pw".toCharArray())
+                                              .kdfLimits(1, 8192))) {
+                    eq(2L, num(sync(b, opts(s)), "pulled", "inserted"), "pulled into another");
+                    check(b.isEncrypted(), "encrypted with a passphrase");
+                }
             }
         });
 
