@@ -8,6 +8,13 @@ shift 4
 opts=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts="$opts $1"; shift; done
 [ $# -gt 0 ] && shift
+# Sanitized build: the runtimes go first into the uninstrumented JVM (see
+# tests/jni/CMakeLists.txt); later ASAN_OPTIONS entries win.
+if [ -n "${WBJ_PRELOAD:-}" ]; then
+  LD_PRELOAD=$WBJ_PRELOAD
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:handle_segv=0:allow_user_segv_handler=1"
+  export LD_PRELOAD ASAN_OPTIONS
+fi
 out=$(mktemp)
 err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
