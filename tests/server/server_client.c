@@ -95,6 +95,7 @@ int srv_start(srv *s, const char *const *args)
     srv_pids[slot] = pid;
     s->pid = pid;
     s->port = 0;
+    s->host = NULL;
     for (int i = 0; i < 100; i++) { /* up to 5 s */
         FILE *f = fopen(portfile, "r");
         if (f) {
@@ -119,10 +120,15 @@ int srv_start(srv *s, const char *const *args)
 
 int srv_stop(srv *s)
 {
+    return srv_stop_signal(s, SIGTERM);
+}
+
+int srv_stop_signal(srv *s, int sig)
+{
     int status = -1;
     if (s->pid <= 0)
         return -1;
-    kill(s->pid, SIGTERM);
+    kill(s->pid, sig);
     for (int i = 0; i < 60; i++) { /* up to 3 s */
         if (waitpid(s->pid, &status, WNOHANG) == s->pid)
             break;
@@ -190,7 +196,7 @@ long srv_call_n(srv_reply *r, const srv *s, const char *method, const char *path
     r->status = -1;
     if (!c)
         return -1;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", s->port, path);
+    snprintf(url, sizeof(url), "http://%s:%u%s", s->host ? s->host : "127.0.0.1", s->port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);

@@ -15,12 +15,15 @@
 typedef struct srv {
     pid_t pid;
     unsigned port;
+    const char *host; /* where srv_call connects; NULL: 127.0.0.1 (srv_start sets NULL) */
 } srv;
 
 /* Start the server with extra arguments (NULL-terminated). 0 or -1. */
 int srv_start(srv *s, const char *const *args);
 /* SIGTERM, wait up to 3 s, then SIGKILL. Returns the exit status or -1. */
 int srv_stop(srv *s);
+/* The same with another signal (SIGINT). */
+int srv_stop_signal(srv *s, int sig);
 
 typedef struct srv_reply {
     long status;

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,7 @@ typedef struct bench_client {
 typedef struct bench_result {
     double rps, p50, p99, max;
     double server_cpu_us; /* server CPU time (user + system) per request */
+    double client_cpu_us; /* this program's CPU time per request (the clients) */
     long requests, errors;
 } bench_result;
 
@@ -95,6 +97,15 @@ static double server_cpu_us(pid_t pid)
         sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU time this process (the client threads) has used, in microseconds. */
+static double self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static double now_ms(void)
@@ -207,7 +218,7 @@ static int bench_phase(bench_result *out, int phase, long per_client, unsigned p
     pthread_t *ts = calloc((size_t)o->clients, sizeof(*ts));
     double *all = malloc((size_t)(o->clients * per_client) * sizeof(double));
     pthread_barrier_t start;
-    double t0, wall, cpu0;
+    double t0, wall, cpu0, self0;
     long total = o->clients * per_client, k = 0;
     int ok = -1;
 
@@ -228,12 +239,14 @@ static int bench_phase(bench_result *out, int phase, long per_client, unsigned p
         }
     }
     cpu0 = server_cpu_us(server);
+    self0 = self_cpu_us();
     pthread_barrier_wait(&start);
     t0 = now_ms();
     for (long i = 0; i < o->clients; i++)
         pthread_join(ts[i], NULL);
     wall = now_ms() - t0;
     out->server_cpu_us = cpu0 < 0 ? -1 : (server_cpu_us(server) - cpu0) / (double)total;
+    out->client_cpu_us = (self_cpu_us() - self0) / (double)total;
     pthread_barrier_destroy(&start);
     for (long i = 0; i < o->clients; i++) {
         out->errors += cs[i].errors;
@@ -396,9 +409,9 @@ int main(int argc, char **argv)
     stop_server(pid, dir);
     for (int p = 0; p < 3; p++) {
         printf("bench: %-6s requests=%ld errors=%ld rps=%.0f p50_ms=%.3f p99_ms=%.3f "
-               "max_ms=%.3f server_cpu_us=%.1f\n",
+               "max_ms=%.3f server_cpu_us=%.1f client_cpu_us=%.1f\n",
                phase_names[p], r[p].requests, r[p].errors, r[p].rps, r[p].p50, r[p].p99,
-               r[p].max, r[p].server_cpu_us);
+               r[p].max, r[p].server_cpu_us, r[p].client_cpu_us);
         failed |= r[p].errors != 0;
     }
     for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)

@@ -20,6 +20,8 @@
 #include "uuid.h"
 
 #define WBS_AUTH_MAX_ENTRIES 100000
+#define WBS_AUTH_MAX_LINE 510 /* a line of --token-file, end of line aside */
+#define WBS_AUTH_MAX_FILE (1024L * 1024L)
 
 enum wbs_token_kind { WBS_TOKEN_STATIC, WBS_TOKEN_ACCESS, WBS_TOKEN_REFRESH, WBS_TOKEN_CODE };
 
@@ -131,13 +133,13 @@ static int wbs_auth__parse_spec(char **value, wbs_principal *who, const char *sp
         parts[n++] = tok;
     if (n < 4 || n > 5) {
         snprintf(err, errlen, "%s: expected VALUE:CUSTOMER:SECURITY_GROUP:USER[:ROLE]", what);
-        return -1;
+        goto fail;
     }
     for (size_t i = 1; i < 4; i++) {
         if (!wb_uuid__valid(parts[i])) {
             snprintf(err, errlen, "%s: %s must be a UUID", what,
                      i == 1 ? "CUSTOMER" : i == 2 ? "SECURITY_GROUP" : "USER");
-            return -1;
+            goto fail;
         }
         for (char *c = parts[i]; *c; c++)
             if (*c >= 'A' && *c <= 'F')
@@ -151,7 +153,7 @@ static int wbs_auth__parse_spec(char **value, wbs_principal *who, const char *sp
         who->role = WBS_ROLE_CANVASSER;
     else if (n == 5 && strcmp(parts[4], "admin") != 0) {
         snprintf(err, errlen, "%s: ROLE must be admin or canvasser", what);
-        return -1;
+        goto fail;
     }
     *value = wb__strdup(parts[0]);
     sodium_memzero(buf, sizeof(buf));
@@ -160,6 +162,9 @@ static int wbs_auth__parse_spec(char **value, wbs_principal *who, const char *sp
         return -1;
     }
     return 0;
+fail: /* the buffer held the token */
+    sodium_memzero(buf, sizeof(buf));
+    return -1;
 }
 
 static int wbs_auth__add(wbs_auth *a, const char *spec, int kind, const char *what, char *err,
@@ -189,6 +194,81 @@ int wbs_auth_add_token(wbs_auth *a, const char *spec, char *err, size_t errlen)
 int wbs_auth_add_code(wbs_auth *a, const char *spec, char *err, size_t errlen)
 {
     return wbs_auth__add(a, spec, WBS_TOKEN_CODE, "--auth-code", err, errlen);
+}
+
+/* One line of a token file, without its end of line: blank and comment
+ * lines are skipped, surrounding blanks trimmed. 0 or -1 with err set. */
+static int wbs_auth__file_line(wbs_auth *a, char *line, const char *path, unsigned long n,
+                               char *err, size_t errlen)
+{
+    char what[300];
+    size_t len;
+
+    while (*line == ' ' || *line == '\t')
+        line++;
+    len = strlen(line);
+    while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+    if (!len || *line == '#')
+        return 0;
+    /* The path is shortened, never the line number. */
+    snprintf(what, sizeof(what), "--token-file %.200s line %lu", path, n);
+    return wbs_auth__add(a, line, WBS_TOKEN_STATIC, what, err, errlen);
+}
+
+int wbs_auth_add_token_file(wbs_auth *a, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL, line[WBS_AUTH_MAX_LINE + 1];
+    size_t len = 0, at = 0;
+    unsigned long n = 0;
+    int rc = -1;
+
+    if (!f) {
+        snprintf(err, errlen, "--token-file %.200s: cannot open it", path);
+        return -1;
+    }
+    if (!(text = wb__malloc(WBS_AUTH_MAX_FILE + 1))) {
+        snprintf(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    len = fread(text, 1, WBS_AUTH_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "--token-file %.200s: read error", path);
+        goto cleanup;
+    }
+    if (len > WBS_AUTH_MAX_FILE) {
+        snprintf(err, errlen, "--token-file %.200s: over 1 MiB", path);
+        goto cleanup;
+    }
+    while (at < len) {
+        const char *end = memchr(text + at, '\n', len - at);
+        size_t l = end ? (size_t)(end - (text + at)) : len - at;
+        n++;
+        if (l > WBS_AUTH_MAX_LINE) {
+            snprintf(err, errlen, "--token-file %.200s line %lu: longer than %d bytes", path, n,
+                     WBS_AUTH_MAX_LINE);
+            goto cleanup;
+        }
+        if (memchr(text + at, '\0', l)) {
+            snprintf(err, errlen, "--token-file %.200s line %lu: contains a NUL byte", path, n);
+            goto cleanup;
+        }
+        memcpy(line, text + at, l);
+        line[l] = '\0';
+        at += l + 1;
+        if (wbs_auth__file_line(a, line, path, n, err, errlen) < 0)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    sodium_memzero(line, sizeof(line));
+    if (text) {
+        sodium_memzero(text, len);
+        wb__free(text);
+    }
+    fclose(f);
+    return rc;
 }
 
 int wbs_auth_check(wbs_auth *a, const char *header, wbs_principal *out)

@@ -2,7 +2,8 @@
  * auth.h - bearer tokens bound to (customer, security group, user, role)
  * and the OAuth 2.0 token endpoint (polis-api.md §6.1, G15).
  *
- * Static tokens come from the command line (--token) and never expire.
+ * Static tokens come from the command line (--token) or a file
+ * (--token-file) and never expire.
  * Authorization codes (--auth-code) are exchanged at POST /auth/oauth2/token
  * for an access token and a refresh token; access tokens expire after the
  * configured lifetime (0 = never), refresh tokens are single-use (each
@@ -40,6 +41,11 @@ void wbs_auth_free(wbs_auth *a);
  * (default) or canvasser. Returns 0, or -1 with a message in err (which
  * never repeats the token). */
 int wbs_auth_add_token(wbs_auth *a, const char *spec, char *err, size_t errlen);
+/* Static tokens from a file: one TOKEN:CUSTOMER:SECURITY_GROUP:USER[:ROLE]
+ * per line; blank lines and lines starting with '#' (after blanks) are
+ * skipped. Returns 0, or -1 with a message naming the file and the line
+ * (never the token). */
+int wbs_auth_add_token_file(wbs_auth *a, const char *path, char *err, size_t errlen);
 /* Same syntax, for an authorization code. */
 int wbs_auth_add_code(wbs_auth *a, const char *spec, char *err, size_t errlen);
 

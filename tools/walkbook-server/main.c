@@ -4,6 +4,7 @@
  *
  *   walkbook-server [--port N|0] [--port-file F] [--listen ADDR]
  *                   [--db PATH|:memory:] [--token T:CUSTOMER:SG:USER[:ROLE]]…
+ *                   [--token-file FILE]…
  *                   [--auth-code C:CUSTOMER:SG:USER[:ROLE]]…
  *                   [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]
  *                   [--faults FILE] [--admin TOKEN] [--bench-routes]
@@ -52,6 +53,7 @@ static void wbs_usage(FILE *f)
 {
     fputs("usage: walkbook-server [--port N|0] [--port-file FILE] [--listen ADDR]\n"
           "         [--db PATH|:memory:] [--token TOKEN:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
+          "         [--token-file FILE]... (one TOKEN:CUSTOMER:SECURITY_GROUP:USER[:ROLE] a line)\n"
           "         [--auth-code CODE:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
           "         [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]\n"
           "         [--faults FILE] [--admin TOKEN] [--bench-routes]\n"
@@ -162,7 +164,8 @@ int main(int argc, char **argv)
             if (!*v)
                 goto bad_value;
             o.admin = v;
-        } else if (strcmp(a, "--token") != 0 && strcmp(a, "--auth-code") != 0) {
+        } else if (strcmp(a, "--token") != 0 && strcmp(a, "--token-file") != 0 &&
+                   strcmp(a, "--auth-code") != 0) {
             fprintf(stderr, "walkbook-server: %s: unknown option\n", a);
             wbs_usage(stderr);
             return 2;
@@ -182,6 +185,8 @@ int main(int argc, char **argv)
         int rc = 0;
         if (strcmp(argv[i], "--token") == 0)
             rc = wbs_auth_add_token(auth, argv[++i], err, sizeof(err));
+        else if (strcmp(argv[i], "--token-file") == 0)
+            rc = wbs_auth_add_token_file(auth, argv[++i], err, sizeof(err));
         else if (strcmp(argv[i], "--auth-code") == 0)
             rc = wbs_auth_add_code(auth, argv[++i], err, sizeof(err));
         else if (strcmp(argv[i], "--client-ids") != 0 && strcmp(argv[i], "--log") != 0 &&
