@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "etag.h"
 #include "server_cases.h"
 #include "wbtest.h"
 
@@ -239,7 +242,71 @@ static void test_server_run__sigint_keeps_records(void)
     WBT_ASSERT_INT(srv_stop(&s), 0);
 }
 
+/* Creates from several connections at once (they print their envelopes
+ * in parallel, outside the storage lock): every one is stored, with a
+ * distinct meta.modified, created = modified, and the recipe's etag. */
+#define RACE_THREADS 4
+#define RACE_EACH 25
+
+typedef struct race {
+    const srv *s;
+    int failed;
+} race;
+
+static void *race_run(void *arg)
+{
+    race *r = arg;
+    for (int i = 0; i < RACE_EACH; i++) {
+        srv_reply rep;
+        if (create(&rep, r->s, "t") != 201)
+            r->failed++;
+        srv_reply_free(&rep);
+    }
+    return NULL;
+}
+
+static void test_server_run__concurrent_creates(void)
+{
+    static const char *const args[] = {"--threads", "4", "--token",
+                                       "t:" T_C1 ":" T_SG1 ":" T_U1, NULL};
+    srv s;
+    srv_reply r;
+    race rs[RACE_THREADS];
+    pthread_t ts[RACE_THREADS];
+    const cJSON *item;
+    char prev[32] = "", etag[WBS_ETAG_MAX];
+    int n = 0;
+
+    WBT_ASSERT_INT(srv_start(&s, args), 0);
+    for (int i = 0; i < RACE_THREADS; i++) {
+        rs[i].s = &s;
+        rs[i].failed = 0;
+        WBT_ASSERT_INT(pthread_create(&ts[i], NULL, race_run, &rs[i]), 0);
+    }
+    for (int i = 0; i < RACE_THREADS; i++) {
+        pthread_join(ts[i], NULL);
+        WBT_ASSERT_INT(rs[i].failed, 0);
+    }
+    WBT_ASSERT_INT(srv_call(&r, &s, "GET", "/v2/interactions?limit=1000&sort=meta/modified&sort=ASC",
+                            "t", NULL, NULL, NULL),
+                   200);
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.json, "data"))
+    {
+        const char *m = srv_str(item, "/meta/modified");
+        n++;
+        WBT_ASSERT(m != NULL && strcmp(m, prev) > 0);
+        WBT_ASSERT_STR(srv_str(item, "/meta/created"), m);
+        snprintf(prev, sizeof(prev), "%s", m);
+        WBT_ASSERT(wbs_etag_recompute(etag, item) == 0);
+        WBT_ASSERT_STR(etag, srv_str(item, "/meta/etag"));
+    }
+    WBT_ASSERT_INT(n, RACE_THREADS * RACE_EACH);
+    srv_reply_free(&r);
+    WBT_ASSERT_INT(srv_stop(&s), 0);
+}
+
 static const wbt_case cases[] = {
+    WBT_CASE(test_server_run__concurrent_creates),
     WBT_CASE(test_server_run__token_file),
     WBT_CASE(test_server_run__token_file_errors),
     WBT_CASE(test_server_run__bad_options_refused),

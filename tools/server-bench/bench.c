@@ -303,7 +303,7 @@ static int start_server(pid_t *pid, unsigned *port, const bench_opts *o, const c
         fprintf(stderr, "walkbook-server-bench: cannot run %s\n", o->server);
         _exit(127);
     }
-    for (int i = 0; i < 100; i++) { /* up to 5 s */
+    for (int i = 0; i < 600; i++) { /* up to 30 s (a loaded machine, valgrind) */
         FILE *f = fopen(portfile, "r");
         if (f) {
             int got = fscanf(f, "%u", port) == 1;

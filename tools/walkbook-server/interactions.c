@@ -130,16 +130,22 @@ static void wbs_ix__replay(wbs_response *res, const char *text, const cJSON *dat
     cJSON_Delete(mine);
 }
 
+/* The times of a new envelope while it is printed outside the lock; the
+ * real ones replace them in the text under it (etag.h). */
+#define WBS_IX_TIME_PLACEHOLDER "1970-01-01T00:00:00.000Z"
+
 static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
 {
     wbs_ix_api *api = userdata;
     wbs_records *r = api->ix->records;
     cJSON *body = NULL, *client_id = NULL, *data = NULL, *env = NULL;
-    const cJSON *d;
+    const cJSON *d, *campaign;
     char id[WB_UUID_LEN + 1], now[WB_TIMESTAMP_LEN + 1], location[96];
     char *text = NULL, *existing = NULL;
-    int rc;
+    wbs_etag_text t;
+    int rc, replay;
 
+    memset(&t, 0, sizeof(t));
     wb_error_clear();
     if (wb_json__parse(&body, req->body, req->body_len, NULL, "body") < 0) {
         wbs_resource_fail(res, "BadRequestError", "body: not JSON");
@@ -147,7 +153,8 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
     }
     /* A top-level id is not part of either body shape: take it out first. */
     client_id = cJSON_DetachItemFromObjectCaseSensitive(body, "id");
-    if (api->ix->client_ids && client_id) {
+    replay = api->ix->client_ids && client_id;
+    if (replay) {
         if (!cJSON_IsString(client_id) || !wb_uuid__valid(client_id->valuestring)) {
             wbs_respond_error(res, 400, "ValidationError", "id: must be a UUID");
             goto cleanup;
@@ -174,17 +181,34 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         goto cleanup;
     }
 
+    /* The lock is held twice, briefly: to read the campaign and household
+     * the record derives from, then to stamp its time and store it. The
+     * envelope is printed between the two, so concurrent creates print in
+     * parallel; meta.modified is taken in the same hold as the write, so
+     * records are stored in the order of their meta.modified (incremental
+     * pulls by modified miss nothing). */
     wbs_records_lock(r);
-    if ((api->version == 1 && wbs_ix__derive_list_id(data, r, req->who.customer) < 0) ||
-        wbs_ix__fill_distance(data, r, req->who.customer) < 0) {
+    rc = (api->version == 1 && wbs_ix__derive_list_id(data, r, req->who.customer) < 0) ||
+         wbs_ix__fill_distance(data, r, req->who.customer) < 0;
+    wbs_records_unlock(r);
+    if (rc) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");
-        goto unlock;
+        goto cleanup;
     }
-    rc = api->ix->client_ids && client_id
-             ? wbs_records_get(&existing, r, WBS_IX, req->who.customer, id)
-             : 1;
+    env = wbs_resource_new_envelope(id, data, &req->who, WBS_IX_TIME_PLACEHOLDER, WBS_IX);
+    data = NULL;
+    if (!env || wbs_etag_text_print(&t, env) < 0) {
+        wbs_respond_error(res, 500, "ServerError", "out of memory");
+        goto cleanup;
+    }
+    campaign = wb_json__get(wb_json__get(env, "data"), "campaignId");
+
+    wbs_records_lock(r);
+    /* With --client-ids the id may be taken; checked in the same hold as
+     * the write, so two posts of one id cannot both create it. */
+    rc = replay ? wbs_records_get(&existing, r, WBS_IX, req->who.customer, id) : 1;
     if (rc == 0) {
-        wbs_ix__replay(res, existing, data, &req->who);
+        wbs_ix__replay(res, existing, wb_json__get(env, "data"), &req->who);
         goto unlock;
     }
     if (rc < 0) {
@@ -192,23 +216,25 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         goto unlock;
     }
     wbs_records_next_modified(r, now);
-    env = wbs_resource_new_envelope(id, data, &req->who, now, WBS_IX);
-    data = NULL;
-    if (!env || !(text = wbs_etag_stamp(env, NULL))) {
+    if (!(text = wbs_etag_text_finish(&t, now, now, NULL))) {
         wbs_respond_error(res, 500, "ServerError", "out of memory");
         goto unlock;
     }
-    if (wbs_records_put(r, WBS_IX, req->who.customer, id, text, now) < 0) {
+    if (wbs_records_put_known(r, WBS_IX, req->who.customer, id, text, now,
+                              cJSON_IsString(campaign) ? campaign->valuestring : NULL, 0) < 0) {
         wbs_respond_error(res, 500, "ServerError", "storage error");
         goto unlock;
     }
+    wbs_records_unlock(r);
     wbs_respond_text(res, 201, text);
     text = NULL;
     snprintf(location, sizeof(location), "/v%d/interactions/%s", api->version, id);
     wbs_response_header(res, "Location", location);
+    goto cleanup;
 unlock:
     wbs_records_unlock(r);
 cleanup:
+    wbs_etag_text_free(&t);
     wb__free(text);
     wb__free(existing);
     cJSON_Delete(env);

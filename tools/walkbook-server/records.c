@@ -344,18 +344,35 @@ int wbs_records_get(char **out_text, wbs_records *r, const char *resource,
     return result;
 }
 
+/* Open the batch transaction of an in-memory database if none is open.
+ * 0 or -1. */
+static int wbs_records__batch_begin(wbs_records *r)
+{
+    if (!r->memory || r->in_batch)
+        return 0;
+    if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    r->in_batch = 1;
+    return 0;
+}
+
+/* Step a bound INSERT, then count it in the batch. 0 or -1. */
+static int wbs_records__write(wbs_records *r, wbs_records_use *u)
+{
+    int rc = sqlite3_step(u->st);
+    wbs_records__put_stmt(u);
+    if (r->in_batch && ++r->batch >= WBS_RECORDS_MEMORY_BATCH && wbs_records__flush(r) < 0)
+        return -1;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int wbs_records_put(wbs_records *r, const char *resource, const char *customer,
                     const char *id, const char *text, const char *modified)
 {
     wbs_records_use u;
-    int rc;
 
-    if (r->memory && !r->in_batch) {
-        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-            return -1;
-        r->in_batch = 1;
-    }
-    if (wbs_records__prepare(&u, r, "INSERT OR REPLACE INTO ", resource,
+    if (wbs_records__batch_begin(r) < 0 ||
+        wbs_records__prepare(&u, r, "INSERT OR REPLACE INTO ", resource,
                              " (customer, id, envelope, modified, x_campaign, x_modified,"
                              " x_state) VALUES (?1, ?2, ?3, ?4, " WBS_COL_CAMPAIGN("?3") ", "
                              WBS_COL_MODIFIED("?3") ", " WBS_COL_STATE("?3") ")") < 0)
@@ -364,11 +381,30 @@ int wbs_records_put(wbs_records *r, const char *resource, const char *customer,
     sqlite3_bind_text(u.st, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(u.st, 3, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(u.st, 4, modified, -1, SQLITE_STATIC);
-    rc = sqlite3_step(u.st);
-    wbs_records__put_stmt(&u);
-    if (r->in_batch && ++r->batch >= WBS_RECORDS_MEMORY_BATCH && wbs_records__flush(r) < 0)
+    return wbs_records__write(r, &u);
+}
+
+int wbs_records_put_known(wbs_records *r, const char *resource, const char *customer,
+                          const char *id, const char *text, const char *modified,
+                          const char *campaign, int deleted)
+{
+    wbs_records_use u;
+
+    if (wbs_records__batch_begin(r) < 0 ||
+        wbs_records__prepare(&u, r, "INSERT OR REPLACE INTO ", resource,
+                             " (customer, id, envelope, modified, x_campaign, x_modified,"
+                             " x_state) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)") < 0)
         return -1;
-    return rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_bind_text(u.st, 1, customer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(u.st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(u.st, 3, text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(u.st, 4, modified, -1, SQLITE_STATIC);
+    if (campaign)
+        sqlite3_bind_text(u.st, 5, campaign, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(u.st, 5);
+    sqlite3_bind_int(u.st, 6, deleted ? 1 : 0);
+    return wbs_records__write(r, &u);
 }
 
 /* Step a bound statement, giving column 0 to fn. */

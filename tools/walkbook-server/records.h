@@ -51,6 +51,15 @@ int wbs_records_get(char **out_text, wbs_records *r, const char *resource,
 int wbs_records_put(wbs_records *r, const char *resource, const char *customer,
                     const char *id, const char *text, const char *modified);
 
+/* The same for a caller that has the envelope at hand and so knows the
+ * derived columns (records.h, top): its data.campaignId when that is a
+ * string (else NULL), its meta.modified (= modified, a string) and
+ * whether meta.isDeleted is true. Saves SQLite parsing the text. text
+ * must be valid JSON. 0 or -1. */
+int wbs_records_put_known(wbs_records *r, const char *resource, const char *customer,
+                          const char *id, const char *text, const char *modified,
+                          const char *campaign, int deleted);
+
 /* Call fn for every record of a customer (in no particular order); a
  * non-zero return stops and is returned. -1 on a storage error. */
 typedef int (*wbs_records_fn)(const char *text, size_t len, void *userdata);

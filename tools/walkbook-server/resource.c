@@ -127,6 +127,7 @@ void wbs_resource_write(wbs_response *res, int status, wbs_records *r, const cha
                         cJSON *env, const char *customer, const char *id, const char *user)
 {
     cJSON *meta = wb_json__get(env, "meta");
+    const cJSON *campaign;
     char modified[25];
     char *text;
 
@@ -137,7 +138,10 @@ void wbs_resource_write(wbs_response *res, int status, wbs_records *r, const cha
         wbs_respond_error(res, 500, "ServerError", "out of memory");
         return;
     }
-    if (wbs_records_put(r, resource, customer, id, text, modified) < 0) {
+    campaign = wb_json__get(wb_json__get(env, "data"), "campaignId");
+    if (wbs_records_put_known(r, resource, customer, id, text, modified,
+                              cJSON_IsString(campaign) ? campaign->valuestring : NULL,
+                              cJSON_IsTrue(wb_json__get(meta, "isDeleted"))) < 0) {
         wb__free(text);
         wbs_respond_error(res, 500, "ServerError", "storage error");
         return;

@@ -11,42 +11,46 @@ static uint32_t wbs_sha1__rol(uint32_t x, unsigned n)
     return (x << n) | (x >> (32u - n));
 }
 
+/* One step of round r: the schedule is kept in a ring of 16 words (w[i]
+ * from i = 16 on overwrites w[i - 16]), and the rounds are four loops
+ * without a branch on the step number: about half the instructions of
+ * one loop that picks f and k per step. */
+#define WBS_SHA1_W(i)                                                                       \
+    (i < 16 ? w[i]                                                                          \
+            : (w[i & 15] = wbs_sha1__rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^               \
+                                             w[(i + 2) & 15] ^ w[i & 15],                   \
+                                         1)))
+#define WBS_SHA1_STEP(f, k)                                                                 \
+    do {                                                                                    \
+        uint32_t t_ = wbs_sha1__rol(a, 5) + (f) + e + (k) + WBS_SHA1_W(i);                  \
+        e = d;                                                                              \
+        d = c;                                                                              \
+        c = wbs_sha1__rol(b, 30);                                                           \
+        b = a;                                                                              \
+        a = t_;                                                                             \
+    } while (0)
+
 static void wbs_sha1__block(uint32_t h[5], const unsigned char *p)
 {
-    uint32_t w[80], a, b, c, d, e, f, k, t;
+    uint32_t w[16], a, b, c, d, e;
     unsigned i;
 
     for (i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (i = 16; i < 80; i++)
-        w[i] = wbs_sha1__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     a = h[0];
     b = h[1];
     c = h[2];
     d = h[3];
     e = h[4];
-    for (i = 0; i < 80; i++) {
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5a827999u;
-        } else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ed9eba1u;
-        } else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8f1bbcdcu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xca62c1d6u;
-        }
-        t = wbs_sha1__rol(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = wbs_sha1__rol(b, 30);
-        b = a;
-        a = t;
-    }
+    for (i = 0; i < 20; i++)
+        WBS_SHA1_STEP(d ^ (b & (c ^ d)), 0x5a827999u);
+    for (; i < 40; i++)
+        WBS_SHA1_STEP(b ^ c ^ d, 0x6ed9eba1u);
+    for (; i < 60; i++)
+        WBS_SHA1_STEP((b & c) | (d & (b | c)), 0x8f1bbcdcu);
+    for (; i < 80; i++)
+        WBS_SHA1_STEP(b ^ c ^ d, 0xca62c1d6u);
     h[0] += a;
     h[1] += b;
     h[2] += c;
