@@ -1,8 +1,10 @@
 /*
  * test_server_run.c - running walkbook-server: tokens from --token-file
  * (and its errors, which name the file and line and never the token),
- * --listen, start-up refusals, and a clean stop on SIGINT as on SIGTERM.
- * Everything goes through the built binary and real HTTP on loopback.
+ * refreshing an expired access token, v1 listId from the campaign,
+ * concurrent creates, --listen, start-up refusals, and a clean stop on
+ * SIGINT as on SIGTERM. Everything goes through the built binary and real
+ * HTTP on loopback.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -305,7 +307,90 @@ static void test_server_run__concurrent_creates(void)
     WBT_ASSERT_INT(srv_stop(&s), 0);
 }
 
+/* An access token that expired is renewed with the refresh token of its
+ * grant: the new one works, the old one stays refused, the refresh token
+ * is spent. */
+static void test_server_run__refresh_after_expiry(void)
+{
+    static const char *const args[] = {"--token-lifetime", "1", "--auth-code",
+                                       "c:" T_C1 ":" T_SG1 ":" T_U1, NULL};
+    srv s;
+    srv_reply t, r;
+    char old[256], body[512];
+    long status = 200;
+
+    WBT_ASSERT_INT(srv_start(&s, args), 0);
+    WBT_ASSERT_INT(srv_call(&t, &s, "POST", "/auth/oauth2/token", NULL,
+                            "{\"code\":\"c\",\"grant_type\":\"authorization_code\"}", NULL, NULL),
+                   200);
+    WBT_ASSERT(srv_str(t.json, "/access_token") && srv_str(t.json, "/refresh_token"));
+    snprintf(old, sizeof(old), "%s", srv_str(t.json, "/access_token"));
+    snprintf(body, sizeof(body), "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"%s\"}",
+             srv_str(t.json, "/refresh_token"));
+    srv_reply_free(&t);
+    for (int i = 0; i < 16 && status != 401; i++) { /* at most 4 s */
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        status = srv_call(&r, &s, "GET", "/v2/interactions?limit=1", old, NULL, NULL, NULL);
+        srv_reply_free(&r);
+    }
+    WBT_ASSERT_INT(status, 401);
+    WBT_ASSERT_INT(srv_call(&t, &s, "POST", "/auth/oauth2/token", NULL, body, NULL, NULL), 200);
+    WBT_ASSERT(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t.json, "expires_in")));
+    WBT_ASSERT_INT(create(&r, &s, srv_str(t.json, "/access_token")), 201);
+    WBT_ASSERT_STR(srv_str(r.json, "/meta/createdBy"), T_U1);
+    srv_reply_free(&r);
+    srv_reply_free(&t);
+    WBT_ASSERT_INT(srv_call(&r, &s, "GET", "/v2/interactions?limit=1", old, NULL, NULL, NULL), 401);
+    srv_reply_free(&r);
+    WBT_ASSERT_INT(srv_call(&t, &s, "POST", "/auth/oauth2/token", NULL, body, NULL, NULL), 400);
+    WBT_ASSERT_STR(srv_str(t.json, "/error"), "invalid_grant");
+    srv_reply_free(&t);
+    WBT_ASSERT_INT(srv_stop(&s), 0);
+}
+
+/* v1 interactions carry the listId of their campaign (§2.1): derived from
+ * the stored campaign's "normal" list whatever the client sends; v2 ones
+ * carry none. */
+static void test_server_run__v1_list_id_from_campaign(void)
+{
+    static const char *const args[] = {"--seed-demo", "--seed-households", "3", NULL};
+    const char *tok = "walkbook-demo"; /* WBS_SEED_TOKEN */
+    srv s;
+    srv_reply c, r;
+    char body[1024], campaign[37], list[37];
+
+    WBT_ASSERT_INT(srv_start(&s, args), 0);
+    WBT_ASSERT_INT(srv_call(&c, &s, "GET", "/v1/campaigns?limit=1", tok, NULL, NULL, NULL), 200);
+    WBT_ASSERT(srv_str(c.json, "/data/0/id") && srv_str(c.json, "/data/0/data/lists/0/listId"));
+    WBT_ASSERT_STR(srv_str(c.json, "/data/0/data/lists/0/type"), "normal");
+    snprintf(campaign, sizeof(campaign), "%s", srv_str(c.json, "/data/0/id"));
+    snprintf(list, sizeof(list), "%s", srv_str(c.json, "/data/0/data/lists/0/listId"));
+    srv_reply_free(&c);
+    for (int v = 1; v <= 2; v++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/v%d/interactions", v);
+        snprintf(body, sizeof(body),
+                 "{\"campaignId\":\"%s\",\"listId\":\"0b9d1e0c-7a43-4c4c-9d0e-6f4a7c1d2e3f\","
+                 "\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+                 "\"householdId\":\"c15e3515-aabf-42da-8d1b-31679f738eae\","
+                 "\"contactHouseholdId\":\"d070b1dc-9611-4f29-9300-a32160d21baa\","
+                 "\"timestamp\":\"2024-03-01T10:00:00.000Z\",\"unavailable\":false,"
+                 "\"survey\":{\"surveyId\":\"375d437b-3b47-4940-b43d-be8daec4afff\"}}",
+                 campaign);
+        WBT_ASSERT_INT(srv_call(&r, &s, "POST", path, tok, body, NULL, NULL), 201);
+        if (v == 1)
+            WBT_ASSERT_STR(srv_str(r.json, "/data/listId"), list);
+        else
+            WBT_ASSERT(srv_str(r.json, "/data/listId") == NULL);
+        srv_reply_free(&r);
+    }
+    WBT_ASSERT_INT(srv_stop(&s), 0);
+}
+
 static const wbt_case cases[] = {
+    WBT_CASE(test_server_run__refresh_after_expiry),
+    WBT_CASE(test_server_run__v1_list_id_from_campaign),
     WBT_CASE(test_server_run__concurrent_creates),
     WBT_CASE(test_server_run__token_file),
     WBT_CASE(test_server_run__token_file_errors),

@@ -5,7 +5,7 @@
  *
  *   walkbook-server-bench [--server PATH] [--clients N] [--requests R]
  *                         [--list-requests L] [--server-threads T]
- *                         [--campaigns C]
+ *                         [--campaigns C] [--rounds K]
  *
  * Starts PATH (default: the walkbook-server built beside it) with
  * --port 0 --bench-routes --threads T and one bearer token, then runs three
@@ -16,8 +16,11 @@
  *   create  POST /v2/interactions, R per client, spread over C campaigns
  *   list    GET /v2/interactions?limit=50&filter[/data/campaignId]=…, L per
  *           client (default: R), over the store that create left
- * and prints, per phase, requests/s, p50/p99 latency and the server's CPU
- * time per request (from /proc: steadier than requests/s on a machine with
+ * The phases take turns in K rounds (--rounds, default 5) of R/K requests
+ * per client each, so that other load on the machine falls on the baseline
+ * and the interaction routes alike. It prints, per phase, requests/s,
+ * p50/p99 latency and the CPU time per request of the server (from /proc)
+ * and of the client threads (steadier than requests/s on a machine with
  * other load), then the ratio of each interaction phase's requests/s to
  * the baseline's (target ≥ 50 %). The lines that
  * start with "bench:" are the figures. Exit status 1 when a request failed.
@@ -50,7 +53,7 @@
 
 typedef struct bench_opts {
     const char *server;
-    long clients, requests, list_requests, server_threads, campaigns;
+    long clients, requests, list_requests, server_threads, campaigns, rounds;
 } bench_opts;
 
 enum { PHASE_PING, PHASE_CREATE, PHASE_LIST };
@@ -60,6 +63,7 @@ typedef struct bench_client {
     int index;
     int phase;
     long n;
+    long first; /* number of the first request (rounds continue the count) */
     unsigned port;
     const bench_opts *o;
     pthread_barrier_t *start;
@@ -69,6 +73,8 @@ typedef struct bench_client {
 } bench_client;
 
 typedef struct bench_result {
+    double *lat_ms; /* every request's latency, over all rounds */
+    double wall_ms, server_us, client_us; /* sums over all rounds */
     double rps, p50, p99, max;
     double server_cpu_us; /* server CPU time (user + system) per request */
     double client_cpu_us; /* this program's CPU time per request (the clients) */
@@ -174,8 +180,9 @@ static void *bench_client_run(void *arg)
                      "\"timestamp\":\"2024-05-%02dT%02ld:%02ld:%02ld.%03ldZ\",\"unavailable\":false,"
                      "\"survey\":{\"surveyId\":\"375d437b-3b47-4940-b43d-be8daec4afff\","
                      "\"responses\":{}}}",
-                     campaign, 1 + c->index % 28, (i / 3600000) % 24, (i / 60000) % 60,
-                     (i / 1000) % 60, i % 1000);
+                     campaign, 1 + c->index % 28, ((c->first + i) / 3600000) % 24,
+                     ((c->first + i) / 60000) % 60, ((c->first + i) / 1000) % 60,
+                     (c->first + i) % 1000);
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
             break;
         default:
@@ -211,28 +218,33 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int bench_phase(bench_result *out, int phase, long per_client, unsigned port,
+/* One round of a phase: per_client requests from each client; adds to
+ * out (latencies, wall time, CPU times, errors). 0 or -1 (oom). */
+static int bench_phase(bench_result *out, int phase, long per_client, long first, unsigned port,
                        pid_t server, const bench_opts *o)
 {
     bench_client *cs = calloc((size_t)o->clients, sizeof(*cs));
     pthread_t *ts = calloc((size_t)o->clients, sizeof(*ts));
-    double *all = malloc((size_t)(o->clients * per_client) * sizeof(double));
+    double *lat = realloc(out->lat_ms,
+                          (size_t)(out->requests + o->clients * per_client) * sizeof(double));
     pthread_barrier_t start;
-    double t0, wall, cpu0, self0;
+    double t0, cpu0, self0;
     long total = o->clients * per_client, k = 0;
     int ok = -1;
 
-    memset(out, 0, sizeof(*out));
-    if (!cs || !ts || !all || pthread_barrier_init(&start, NULL, (unsigned)o->clients + 1) != 0)
+    if (lat)
+        out->lat_ms = lat;
+    if (!cs || !ts || !lat || pthread_barrier_init(&start, NULL, (unsigned)o->clients + 1) != 0)
         goto cleanup;
     for (long i = 0; i < o->clients; i++) {
         cs[i].index = (int)i;
         cs[i].phase = phase;
         cs[i].n = per_client;
+        cs[i].first = first;
         cs[i].port = port;
         cs[i].o = o;
         cs[i].start = &start;
-        cs[i].lat_ms = all + i * per_client;
+        cs[i].lat_ms = out->lat_ms + out->requests + i * per_client;
         if (pthread_create(&ts[i], NULL, bench_client_run, &cs[i]) != 0) {
             fprintf(stderr, "walkbook-server-bench: cannot start a client thread\n");
             exit(2); /* the barrier would never open */
@@ -244,9 +256,9 @@ static int bench_phase(bench_result *out, int phase, long per_client, unsigned p
     t0 = now_ms();
     for (long i = 0; i < o->clients; i++)
         pthread_join(ts[i], NULL);
-    wall = now_ms() - t0;
-    out->server_cpu_us = cpu0 < 0 ? -1 : (server_cpu_us(server) - cpu0) / (double)total;
-    out->client_cpu_us = (self_cpu_us() - self0) / (double)total;
+    out->wall_ms += now_ms() - t0;
+    out->server_us = cpu0 < 0 || out->server_us < 0 ? -1 : out->server_us + server_cpu_us(server) - cpu0;
+    out->client_us += self_cpu_us() - self0;
     pthread_barrier_destroy(&start);
     for (long i = 0; i < o->clients; i++) {
         out->errors += cs[i].errors;
@@ -256,18 +268,26 @@ static int bench_phase(bench_result *out, int phase, long per_client, unsigned p
                     cs[i].first_error_status < 0 ? "curl error" : "HTTP",
                     labs(cs[i].first_error_status));
     }
-    qsort(all, (size_t)total, sizeof(double), cmp_double);
-    out->requests = total;
-    out->rps = (double)total / (wall / 1e3);
-    out->p50 = all[(size_t)((double)total * 0.50)];
-    out->p99 = all[(size_t)((double)total * 0.99)];
-    out->max = all[total - 1];
+    out->requests += total;
     ok = 0;
 cleanup:
     free(cs);
     free(ts);
-    free(all);
     return ok;
+}
+
+/* The figures of a phase from its rounds. */
+static void bench_finish(bench_result *r)
+{
+    if (!r->requests)
+        return;
+    qsort(r->lat_ms, (size_t)r->requests, sizeof(double), cmp_double);
+    r->rps = (double)r->requests / (r->wall_ms / 1e3);
+    r->p50 = r->lat_ms[(size_t)((double)r->requests * 0.50)];
+    r->p99 = r->lat_ms[(size_t)((double)r->requests * 0.99)];
+    r->max = r->lat_ms[r->requests - 1];
+    r->server_cpu_us = r->server_us < 0 ? -1 : r->server_us / (double)r->requests;
+    r->client_cpu_us = r->client_us / (double)r->requests;
 }
 
 /* Start the server; 0 with *pid and *port, or -1. */
@@ -350,7 +370,7 @@ static int number(long *out, const char *s, long min, long max)
 
 int main(int argc, char **argv)
 {
-    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8};
+    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8, 5};
     bench_result r[3];
     char dir[] = "/tmp/wbs-bench-XXXXXX";
     unsigned port = 0;
@@ -370,6 +390,8 @@ int main(int argc, char **argv)
             bad = number(&o.list_requests, v, 1, 1000000);
         else if (!bad && strcmp(a, "--server-threads") == 0)
             bad = number(&o.server_threads, v, 1, 64);
+        else if (!bad && strcmp(a, "--rounds") == 0)
+            bad = number(&o.rounds, v, 1, 1000);
         else if (!bad && strcmp(a, "--campaigns") == 0)
             bad = number(&o.campaigns, v, 1, BENCH_MAX_CAMPAIGNS);
         else
@@ -377,7 +399,8 @@ int main(int argc, char **argv)
         if (bad) {
             fprintf(stderr,
                     "usage: walkbook-server-bench [--server PATH] [--clients N] [--requests R]\n"
-                    "         [--list-requests L] [--server-threads T] [--campaigns C]\n");
+                    "         [--list-requests L] [--server-threads T] [--campaigns C]\n"
+                    "         [--rounds K]\n");
             return 2;
         }
         i++;
@@ -396,17 +419,27 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("walkbook-server-bench: server %s on 127.0.0.1:%u, %ld server threads, %ld clients "
-           "(keep-alive), %ld requests per client (list: %ld), %ld campaigns\n",
-           o.server, port, o.server_threads, o.clients, o.requests, o.list_requests, o.campaigns);
+           "(keep-alive), %ld requests per client (list: %ld), %ld campaigns, %ld rounds\n",
+           o.server, port, o.server_threads, o.clients, o.requests, o.list_requests, o.campaigns,
+           o.rounds);
     fflush(stdout);
-    if (bench_phase(&r[PHASE_PING], PHASE_PING, o.requests, port, pid, &o) < 0 ||
-        bench_phase(&r[PHASE_CREATE], PHASE_CREATE, o.requests, port, pid, &o) < 0 ||
-        bench_phase(&r[PHASE_LIST], PHASE_LIST, o.list_requests, port, pid, &o) < 0) {
-        fprintf(stderr, "walkbook-server-bench: out of memory\n");
-        stop_server(pid, dir);
-        return 2;
+    /* The phases take turns, K rounds of R/K requests per client each, so
+     * that load from elsewhere on the machine falls on all of them alike. */
+    memset(r, 0, sizeof(r));
+    for (long k = 0, first = 0; k < o.rounds; k++, first += o.requests / o.rounds) {
+        long n = o.requests / o.rounds + (k == o.rounds - 1 ? o.requests % o.rounds : 0);
+        long nl = o.list_requests / o.rounds + (k == o.rounds - 1 ? o.list_requests % o.rounds : 0);
+        if ((n && bench_phase(&r[PHASE_PING], PHASE_PING, n, first, port, pid, &o) < 0) ||
+            (n && bench_phase(&r[PHASE_CREATE], PHASE_CREATE, n, first, port, pid, &o) < 0) ||
+            (nl && bench_phase(&r[PHASE_LIST], PHASE_LIST, nl, first, port, pid, &o) < 0)) {
+            fprintf(stderr, "walkbook-server-bench: out of memory\n");
+            stop_server(pid, dir);
+            return 2;
+        }
     }
     stop_server(pid, dir);
+    for (int p = 0; p < 3; p++)
+        bench_finish(&r[p]);
     for (int p = 0; p < 3; p++) {
         printf("bench: %-6s requests=%ld errors=%ld rps=%.0f p50_ms=%.3f p99_ms=%.3f "
                "max_ms=%.3f server_cpu_us=%.1f client_cpu_us=%.1f\n",
@@ -417,8 +450,10 @@ int main(int argc, char **argv)
     for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)
         printf("bench: ratio %s/ping=%.1f%% (target >= 50%%)\n", phase_names[p],
                100.0 * r[p].rps / r[PHASE_PING].rps);
-    printf("bench: list pages read a store of %ld interactions in %ld campaigns\n",
+    printf("bench: list pages read a store growing to %ld interactions in %ld campaigns\n",
            o.clients * o.requests, o.campaigns);
+    for (int p = 0; p < 3; p++)
+        free(r[p].lat_ms);
     curl_global_cleanup();
     return failed;
 }

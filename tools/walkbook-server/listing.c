@@ -297,6 +297,8 @@ void wbs_list_respond_view(wbs_response *res, wbs_request *req, wbs_records *r,
             } else {
                 pg.filter = filter;
             }
+            /* Room for a typical page up front: no copying as it grows. */
+            wb_buf__grow(&b, limit < 64 ? (size_t)limit * 1024 : 64 * 1024);
             wb_buf__puts(&b, "{\"data\":[");
             rc = wbs_records_select(r, resource, req->who.customer, &sq, wbs_list__page, &pg);
             wbs_records_unlock(r);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "admin.h"
 #include "auth.h"
@@ -108,6 +109,10 @@ int main(int argc, char **argv)
     sigset_t stop;
     int sig, status = 1, i;
 
+    /* SQLite's memory statistics take a process-wide mutex on every
+     * allocation, which request threads would contend for; the server
+     * never reads them. Only possible before SQLite initialises. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (wb__global_init() < 0) {
         fprintf(stderr, "walkbook-server: cannot initialise libsodium\n");
         return 1;
