@@ -450,6 +450,15 @@ int main(int argc, char **argv)
     for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)
         printf("bench: ratio %s/ping=%.1f%% (target >= 50%%)\n", phase_names[p],
                100.0 * r[p].rps / r[PHASE_PING].rps);
+    /* What the ratio would be on cores with nothing else to run, when
+     * server and clients together are CPU-bound: the inverse ratio of
+     * their CPU time per request. Other load moves it much less. */
+    for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)
+        if (r[p].server_cpu_us > 0 && r[PHASE_PING].server_cpu_us > 0)
+            printf("bench: cpu-bound ratio %s/ping=%.1f%% (server + client CPU per request)\n",
+                   phase_names[p],
+                   100.0 * (r[PHASE_PING].server_cpu_us + r[PHASE_PING].client_cpu_us) /
+                       (r[p].server_cpu_us + r[p].client_cpu_us));
     printf("bench: list pages read a store growing to %ld interactions in %ld campaigns\n",
            o.clients * o.requests, o.campaigns);
     for (int p = 0; p < 3; p++)
