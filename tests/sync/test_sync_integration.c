@@ -30,6 +30,9 @@
 #define Q2 "9826940d-76a8-4700-8c92-5743ce7bb729"
 #define ADMIN_HDR "X-Admin-Token: adm-secret"
 
+/* Store options of the current case (NULL = plain store). */
+static const wb_store_options *case_store_opts;
+
 /* One server per case (fresh records, fresh fault counters). */
 static srv server;
 static int case_no;
@@ -77,6 +80,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    case_store_opts = NULL;
     if (server.pid)
         srv_stop(&server);
     memset(&server, 0, sizeof(server));
@@ -89,7 +93,7 @@ static wb_store *open_store(const char *name, const char *user)
     const char *groups[] = {SG1}, *groups2[] = {SG2};
     int other = strcmp(user, U3) == 0; /* the user of the other customer */
     snprintf(file, sizeof(file), "%s-%d.db", name, case_no);
-    if (wb_store_open(&st, wbt_path(file), NULL) != 0)
+    if (wb_store_open(&st, wbt_path(file), case_store_opts) != 0)
         return NULL;
     if (wb_store_set_identity(st, other ? C2 : C1, user, other ? groups2 : groups, 1) != 0) {
         wb_store_free(st);
@@ -191,7 +195,7 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.clock = &test_clock;
     o.progress = on_progress;
     memset(progress_calls, 0, sizeof(progress_calls));
-    if ((rc = wb_sync_new(&s, store_file(name), NULL, &o)) != 0)
+    if ((rc = wb_sync_new(&s, store_file(name), case_store_opts, &o)) != 0)
         return rc;
     running_sync = s;
     rc = wb_sync_run(&report, s);
@@ -550,7 +554,28 @@ static void test_sync_integration__conflict_merge(void)
     wb_free(ids[0]);
 }
 
+static void conflict_manual(void);
+
 static void test_sync_integration__conflict_manual(void)
+{
+    conflict_manual();
+}
+
+/* The same on a store encrypted at rest (the parked remote version is
+ * sealed; meeting it again must still be recognised). */
+static void test_sync_integration__conflict_manual_encrypted_store(void)
+{
+    static unsigned char key[WB_KEY_BYTES];
+    static wb_store_options so = WB_STORE_OPTIONS_INIT;
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char)(i * 7 + 1);
+    so.key = key;
+    so.encryption = WB_ENCRYPTION_REQUIRED;
+    case_store_opts = &so;
+    conflict_manual();
+}
+
+static void conflict_manual(void)
 {
     sync_cfg a = {WB_API_V2, WB_POLICY_MANUAL, "tokA", NULL, 0};
     char *ids[1] = {NULL};
@@ -1192,6 +1217,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__token_refresh_after_401),
     WBT_CASE(test_sync_integration__conflict_merge),
     WBT_CASE(test_sync_integration__conflict_manual),
+    WBT_CASE(test_sync_integration__conflict_manual_encrypted_store),
     WBT_CASE(test_sync_integration__conflict_server_wins),
     WBT_CASE(test_sync_integration__conflict_client_wins),
     WBT_CASE(test_sync_integration__conflict_merge_same_field_prefers_local),
