@@ -576,7 +576,14 @@ typedef struct wb_clock {
     void *WB_NULLABLE ctx;
 } wb_clock;
 
-/** 2 added `clock`; version 1 structs (without it) are still accepted. */
+/** Where PATCH operation paths start (polis-api.md G10). */
+WB_ENUM(wb_patch_paths){
+    WB_PATCH_PATHS_RELATIVE = 0, /**< relative to data: "/successful" (newest docs) */
+    WB_PATCH_PATHS_DATA = 1      /**< under data: "/data/successful" (2019-2020 docs) */
+};
+
+/** 2 added `clock` and `patch_paths`; version 1 structs (without them) are
+ *  still accepted. */
 #define WB_SYNC_OPTIONS_VERSION 2
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
@@ -605,10 +612,11 @@ typedef struct wb_sync_options {
     void *WB_NULLABLE userdata;
     /* ---- version 2 ---- */
     const wb_clock *WB_NULLABLE clock; /**< NULL = system clock, real sleep (copied) */
+    int patch_paths;                 /**< wb_patch_paths; default relative to data */
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
-     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

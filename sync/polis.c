@@ -105,7 +105,25 @@ int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *
     return len > 2 ? 0 : wb_buf__putc(b, '}');
 }
 
-int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text)
+/* "/x" -> "/data/x" in a member of op (the path base of 2019-2020). */
+static int prefix_member(cJSON *op, const char *name)
+{
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(op, name);
+    wb_buf b = WB_BUF_INIT;
+    cJSON *repl;
+    if (!cJSON_IsString(item))
+        return 0;
+    if (wb_buf__printf(&b, "/data%s", item->valuestring) < 0 ||
+        !(repl = cJSON_CreateString(b.ptr))) {
+        wb_buf__free(&b);
+        return WB_ENOMEM;
+    }
+    wb_buf__free(&b);
+    return cJSON_ReplaceItemInObjectCaseSensitive(op, name, repl) ? 0 : WB_ENOMEM;
+}
+
+int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text,
+                         int data_prefixed)
 {
     cJSON *base = NULL, *data = NULL, *ops = NULL;
     int error;
@@ -117,6 +135,14 @@ int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const 
     if ((error = wb_jsonpatch__diff(&ops, base, data)) < 0)
         goto cleanup;
     *n_ops = (size_t)cJSON_GetArraySize(ops);
+    if (data_prefixed) {
+        cJSON *op;
+        cJSON_ArrayForEach(op, ops)
+        {
+            if ((error = prefix_member(op, "path")) < 0 || (error = prefix_member(op, "from")) < 0)
+                goto cleanup;
+        }
+    }
     if ((error = wb_buf__puts(b, "{\"data\":")) < 0 || (error = wb_json__print_buf(b, ops)) < 0 ||
         (error = wb_buf__putc(b, '}')) < 0)
         goto cleanup;

@@ -309,8 +309,9 @@ static int send_op(wb_sync *s, const wb_pending *p, wb_push_op op, wb_http_respo
             goto cleanup;
         if (op == WB_PUSH_UPDATE) {
             method = "PATCH";
-            if ((error = wb_polis__patch_body(&body, &n_ops, p->base ? p->base : "{}",
-                                              p->data)) < 0)
+            if ((error = wb_polis__patch_body(&body, &n_ops, p->base ? p->base : "{}", p->data,
+                                              s->opts.patch_paths == WB_PATCH_PATHS_DATA)) <
+                0)
                 goto cleanup;
         } else {
             method = "DELETE";

@@ -62,6 +62,10 @@ static int check_options(const wb_sync_options *o)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: clock version %u is not %d", o->clock->version,
                              WB_CLOCK_VERSION);
+    if (o->version >= 2 && o->patch_paths != WB_PATCH_PATHS_RELATIVE &&
+        o->patch_paths != WB_PATCH_PATHS_DATA)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: patch_paths %d unknown", o->patch_paths);
     if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->max_attempts < 0 ||
         o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
@@ -97,7 +101,8 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
         return error;
     if (!(s = wb__calloc(1, sizeof(*s))))
         return wb_error__oom();
-    /* A version 1 caller's struct ends before `clock`. */
+    /* A version 1 caller's struct ends before `clock` (the rest stays 0:
+     * defaults). */
     memcpy(&s->opts, opts,
            opts->version >= 2 ? sizeof(*opts) : offsetof(wb_sync_options, clock));
     if (opts->version >= 2 && opts->clock)

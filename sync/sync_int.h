@@ -94,9 +94,11 @@ int wb_polis__reconcile_filter_campaign(wb_buf *b, const char *campaign);
  * id as a top-level "id" (a server honouring client ids makes a replay
  * harmless; others ignore it). data_text is a compact JSON object. */
 int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *data_text);
-/* PATCH body {"data":[ops]} from base to data (paths relative to data).
- * *n_ops receives the number of operations. */
-int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text);
+/* PATCH body {"data":[ops]} from base to data: paths relative to data, or
+ * under "/data/" when data_prefixed. *n_ops receives the number of
+ * operations. */
+int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const char *data_text,
+                         int data_prefixed);
 /* Parse a list page {"data":[…]}: *root owns it, *items borrows the array. */
 int wb_polis__parse_page(cJSON **root, const cJSON **items, const char *body, size_t len);
 /* Parse one envelope body. */

@@ -64,9 +64,15 @@ static void test_sync_engine__bodies(void)
     WBT_ASSERT_STR(b.ptr, "{\"id\":\"L\"}");
     wb_buf__clear(&b);
     /* PATCH paths relative to data. */
-    WBT_OK(wb_polis__patch_body(&b, &n, "{\"a\":1,\"s\":{\"q\":1}}", "{\"a\":1,\"s\":{\"q\":2}}"));
+    WBT_OK(wb_polis__patch_body(&b, &n, "{\"a\":1,\"s\":{\"q\":1}}", "{\"a\":1,\"s\":{\"q\":2}}", 0));
     WBT_ASSERT_INT(n, 1);
     WBT_ASSERT_STR(b.ptr, "{\"data\":[{\"op\":\"replace\",\"path\":\"/s/q\",\"value\":2}]}");
+    /* The older path base, under /data/. */
+    wb_buf__clear(&b);
+    WBT_OK(wb_polis__patch_body(&b, &n, "{\"a\":1,\"s\":{\"q\":1}}", "{\"s\":{\"q\":2}}", 1));
+    WBT_ASSERT_INT(n, 2);
+    WBT_ASSERT_CONTAINS(b.ptr, "\"path\":\"/data/s/q\"");
+    WBT_ASSERT_CONTAINS(b.ptr, "\"path\":\"/data/a\"");
     wb_buf__free(&b);
 }
 

@@ -30,8 +30,10 @@
 #define Q2 "9826940d-76a8-4700-8c92-5743ce7bb729"
 #define ADMIN_HDR "X-Admin-Token: adm-secret"
 
-/* Store options of the current case (NULL = plain store). */
+/* Store options of the current case (NULL = plain store), and its PATCH
+ * path base. */
 static const wb_store_options *case_store_opts;
+static int case_patch_paths;
 
 /* One server per case (fresh records, fresh fault counters). */
 static srv server;
@@ -81,6 +83,7 @@ static void setup(void)
 static void teardown(void)
 {
     case_store_opts = NULL;
+    case_patch_paths = WB_PATCH_PATHS_RELATIVE;
     if (server.pid)
         srv_stop(&server);
     memset(&server, 0, sizeof(server));
@@ -193,6 +196,7 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.page_size = 3; /* several pages with few records */
     o.token_refresh = cfg->refresh;
     o.clock = &test_clock;
+    o.patch_paths = case_patch_paths;
     o.progress = on_progress;
     memset(progress_calls, 0, sizeof(progress_calls));
     if ((rc = wb_sync_new(&s, store_file(name), case_store_opts, &o)) != 0)
@@ -441,6 +445,8 @@ static void test_sync_integration__round_trip_v2(void)
 
 static void test_sync_integration__round_trip_v1(void)
 {
+    /* With the older PATCH path base ("/data/…") as well. */
+    case_patch_paths = WB_PATCH_PATHS_DATA;
     round_trip(WB_API_V1);
 }
 
@@ -790,13 +796,14 @@ static void test_sync_integration__fault_garbage_body(void)
                    "[" ON("PATCH", "garbage", ",\"count\":2") "]", 0, 0);
 }
 
-static void test_sync_integration__fault_server_errors_500_503(void)
+static void test_sync_integration__fault_server_errors_5xx_408(void)
 {
     fault_scenario(NULL, NULL, NULL,
                    "[" ON("POST", "status", ",\"status\":503,\"count\":2") "," ON(
                        "GET", "status", ",\"status\":500,\"count\":1") "]",
                    "[" ON("PATCH", "status", ",\"status\":500,\"count\":1") "," ON(
-                       "DELETE", "status", ",\"status\":502,\"count\":1") "]",
+                       "DELETE", "status", ",\"status\":502,\"count\":1") "," ON(
+                       "GET", "status", ",\"status\":408,\"count\":1") "]",
                    0, 0);
     /* Waited by the clock hook, not for real. */
     WBT_ASSERT(sleep_calls >= 1);
@@ -847,6 +854,44 @@ static void test_sync_integration__fault_429_retry_after_honoured(void)
     /* Retry-After: 7 was waited (on the test clock: the run took no 7 s). */
     WBT_ASSERT(slept_ms >= 7000);
     WBT_ASSERT(converged("a", U1, 2));
+}
+
+/* One record the server keeps failing (500 on its every PATCH) does not
+ * hold the others back: it is deferred with its next attempt stored, a run
+ * before that time leaves it alone, a run after it sends it. */
+static void test_sync_integration__poison_record_isolated_and_deferred(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    char *ids[3] = {NULL, NULL, NULL};
+    char rules[512];
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 3, 170, ids));
+    WBT_OK(run_sync("a", &a));
+    for (int i = 0; i < 3; i++)
+        WBT_OK(edit_local("a", U1, ids[i], ANSWER(Q2, "poison-test")));
+    snprintf(rules, sizeof(rules),
+             "[{\"method\":\"PATCH\",\"path\":\"/v2/interactions/%s\",\"action\":"
+             "\"status\",\"status\":500}]",
+             server_id_of("a", ids[1]));
+    WBT_OK(put_faults(rules));
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(report_num("pushed", "updated"), 2);
+    WBT_ASSERT_INT(report_num("pushed", "deferred"), 1);
+    WBT_ASSERT_INT(faults_fired(), 5); /* max_attempts */
+    WBT_ASSERT_STR(state_of("a", U1, ids[1]), "pending_update");
+    /* Not due yet: the next run does not touch it. */
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(faults_fired(), 5);
+    WBT_ASSERT_INT(report_num("pushed", "updated") + report_num("pushed", "deferred"), 0);
+    /* Later, with the server well again. */
+    WBT_OK(put_faults("[]"));
+    clock_offset += 3600 * 1000;
+    WBT_OK(run_sync("a", &a));
+    WBT_ASSERT_INT(report_num("pushed", "updated"), 1);
+    WBT_ASSERT(converged("a", U1, 3));
+    for (int i = 0; i < 3; i++)
+        WBT_ASSERT_CONTAINS(server_data(server_id_of("a", ids[i])), "poison-test");
+    free_ids(ids, 3);
 }
 
 /* ---- cases: policies, deletes on the server ----------------------------------- */
@@ -1226,11 +1271,12 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__fault_drop_before_apply),
     WBT_CASE(test_sync_integration__fault_truncated_body),
     WBT_CASE(test_sync_integration__fault_garbage_body),
-    WBT_CASE(test_sync_integration__fault_server_errors_500_503),
+    WBT_CASE(test_sync_integration__fault_server_errors_5xx_408),
     WBT_CASE(test_sync_integration__fault_delay_beyond_timeout_without_client_ids),
     WBT_CASE(test_sync_integration__fault_delay_beyond_timeout_with_client_ids),
     WBT_CASE(test_sync_integration__fault_lost_create_response_and_garbage_mixed_v1),
     WBT_CASE(test_sync_integration__fault_429_retry_after_honoured),
+    WBT_CASE(test_sync_integration__poison_record_isolated_and_deferred),
     WBT_CASE(test_sync_integration__token_refresh_once_then_stop),
     WBT_CASE(test_sync_integration__canvasser_delete_rejected_with_message),
     WBT_CASE(test_sync_integration__other_customer_records_refused),
