@@ -57,13 +57,15 @@ static void print_summary(const char *report_json, uint64_t remaining)
 {
     cJSON *r = cJSON_Parse(report_json);
     printf("pushed %lld created, %lld updated, %lld deleted, %lld rejected, %lld deferred; "
-           "pulled %lld new, %lld updated, %lld deleted, %lld merged, %lld conflicts; "
+           "pulled %lld new, %lld updated, %lld deleted, %lld merged, %lld conflicts, "
+           "%lld refused; "
            "%lld requests in %lld ms; %llu not synced\n",
            report_int(r, "pushed", "created"), report_int(r, "pushed", "updated"),
            report_int(r, "pushed", "deleted"), report_int(r, "pushed", "rejected"),
            report_int(r, "pushed", "deferred"), report_int(r, "pulled", "inserted"),
            report_int(r, "pulled", "updated"), report_int(r, "pulled", "deleted"),
            report_int(r, "pulled", "merged"), report_int(r, "pulled", "conflicts"),
+           report_int(r, "pulled", "refused"),
            report_int(r, NULL, "requests"), report_int(r, NULL, "durationMs"),
            (unsigned long long)remaining);
     cJSON_Delete(r);
