@@ -177,14 +177,16 @@ void wb_syncstore__pending_free(wb_pending *p, size_t n)
     wb__free(p);
 }
 
-int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id)
+int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms)
 {
     sqlite3_stmt *st = NULL;
     int error;
     if ((error = prepare(&st, store,
-                         "UPDATE interactions SET create_attempted = 1 WHERE local_id = ?1")) < 0)
+                         "UPDATE interactions SET create_attempted = 1, next_attempt = ?2"
+                         " WHERE local_id = ?1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, settle_ms);
     error = step_done(store, st, "mark");
     sqlite3_finalize(st);
     return error;
@@ -324,6 +326,128 @@ static int adopt(wb_store *store, const char *local_id, int64_t version, const r
                                      deleted);
     wb__free(data_text);
     return error;
+}
+
+/* What two versions of a record agree on: the members both have, objects
+ * member by member, other values only where equal. It stands in for the
+ * unknown common ancestor of our create and the server's copy of it. */
+static cJSON *common_part(const cJSON *a, const cJSON *b)
+{
+    cJSON *out;
+    const cJSON *m;
+    if (!cJSON_IsObject(a) || !cJSON_IsObject(b))
+        return wb_json__equal(a, b) ? wb_json__dup(a) : NULL;
+    if (!(out = cJSON_CreateObject()))
+        return NULL;
+    cJSON_ArrayForEach(m, a)
+    {
+        const cJSON *other = wb_json__get(b, m->string);
+        cJSON *c;
+        if (!other || (!cJSON_IsObject(m) && !wb_json__equal(m, other)))
+            continue;
+        if (!(c = common_part(m, other)))
+            continue;
+        if (!cJSON_AddItemToObject(out, m->string, c)) {
+            cJSON_Delete(c);
+            cJSON_Delete(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* Our create found on the server without knowing which of our versions it
+ * holds (a lookup after a lost response, or a pull before the
+ * acknowledgement), while others may have edited it there since. Merged
+ * three ways over what both agree on: a member only one side has is kept
+ * (added here after the POST, or there by someone else), a value both
+ * have differently takes the preferred side. Synced when the result is
+ * the server's version, else pending as an update (or as a delete). */
+static int adopt_unknown(wb_store *store, const char *local_id, const char *local_data,
+                         int deleted, const remote_env *r, int prefer_remote)
+{
+    cJSON *local = NULL, *base = NULL;
+    wb_merge_result m = {NULL, NULL, 0};
+    char *remote_text = NULL, *merged_text = NULL;
+    sqlite3_stmt *st = NULL;
+    int error;
+
+    if (!(remote_text = wb_json__print(r->data)))
+        return WB_ENOMEM;
+    if (deleted) {
+        error = write_server_version(store, local_id, r, remote_text, 0, WB_STATE_PENDING_DELETE,
+                                     1);
+        goto cleanup;
+    }
+    if ((error = wb_json__parse(&local, local_data, strlen(local_data), NULL, "stored data")) <
+        0)
+        goto cleanup;
+    if (!(base = common_part(local, r->data))) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    if ((error = wb_merge__three_way(&m, base, local, r->data,
+                                     prefer_remote ? WB_MERGE_PREFER_REMOTE
+                                                   : WB_MERGE_PREFER_LOCAL)) < 0)
+        goto cleanup;
+    if (wb_json__equal(m.merged, r->data)) {
+        error = write_server_version(store, local_id, r, remote_text, 1, WB_STATE_SYNCED, 0);
+        goto cleanup;
+    }
+    if (!(merged_text = wb_json__print(m.merged))) {
+        error = WB_ENOMEM;
+        goto cleanup;
+    }
+    if ((error = write_server_version(store, local_id, r, remote_text, 0,
+                                      WB_STATE_PENDING_UPDATE, 0)) < 0 ||
+        (error = prepare(&st, store,
+                         "UPDATE interactions SET data = ?2, version = version + 1"
+                         " WHERE local_id = ?1")) < 0)
+        goto cleanup;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, merged_text, -1, SQLITE_STATIC);
+    error = step_done(store, st, "adopt");
+cleanup:
+    sqlite3_finalize(st);
+    wb_merge__result_free(&m);
+    cJSON_Delete(base);
+    cJSON_Delete(local);
+    wb__free(remote_text);
+    wb__free(merged_text);
+    return error;
+}
+
+int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *envelope,
+                            int prefer_remote)
+{
+    remote_env r;
+    sqlite3_stmt *st = NULL;
+    char *data = NULL;
+    int error, own, deleted = 0, rc;
+    if ((error = read_envelope(&r, envelope)) < 0)
+        return error;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    if ((error = prepare(&st, store,
+                         "SELECT data, deleted FROM interactions WHERE local_id = ?1")) < 0)
+        goto done;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        deleted = sqlite3_column_int(st, 1);
+        if (!(data = wb__strdup((const char *)sqlite3_column_text(st, 0))))
+            error = wb_error__oom();
+    } else if (rc == SQLITE_DONE) {
+        error = wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_SYNC, "interaction %s: gone", local_id);
+    } else {
+        error = wb_store__sqlite_error(store, rc, "sync");
+    }
+    sqlite3_finalize(st);
+    if (error >= 0)
+        error = adopt_unknown(store, local_id, data, deleted, &r, prefer_remote);
+done:
+    wb__free(data);
+    return end_tx(store, own, error);
 }
 
 int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t version,
@@ -669,26 +793,14 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
         return error;
     }
     switch (l->state) {
-    case WB_STATE_PENDING_CREATE: {
-        /* Our own create, seen before its acknowledgement. Which version was
-         * posted is unknown here, so the data decides: equal means synced,
-         * anything newer stays to be sent as a PATCH. */
-        cJSON *local = NULL;
-        if ((error = wb_json__parse(&local, l->data, strlen(l->data), NULL, "stored data")) < 0)
-            return error;
-        if (!(text = wb_json__print(r->data))) {
-            cJSON_Delete(local);
-            return WB_ENOMEM;
-        }
-        error = write_server_version(store, l->local_id, r, text, 0,
-                                     wb_json__equal(local, r->data) ? WB_STATE_SYNCED
-                                                                    : WB_STATE_PENDING_UPDATE,
-                                     0);
-        cJSON_Delete(local);
-        wb__free(text);
+    case WB_STATE_PENDING_CREATE:
+        /* Our own create, seen before its acknowledgement: which version
+         * was posted is unknown, and others may have edited it since. */
+        error = adopt_unknown(store, l->local_id, l->data, l->deleted, r,
+                              policy == WB_POLICY_SERVER_WINS ||
+                                  (policy != WB_POLICY_CLIENT_WINS && prefer_remote));
         *outcome = WB_REMOTE_MERGED;
         return error;
-    }
     case WB_STATE_CONFLICT:
         /* Already parked: the same remote version again (the pull meeting
          * what a push's 412 fetched) changes nothing and is not a new

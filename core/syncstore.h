@@ -42,8 +42,12 @@ void wb_syncstore__pending_free(wb_pending *p, size_t n);
  * (free with wb_syncstore__pending_free), or 0 when it is not pending. */
 int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id);
 
-/* Remember, durably, that a POST of this record is about to be sent. */
-int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id);
+/* Remember, durably, that a POST of this record is about to be sent, and
+ * that a later run must not look for it before `settle_ms` (epoch ms): a
+ * run killed mid-request cannot know whether the server is still working
+ * on it, and a lookup that runs before the server applies it finds
+ * nothing and posts a duplicate. The acknowledgement clears it. */
+int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms);
 
 /* The server acknowledged a create or an update of `local_id` (sent at
  * `version`) with `envelope`: base and base etag become the server's, the
@@ -53,6 +57,15 @@ int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id);
  * base (or a DELETE if it was deleted meanwhile). */
 int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t version,
                             const cJSON *envelope);
+
+/* A create of unknown outcome was found on the server (a lookup by what
+ * identifies it). Which local version it holds is unknown and others may
+ * have edited it since: the two are merged over what both agree on (a
+ * member only one side has is kept; values both have differently take
+ * the remote side when prefer_remote). Synced when the result is the
+ * server's version, else pending as an update (or a delete). */
+int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *envelope,
+                            int prefer_remote);
 
 /* The server acknowledged the delete (or already had none). */
 int wb_syncstore__ack_delete(wb_store *store, const char *local_id, int64_t version);

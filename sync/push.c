@@ -270,7 +270,10 @@ static int reconcile(wb_sync *s, const wb_pending *p, wb_http_response *rp, int 
         if (wb_polis__parse_page(&root, &items, rp->body, rp->body_len) < 0) {
             *verdict_out = WB_VERDICT_RETRY;
         } else if ((match = wb_push__reconcile_match(items, p, s->store->user_id))) {
-            if ((error = wb_syncstore__ack_write(s->store, p->local_id, p->version, match)) >= 0)
+            if ((error = wb_syncstore__ack_found(
+                     s->store, p->local_id, match,
+                     s->opts.policy == WB_POLICY_SERVER_WINS ||
+                         (s->opts.policy != WB_POLICY_CLIENT_WINS && s->opts.prefer_remote))) >= 0)
                 *found = 1;
         }
     } else if (*verdict_out == WB_VERDICT_REJECT) {
@@ -283,6 +286,16 @@ cleanup:
     wb_buf__free(&filter);
     wb_buf__free(&url);
     return error;
+}
+
+/* How long after a POST left the server may still apply it. A request
+ * that timed out may still be running there (a slow server, a queue): a
+ * lookup before it is applied finds nothing, and the POST after it makes a
+ * duplicate. We assume a server finishes (or drops) a request within one
+ * client timeout after the client gave up: two timeouts from the start. */
+static int64_t settle_ms(const wb_sync *s)
+{
+    return 2 * (int64_t)s->opts.timeout_ms;
 }
 
 /* Build and send the request of op; *verdict_out as classified. */
@@ -301,8 +314,10 @@ static int send_op(wb_sync *s, const wb_pending *p, wb_push_op op, wb_http_respo
             (error = wb_polis__create_body(&body, s->opts.api, p->local_id, p->data)) < 0)
             goto cleanup;
         /* Durable before the request leaves: a crash from here on makes the
-         * next run look for the record before posting it again. */
-        if ((error = wb_syncstore__mark_create_attempt(s->store, p->local_id)) < 0)
+         * next run look for the record before posting it again, and not
+         * before the server is surely done with this request (settle_ms). */
+        if ((error = wb_syncstore__mark_create_attempt(s->store, p->local_id,
+                                                       wb_sync__now(s) + settle_ms(s))) < 0)
             goto cleanup;
     } else {
         if ((error = wb_polis__record_url(&url, s->base_url, s->opts.api, p->server_id)) < 0)
@@ -402,6 +417,14 @@ static int push_one(wb_sync *s, wb_pending *p)
             if (op == WB_PUSH_CREATE && verdict == WB_VERDICT_RETRY && r.status == 0 && r.sent) {
                 v.unknown_outcome = 1;
                 v.timed_out = r.timed_out;
+            } else if (op == WB_PUSH_CREATE && verdict != WB_VERDICT_OK &&
+                       (r.status != 0 || !r.sent) &&
+                       (error = wb_syncstore__mark_create_attempt(s->store, p->local_id, 0)) <
+                           0) {
+                /* Answered (or never sent): nothing is in flight, no settle
+                 * time. */
+                wb_sync__response_free(s, &r);
+                return error;
             }
         }
         switch (verdict) {

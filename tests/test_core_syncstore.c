@@ -132,7 +132,7 @@ static void test_core_syncstore__ack_keeps_inflight_edit(void)
     WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
     WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 10));
     WBT_ASSERT_INT(n, 1);
-    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
     data = data_of(id);
     /* The app edits the record while the POST is on the wire. */
     WBT_OK(wb_interaction_update(store, id,
@@ -369,7 +369,7 @@ static void test_core_syncstore__lost_response_create_is_adopted(void)
     wb_query q = WB_QUERY_INIT;
     WBT_ASSERT(store != NULL);
     WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
-    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
     data = data_of(id);
     env = envelope(SERVER_ID, data, "s-1", 0, FX_CUSTOMER, FX_USER);
     WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
@@ -393,7 +393,7 @@ static void test_core_syncstore__delete_after_unknown_create(void)
     cJSON *env;
     WBT_ASSERT(store != NULL);
     WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
-    WBT_OK(wb_syncstore__mark_create_attempt(store, id));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
     data = data_of(id);
     WBT_OK(wb_interaction_delete(store, id));
     WBT_ASSERT_STR(state_of(id), "pending_delete");
