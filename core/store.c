@@ -367,6 +367,8 @@ static void store_close(wb_store *store)
 {
     for (int i = 0; i < WB_STMT__COUNT; i++)
         sqlite3_finalize(store->stmts[i]);
+    for (size_t i = 0; i < sizeof(store->sync_stmts) / sizeof(store->sync_stmts[0]); i++)
+        sqlite3_finalize(store->sync_stmts[i].st);
     /* close_v2 defers until statements of open iterators are finalized, but
      * we already wait for those ourselves. */
     sqlite3_close_v2(store->db);

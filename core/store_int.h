@@ -36,6 +36,12 @@ struct wb_store {
     char security_group_id[WB_UUID_LEN + 1]; /* group of new records, or "" */
 
     sqlite3_stmt *stmts[WB_STMT__COUNT];
+    /* The sync engine's per-record statements, prepared once (syncstore.c,
+     * keyed by the address of their SQL text). */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } sync_stmts[8];
 
     /* Local meta.modified values are kept strictly increasing per handle, so
      * that two changes in one millisecond still order. */

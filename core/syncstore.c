@@ -72,6 +72,49 @@ static int prepare(sqlite3_stmt **st, wb_store *store, const char *sql)
     return 0;
 }
 
+/* A statement run once per record (push acknowledgements, pulled records):
+ * prepared once per store handle and kept, since parsing the SQL costs
+ * more than running it. Give it back with release(). */
+static int prepare_cached(sqlite3_stmt **st, wb_store *store, const char *sql)
+{
+    size_t n = sizeof(store->sync_stmts) / sizeof(store->sync_stmts[0]);
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        if (store->sync_stmts[i].sql == sql) {
+            *st = store->sync_stmts[i].st;
+            sqlite3_reset(*st);
+            sqlite3_clear_bindings(*st);
+            return 0;
+        }
+        if (!store->sync_stmts[i].sql) {
+            rc = sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+            if (rc != SQLITE_OK)
+                return wb_store__sqlite_error(store, rc, "sync");
+            store->sync_stmts[i].sql = sql;
+            store->sync_stmts[i].st = *st;
+            return 0;
+        }
+    }
+    return prepare(st, store, sql); /* the cache is full: released by finalizing */
+}
+
+/* Done with a statement of prepare_cached (NULL is fine): reset, so that it
+ * holds no lock, or finalized when it was not cached. */
+static void release(wb_store *store, sqlite3_stmt *st)
+{
+    size_t n = sizeof(store->sync_stmts) / sizeof(store->sync_stmts[0]);
+    if (!st)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (store->sync_stmts[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
 /* ---- pending -------------------------------------------------------------- */
 
 #define PENDING_COLUMNS                                                                          \
@@ -181,14 +224,14 @@ int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int
 {
     sqlite3_stmt *st = NULL;
     int error;
-    if ((error = prepare(&st, store,
+    if ((error = prepare_cached(&st, store,
                          "UPDATE interactions SET create_attempted = 1, next_attempt = ?2"
                          " WHERE local_id = ?1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, settle_ms);
     error = step_done(store, st, "mark");
-    sqlite3_finalize(st);
+    release(store, st);
     return error;
 }
 
@@ -237,7 +280,7 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     const char *contact = member_string(r->data, "contactId");
     const char *ts = member_string(r->data, "timestamp");
     int error;
-    if ((error = prepare(
+    if ((error = prepare_cached(
              &st, store,
              "UPDATE interactions SET server_id = ?2,"
              " base = wb_seal('interactions', 'base', ?1, ?3), base_etag = ?4, etag = ?4,"
@@ -275,7 +318,7 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     sqlite3_bind_text(st, 17, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
     error = step_done(store, st, "sync write");
-    sqlite3_finalize(st);
+    release(store, st);
     if (error == 0 && take_data)
         error = wb_log__append(store, local_id, WB_LOG_SYNC, data_text);
     return error;
@@ -287,7 +330,7 @@ static int row_status(wb_store *store, const char *local_id, int64_t *version, i
 {
     sqlite3_stmt *st = NULL;
     int error, rc;
-    if ((error = prepare(&st, store,
+    if ((error = prepare_cached(&st, store,
                          "SELECT version, state, deleted FROM interactions WHERE local_id = ?1")) <
         0)
         return error;
@@ -302,7 +345,7 @@ static int row_status(wb_store *store, const char *local_id, int64_t *version, i
     } else {
         error = wb_store__sqlite_error(store, rc, "sync");
     }
-    sqlite3_finalize(st);
+    release(store, st);
     return error;
 }
 
@@ -572,7 +615,7 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
     int may_adopt = r->created_by && strcmp(r->created_by, store->user_id) == 0 && campaign &&
                     contact && ts;
     memset(out, 0, sizeof(*out));
-    if ((error = prepare(&st, store,
+    if ((error = prepare_cached(&st, store,
                          "SELECT local_id, state, deleted, create_attempted, version,"
                          " wb_open('interactions', 'data', local_id, data),"
                          " wb_open('interactions', 'base', local_id, base), base_etag,"
@@ -608,7 +651,7 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
     } else if (rc != SQLITE_DONE) {
         error = wb_store__sqlite_error(store, rc, "sync find");
     }
-    sqlite3_finalize(st);
+    release(store, st);
     if (error < 0) {
         local_row_free(out);
         return error;
@@ -620,7 +663,7 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
 {
     sqlite3_stmt *st = NULL;
     int error;
-    if ((error = prepare(
+    if ((error = prepare_cached(
              &st, store,
              "INSERT INTO interactions (local_id, server_id, campaign_id, contact_id, household_id,"
              " walklist_id, ts, data, base, base_etag, etag, created, created_by, modified,"
@@ -644,7 +687,7 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 13, r->customer, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
     error = step_done(store, st, "sync insert");
-    sqlite3_finalize(st);
+    release(store, st);
     if (error == 0)
         error = wb_log__append(store, r->id, WB_LOG_SYNC, data_text);
     return error;

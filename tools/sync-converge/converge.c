@@ -308,7 +308,7 @@ static int set_faults(run *c, double rate, uint64_t seed)
         "\"action\":\"truncate\"",
         "\"action\":\"garbage\"",
         "\"action\":\"delay\",\"ms\":120",
-        "\"action\":\"delay\",\"ms\":1500", /* past the client's timeout: lost */
+        "\"action\":\"delay\",\"ms\":1800", /* past the client's timeout: lost */
     };
     size_t nk = sizeof(kinds) / sizeof(kinds[0]);
     char body[4096];
@@ -566,7 +566,7 @@ static int sync_device(run *c, int dev, int faulty, char **report)
     o.api = c->api;
     o.token = token;
     o.policy = c->policy;
-    o.timeout_ms = faulty ? 1000 : 10000;
+    o.timeout_ms = faulty ? 1500 : 10000;
     o.connect_timeout_ms = 2000;
     o.max_attempts = 4;
     o.backoff_base_ms = 5;
@@ -772,7 +772,10 @@ static int settle(run *c, int dev, int *resolved, int *pending)
 
 static int final_sync(run *c)
 {
-    for (int round = 0; round < FINAL_ROUNDS; round++) {
+    /* Rounds, and time: records whose create timed out wait out their
+     * settle time (two client timeouts) before they are looked up. */
+    int64_t until = now_ms() + 30000;
+    for (int round = 0; round < FINAL_ROUNDS || now_ms() < until; round++) {
         int quiet = 1, wait = 0;
         c->res->final_rounds = round + 1;
         for (int d = 0; d < c->o->devices; d++) {
@@ -802,7 +805,7 @@ static int final_sync(run *c)
         if (wait)
             sleep_ms(1100);
     }
-    return fail(c, "still changing after %d final rounds", FINAL_ROUNDS);
+    return fail(c, "still changing after %d final rounds", c->res->final_rounds);
 }
 
 /* The answer of a question in a data object, or NULL. */

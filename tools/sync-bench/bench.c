@@ -1,0 +1,409 @@
+/*
+ * bench.c - walkbook-sync-bench: push and pull throughput of the sync
+ * engine against walkbook-server on loopback, beside a floor measured in
+ * the same run on the same server (issue 4, "What it must show").
+ *
+ *   walkbook-sync-bench [--n N[,N…]] [--page-size P] [--server PATH]
+ *
+ * For each N (default 10000,100000), with a fresh server (in-memory
+ * database, 4 threads):
+ *   floor  N plain POSTs of the same create bodies over one keep-alive
+ *          connection (one libcurl easy handle reused), to another
+ *          customer of the same server so that the pull below does not see
+ *          them: the fastest a client can create records one request each;
+ *   push   a store holding N recorded interactions syncs (wb_sync_run):
+ *          the push phase is timed up to the first pull progress report;
+ *   pull   a second device of the same customer, in a child process of
+ *          its own (exec'd afresh, so its peak RSS is its own), pulls the
+ *          N records: records/s, requests, bytes, and the child's peak RSS
+ *          (getrusage ru_maxrss via wait4).
+ * Lines starting with "bench:" carry the figures; ratios are to the floor
+ * of the same run. Exit status 1 when a phase failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "walkbook.h"
+
+#ifndef WBB_SERVER_BIN
+#define WBB_SERVER_BIN "walkbook-server"
+#endif
+
+#define CUST_A "c1c1c1c1-0000-4000-8000-0000000000b1"
+#define CUST_B "c1c1c1c1-0000-4000-8000-0000000000b2"
+#define SG_A "5e5e5e5e-0000-4000-8000-0000000000b1"
+#define SG_B "5e5e5e5e-0000-4000-8000-0000000000b2"
+#define USER_1 "aaaaaaaa-0000-4000-8000-0000000000b1"
+#define USER_2 "aaaaaaaa-0000-4000-8000-0000000000b2"
+#define USER_F "aaaaaaaa-0000-4000-8000-0000000000bf"
+#define CAMPAIGN "61fbfbaa-5de8-4d17-ac2b-c47f2376265a"
+#define Q1 "9826940d-76a8-4700-8c92-5743ce7bb728"
+#define Q2 "9826940d-76a8-4700-8c92-5743ce7bb729"
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The data of interaction i (v2 create body without the id). */
+static int data_of(char *buf, size_t size, long i)
+{
+    return snprintf(buf, size,
+                    "{\"campaignId\":\"" CAMPAIGN "\",\"contactId\":"
+                    "\"0478dbbf-b6eb-4168-afa9-%012ld\",\"timestamp\":"
+                    "\"2024-05-01T%02ld:%02ld:%02ld.%03ldZ\",\"unavailable\":false,"
+                    "\"successful\":true,\"survey\":{\"surveyId\":"
+                    "\"375d437b-3b47-4940-b43d-be8daec4afff\",\"responses\":{\"" Q1 "\":"
+                    "{\"questionId\":\"" Q1 "\",\"fields\":{\"answer\":\"yes\"}},\"" Q2 "\":"
+                    "{\"questionId\":\"" Q2 "\",\"fields\":{\"answer\":\"no\"}}}}}",
+                    i, (i / 3600000) % 24, (i / 60000) % 60, (i / 1000) % 60, i % 1000);
+}
+
+/* ---- the server ------------------------------------------------------------ */
+
+static pid_t server_pid;
+
+static int start_server(unsigned *port, const char *server, const char *dir)
+{
+    char portfile[1100];
+    const char *argv[16];
+    int n = 0;
+    snprintf(portfile, sizeof(portfile), "%s/port", dir);
+    unlink(portfile);
+    argv[n++] = server;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    argv[n++] = "--token";
+    argv[n++] = "tok1:" CUST_A ":" SG_A ":" USER_1;
+    argv[n++] = "--token";
+    argv[n++] = "tok2:" CUST_A ":" SG_A ":" USER_2;
+    argv[n++] = "--token";
+    argv[n++] = "tokf:" CUST_B ":" SG_B ":" USER_F;
+    argv[n] = NULL;
+    if ((server_pid = fork()) < 0)
+        return -1;
+    if (server_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(server, (char *const *)(void *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            int got = fscanf(f, "%u", port) == 1;
+            fclose(f);
+            if (got && *port)
+                return 0;
+        }
+        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+            return -1;
+        usleep(50000);
+    }
+    return -1;
+}
+
+static void stop_server(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+    }
+}
+
+/* ---- floor: plain keep-alive POSTs -------------------------------------------- */
+
+static size_t sink(char *d, size_t s, size_t n, void *u)
+{
+    size_t *bytes = u;
+    (void)d;
+    *bytes += s * n;
+    return s * n;
+}
+
+static int floor_posts(double *secs, size_t *bytes_out, const char *url, long n)
+{
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char body[2048], data[1900];
+    size_t bytes = 0;
+    double t0;
+    int ok = 1;
+    h = curl_slist_append(h, "Authorization: Bearer tokf");
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Accept: application/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &bytes);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    t0 = now_s();
+    for (long i = 0; i < n && ok; i++) {
+        long status = 0;
+        int len;
+        data_of(data, sizeof(data), i);
+        /* Same shape as the engine's: the data members and a client id. */
+        len = snprintf(body, sizeof(body), "{\"id\":\"f100f100-0000-4000-8000-%012ld\",%s", i,
+                       data + 1);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
+        if (curl_easy_perform(e) != CURLE_OK ||
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 201)
+            ok = 0;
+    }
+    *secs = now_s() - t0;
+    *bytes_out = bytes;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    return ok ? 0 : -1;
+}
+
+/* ---- devices -------------------------------------------------------------------- */
+
+static int make_store(const char *path, const char *user, long n)
+{
+    wb_store *st = NULL;
+    const char *groups[] = {SG_A};
+    wb_store_options so;
+    int rc;
+    if (wb_store_options_init(&so, WB_STORE_OPTIONS_VERSION) != 0)
+        return -1;
+    so.durability = WB_DURABILITY_NORMAL;
+    if (wb_store_open(&st, path, &so) != 0 || wb_store_set_identity(st, CUST_A, user, groups, 1))
+        return -1;
+    rc = 0;
+    for (long i = 0; i < n && rc == 0; i += 1000) {
+        static char bufs[1000][1900];
+        const char *bodies[1000];
+        size_t k = 0;
+        for (long j = i; j < n && j < i + 1000; j++, k++) {
+            data_of(bufs[k], sizeof(bufs[k]), j);
+            bodies[k] = bufs[k];
+        }
+        rc = wb_interaction_record_batch(NULL, st, bodies, k);
+    }
+    wb_store_free(st);
+    return rc;
+}
+
+typedef struct run_stats {
+    double push_end; /* time of the first pull progress report */
+    double push_cpu; /* process CPU time then */
+} run_stats;
+
+static int on_progress(const wb_sync_progress *p, void *ud)
+{
+    run_stats *r = ud;
+    if (p->phase == 2 && r->push_end == 0) {
+        r->push_end = now_s();
+        r->push_cpu = cpu_s();
+    }
+    return 0;
+}
+
+static long json_num(const char *report, const char *key)
+{
+    const char *p = report ? strstr(report, key) : NULL;
+    return p ? atol(p + strlen(key)) : -1;
+}
+
+static int sync_store(char **report, const char *path, const char *url, const char *token,
+                      unsigned page, run_stats *rs)
+{
+    wb_sync_options o;
+    wb_store_options so;
+    wb_sync *s = NULL;
+    int rc;
+    if (wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION) != 0 ||
+        wb_store_options_init(&so, WB_STORE_OPTIONS_VERSION) != 0)
+        return -1;
+    so.durability = WB_DURABILITY_NORMAL;
+    o.base_url = url;
+    o.token = token;
+    o.page_size = page;
+    o.progress = rs ? on_progress : NULL;
+    o.userdata = rs;
+    if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
+        return rc;
+    rc = wb_sync_run(report, s);
+    if (rc != 0)
+        fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
+    wb_sync_free(s);
+    return rc;
+}
+
+/* The pull child: --pull-child STORE URL PAGE. Prints its report. */
+static int pull_child(const char *path, const char *url, const char *page)
+{
+    char *report = NULL;
+    int rc;
+    prctl(PR_SET_NAME, "wb-pull"); /* tells it apart in perf */
+    rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL);
+    if (rc == 0)
+        printf("%s\n", report);
+    wb_free(report);
+    return rc == 0 ? 0 : 1;
+}
+
+static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page)
+{
+    char url[64], coll[96], path1[1100], path2[1100], *report = NULL, child_out[4096];
+    unsigned port = 0;
+    double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu;
+    size_t floor_bytes = 0;
+    run_stats rs = {0};
+    int pipefd[2], status = 0;
+    struct rusage ru;
+    pid_t pid;
+    ssize_t got, len = 0;
+
+    snprintf(path1, sizeof(path1), "%s/push-%ld.db", dir, n);
+    snprintf(path2, sizeof(path2), "%s/pull-%ld.db", dir, n);
+    if (make_store(path1, USER_1, n) != 0 || make_store(path2, USER_2, 0) != 0) {
+        fprintf(stderr, "cannot make the stores\n");
+        return -1;
+    }
+    if (start_server(&port, server, dir) != 0) {
+        fprintf(stderr, "cannot start %s\n", server);
+        return -1;
+    }
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    snprintf(coll, sizeof(coll), "%s/v2/interactions", url);
+
+    c0 = cpu_s();
+    if (floor_posts(&floor_s, &floor_bytes, coll, n) != 0) {
+        fprintf(stderr, "floor POSTs failed\n");
+        stop_server();
+        return -1;
+    }
+    floor_cpu = cpu_s() - c0;
+    c0 = cpu_s();
+    t0 = now_s();
+    if (sync_store(&report, path1, url, "tok1", page, &rs) != 0 ||
+        json_num(report, "\"created\":") != n) {
+        fprintf(stderr, "push failed: %s\n", report ? report : "-");
+        wb_free(report);
+        stop_server();
+        return -1;
+    }
+    push_s = (rs.push_end ? rs.push_end : now_s()) - t0;
+    push_cpu = (rs.push_end ? rs.push_cpu : cpu_s()) - c0;
+
+    if (pipe(pipefd) != 0)
+        return -1;
+    t0 = now_s();
+    if ((pid = fork()) == 0) {
+        char pg[16];
+        snprintf(pg, sizeof(pg), "%u", page);
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        execl(self, self, "--pull-child", path2, url, pg, (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    while ((got = read(pipefd[0], child_out + len, sizeof(child_out) - 1 - (size_t)len)) > 0)
+        len += got;
+    child_out[len] = '\0';
+    close(pipefd[0]);
+    wait4(pid, &status, 0, &ru);
+    pull_s = now_s() - t0;
+    stop_server();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        json_num(child_out, "\"inserted\":") != n) {
+        fprintf(stderr, "pull failed: %s\n", child_out);
+        wb_free(report);
+        return -1;
+    }
+    printf("bench: N=%ld floor  %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
+           "client cpu %.0f us/record\n",
+           n, (double)n / floor_s, n, (double)floor_bytes / 1e6, floor_s, floor_cpu * 1e6 / (double)n);
+    printf("bench: N=%ld push   %8.0f records/s  %ld requests  %.1f MB sent  %.2f s  "
+           "ratio to floor %.2f  client cpu %.0f us/record\n",
+           n, (double)n / push_s, json_num(report, "\"requests\":"),
+           (double)json_num(report, "\"bytesSent\":") / 1e6, push_s, floor_s / push_s,
+           push_cpu * 1e6 / (double)n);
+    printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
+           "page %u  peak RSS %.1f MB  cpu %.2f s\n",
+           n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
+           (double)json_num(child_out, "\"bytesReceived\":") / 1e6, pull_s, page,
+           (double)ru.ru_maxrss / 1024.0,
+           (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+    fflush(stdout);
+    wb_free(report);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *server = WBB_SERVER_BIN, *ns = "10000,100000";
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[1024], self[1024], cmd[1100];
+    unsigned page = 1000;
+    ssize_t sl;
+    int failed = 0;
+
+    if (argc == 5 && strcmp(argv[1], "--pull-child") == 0)
+        return pull_child(argv[2], argv[3], argv[4]);
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--n") == 0)
+            ns = argv[i + 1];
+        else if (strcmp(argv[i], "--page-size") == 0)
+            page = (unsigned)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--server") == 0)
+            server = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: walkbook-sync-bench [--n N[,N...]] [--page-size P] "
+                            "[--server PATH]\n");
+            return 2;
+        }
+    }
+    if ((sl = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+        return 2;
+    self[sl] = '\0';
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (const char *p = ns; *p;) {
+        char *end;
+        long n = strtol(p, &end, 10);
+        p = end;
+        snprintf(dir, sizeof(dir), "%s/wb-sync-bench-XXXXXX", tmp);
+        if (n <= 0 || !mkdtemp(dir))
+            return 2;
+        if (bench_n(self, server, dir, n, page) != 0)
+            failed = 1;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+        if (*p == ',')
+            p++;
+    }
+    curl_global_cleanup();
+    return failed;
+}
