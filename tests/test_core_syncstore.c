@@ -570,6 +570,94 @@ static void test_core_syncstore__conflict_reparked_keeps_paths(void)
     wb_free(a);
 }
 
+/* A create found on the server after a lost response, while the device
+ * edited it since the POST and the server filled a member in (or a manager
+ * edited it there): both kept, the local part pending as an update. Once
+ * the server's copy was taken whole, dropping the local edit. */
+static void test_core_syncstore__found_create_keeps_both_sides(void)
+{
+    char *id = NULL, *sent, *after;
+    cJSON *env, *data = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
+    sent = data_of(id);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_json__parse(&data, sent, strlen(sent), NULL, "t"));
+    cJSON_AddStringToObject(data, "listId", "7e57ab1e-0000-4000-8000-000000000001");
+    {
+        char *text = wb_json__print(data);
+        env = envelope(SERVER_ID, text, "s-1", 0, FX_CUSTOMER, FX_USER);
+        wb__free(text);
+    }
+    WBT_OK(wb_syncstore__ack_found(store, id, env, 0));
+    WBT_ASSERT_STR(state_of(id), "pending_update");
+    after = data_of(id);
+    WBT_ASSERT_CONTAINS(after, "\"successful\":false");
+    WBT_ASSERT_CONTAINS(after, "\"listId\":\"7e57ab1e-0000-4000-8000-000000000001\"");
+    wb__free(after);
+    cJSON_Delete(env);
+    cJSON_Delete(data);
+    wb__free(sent);
+    wb_free(id);
+}
+
+/* The same seen by a pull before the acknowledgement (a server honouring
+ * client ids, or the lookup by identifying fields). */
+static void test_core_syncstore__pulled_own_create_keeps_both_sides(void)
+{
+    enum wb_remote_outcome o;
+    char *id = NULL, *sent, *after, *text;
+    cJSON *env, *data = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
+    sent = data_of(id);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_json__parse(&data, sent, strlen(sent), NULL, "t"));
+    /* A manager answered another question on the server meanwhile. */
+    {
+        cJSON *q = NULL;
+        const char *answer = "{\"questionId\":\"9826940d-76a8-4700-8c92-5743ce7bb7ad\","
+                             "\"fields\":{\"answer\":\"manager\"}}";
+        WBT_OK(wb_json__parse(&q, answer, strlen(answer), NULL, "t"));
+        cJSON_AddItemToObject(wb_json__get(wb_json__get(data, "survey"), "responses"),
+                              "9826940d-76a8-4700-8c92-5743ce7bb7ad", q);
+    }
+    text = wb_json__print(data);
+    env = envelope(SERVER_ID, text, "s-1", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_MERGED);
+    WBT_ASSERT_STR(state_of(id), "pending_update");
+    after = data_of(id);
+    WBT_ASSERT_CONTAINS(after, "\"successful\":false"); /* ours, made after the POST */
+    WBT_ASSERT_CONTAINS(after, "\"answer\":\"manager\""); /* theirs */
+    wb__free(after);
+    wb__free(text);
+    cJSON_Delete(env);
+    cJSON_Delete(data);
+    wb__free(sent);
+    wb_free(id);
+}
+
+/* The settle time recorded with a create attempt keeps the record out of
+ * runs until it passed (a killed run cannot know whether the server is
+ * still applying the POST). */
+static void test_core_syncstore__create_attempt_settles(void)
+{
+    char *id = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 5000));
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    WBT_ASSERT_INT(pending_count(5000), 1);
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
+    WBT_ASSERT_INT(pending_count(1), 1);
+    wb_free(id);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
@@ -586,5 +674,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__conflict_with_remote_delete_take_local),
     WBT_CASE(test_core_syncstore__pending_one),
     WBT_CASE(test_core_syncstore__conflict_reparked_keeps_paths),
+    WBT_CASE(test_core_syncstore__found_create_keeps_both_sides),
+    WBT_CASE(test_core_syncstore__pulled_own_create_keeps_both_sides),
+    WBT_CASE(test_core_syncstore__create_attempt_settles),
 };
 WBT_MAIN(cases, setup, teardown)
