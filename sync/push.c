@@ -363,54 +363,9 @@ static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
     return 0;
 }
 
-/* ---- first creates, acknowledged in groups ------------------------------------ */
-
-/* Acknowledgements waiting to be written, in the order of their POSTs. */
-typedef struct ack_group {
-    wb_pending *p[WB_PUSH_BATCH];
-    cJSON *env[WB_PUSH_BATCH];
-    size_t n;
-} ack_group;
-
-/* Write the waiting acknowledgements in one transaction: one commit per
- * group instead of one per record. Until it commits, each of them is still
- * marked create_attempted, so a crash before makes the next run find it on
- * the server (exactly once), never post it again. */
-static int flush_acks(wb_sync *s, ack_group *g, uint64_t *done, uint64_t total)
-{
-    int error = 0;
-    if (g->n == 0)
-        return 0;
-    if ((error = wb_store__begin(s->store)) >= 0) {
-        for (size_t i = 0; i < g->n && error >= 0; i++)
-            error = wb_syncstore__ack_write(s->store, g->p[i]->local_id, g->p[i]->version,
-                                            g->env[i]);
-        if (error >= 0)
-            error = wb_store__commit(s->store);
-        else {
-            wb_error_saved saved;
-            wb_error__save(&saved);
-            wb_store__rollback(s->store);
-            wb_error__restore(&saved);
-        }
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        cJSON_Delete(g->env[i]);
-        if (error >= 0) {
-            s->report.created++;
-            (*done)++;
-            wb_sync__progress(s, 1, *done, total > *done ? total : *done);
-        }
-    }
-    g->n = 0;
-    return error;
-}
-
 /* Push one record until it is acknowledged, refused, deferred, or the run
- * stops. Returns < 0 only for errors that stop the run. The acknowledgement
- * of a create answered at once goes to g (*queued = 1), written with the
- * group (flush_acks). */
-static int push_one(wb_sync *s, wb_pending *p, ack_group *g, int *queued)
+ * stops. Returns < 0 only for errors that stop the run. */
+static int push_one(wb_sync *s, wb_pending *p)
 {
     push_visit v = {0, p->create_attempted, 0, 0};
     wb_http_response r;
@@ -504,13 +459,6 @@ static int push_one(wb_sync *s, wb_pending *p, ack_group *g, int *queued)
                     cJSON_Delete(env);
                     break;
                 }
-            }
-            if (op == WB_PUSH_CREATE && v.attempts == 0 && !v.unknown_outcome) {
-                wb_sync__response_free(s, &r);
-                g->p[g->n] = p;
-                g->env[g->n++] = env;
-                *queued = 1;
-                return 0; /* g holds at most a batch: written at its end */
             }
             error = wb_syncstore__ack_write(s->store, p->local_id, p->version, env);
             cJSON_Delete(env);
@@ -617,21 +565,10 @@ int wb_push__run(wb_sync *s)
             return error;
         if (n == 0)
             break;
-        {
-            ack_group g;
-            g.n = 0;
-            for (size_t i = 0; i < n && error >= 0; i++) {
-                int queued = 0;
-                if ((error = push_one(s, &list[i], &g, &queued)) >= 0 && !queued) {
-                    done++;
-                    wb_sync__progress(s, 1, done, total > done ? total : done);
-                }
-            }
-            {
-                /* Written even when the run stops: those POSTs succeeded. */
-                int ferr = flush_acks(s, &g, &done, total);
-                if (error >= 0)
-                    error = ferr;
+        for (size_t i = 0; i < n && error >= 0; i++) {
+            if ((error = push_one(s, &list[i])) >= 0) {
+                done++;
+                wb_sync__progress(s, 1, done, total > done ? total : done);
             }
         }
         wb_syncstore__pending_free(list, n);
