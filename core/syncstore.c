@@ -120,7 +120,7 @@ static void release(wb_store *store, sqlite3_stmt *st)
 #define PENDING_COLUMNS                                                                          \
     "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"                   \
     " deleted, create_attempted, attempts, wb_open('interactions', 'data', local_id, data),"   \
-    " wb_open('interactions', 'base', local_id, base), base_etag FROM interactions"
+    " wb_open('interactions', 'base', local_id, base), base_etag, modified FROM interactions"
 
 /* Read up to `max` rows of a prepared PENDING_COLUMNS statement (finalized
  * here). */
@@ -129,6 +129,12 @@ static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_st
 
 int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max)
 {
+    return wb_syncstore__pending_after(out, n, store, now, max, NULL);
+}
+
+int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, int64_t now,
+                                size_t max, const wb_pending *after)
+{
     sqlite3_stmt *st = NULL;
     int error;
 
@@ -136,13 +142,21 @@ int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t 
     *n = 0;
     if (max == 0)
         return 0;
+    /* The modified index is walked from the cursor: without it every batch
+     * would step over all the records synced before it (quadratic in a
+     * large push). */
     if ((error = prepare(&st, store,
                          PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
                                          " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                                         " AND (?3 IS NULL OR (modified, local_id) > (?3, ?4))"
                                          " ORDER BY modified, local_id LIMIT ?2")) < 0)
         return error;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (after) {
+        sqlite3_bind_text(st, 3, after->modified, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, after->local_id, -1, SQLITE_TRANSIENT);
+    }
     return read_pending(out, n, store, st, max);
 }
 
@@ -186,6 +200,7 @@ static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_st
         p->data = dup_col(st, 10, &oom);
         p->base = dup_col(st, 11, &oom);
         p->base_etag = dup_col(st, 12, &oom);
+        copy_fixed(p->modified, sizeof(p->modified), col_text(st, 13));
         if (oom || !p->data) {
             error = oom ? wb_error__oom()
                         : wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction: no data");

@@ -31,6 +31,7 @@ typedef struct wb_pending {
     char *data;       /* current data, compact JSON */
     char *base;       /* NULL before the first acknowledgement */
     char *base_etag;  /* NULL likewise */
+    char modified[WB_TIMESTAMP_LEN + 1]; /* local meta.modified: the order */
 } wb_pending;
 
 /* Up to `max` records in a pending state whose next attempt is due at `now`,
@@ -38,6 +39,11 @@ typedef struct wb_pending {
  * wb_syncstore__pending_free). */
 int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max);
 void wb_syncstore__pending_free(wb_pending *p, size_t n);
+/* The same, after `after` in that order (NULL: from the start): a run walks
+ * its batches with it, so that each one costs what it returns. Records
+ * changed since they were passed come again (their modified moved on). */
+int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, int64_t now,
+                                size_t max, const wb_pending *after);
 /* The record `local_id` when it is in a pending state, due or not: *n is 1
  * (free with wb_syncstore__pending_free), or 0 when it is not pending. */
 int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id);

@@ -549,8 +549,10 @@ int wb_push__run(wb_sync *s)
     int64_t started = wb_sync__now(s);
     uint64_t done = 0, total = 0, visits = 0;
     wb_query q = WB_QUERY_INIT;
-    int error = 0;
+    wb_pending cursor;
+    int error = 0, have_cursor = 0, restarted = 0;
 
+    memset(&cursor, 0, sizeof(cursor));
     q.states = WB_STATE_PENDING;
     q.deleted = WB_DELETED_INCLUDE;
     if ((error = wb_interaction_count(&total, s->store, &q)) < 0)
@@ -560,11 +562,23 @@ int wb_push__run(wb_sync *s)
         wb_pending *list = NULL;
         size_t n = 0;
         /* Due at the start of the run: records deferred in this run are not
-         * picked up again. */
-        if ((error = wb_syncstore__pending(&list, &n, s->store, started, WB_PUSH_BATCH)) < 0)
+         * picked up again. Batches follow a cursor; one pass from the start
+         * at the end picks up what is still pending behind it. */
+        if ((error = wb_syncstore__pending_after(&list, &n, s->store, started, WB_PUSH_BATCH,
+                                                 have_cursor ? &cursor : NULL)) < 0)
             return error;
-        if (n == 0)
+        if (n == 0) {
+            wb_syncstore__pending_free(list, n);
+            if (have_cursor && !restarted) {
+                have_cursor = 0;
+                restarted = 1;
+                continue;
+            }
             break;
+        }
+        memcpy(cursor.modified, list[n - 1].modified, sizeof(cursor.modified));
+        memcpy(cursor.local_id, list[n - 1].local_id, sizeof(cursor.local_id));
+        have_cursor = 1;
         for (size_t i = 0; i < n && error >= 0; i++) {
             if ((error = push_one(s, &list[i])) >= 0) {
                 done++;
