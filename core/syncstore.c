@@ -852,6 +852,28 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
     }
     switch (l->state) {
     case WB_STATE_PENDING_CREATE:
+        if (r->deleted && !l->deleted) {
+            /* Our create reached the server and was deleted there before we
+             * heard back. Nothing changed here since: the delete stands;
+             * changed: as an edit of a record deleted elsewhere. */
+            cJSON *local = NULL;
+            int same;
+            if ((error = wb_json__parse(&local, l->data, strlen(l->data), NULL,
+                                        "stored data")) < 0)
+                return error;
+            same = wb_json__equal(local, r->data);
+            cJSON_Delete(local);
+            if (same || policy == WB_POLICY_SERVER_WINS) {
+                if (!(text = wb_json__print(r->data)))
+                    return WB_ENOMEM;
+                error = write_server_version(store, l->local_id, r, text, 1, WB_STATE_SYNCED, 1);
+                *outcome = WB_REMOTE_DELETED;
+            } else {
+                error = park_conflict(store, l->local_id, envelope, NULL);
+                *outcome = WB_REMOTE_CONFLICT;
+            }
+            break;
+        }
         /* Our own create, seen before its acknowledgement: which version
          * was posted is unknown, and others may have edited it since. */
         error = adopt_unknown(store, l->local_id, l->data, l->deleted, r,

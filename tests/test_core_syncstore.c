@@ -658,6 +658,45 @@ static void test_core_syncstore__create_attempt_settles(void)
     wb_free(id);
 }
 
+/* Our create reached the server and was deleted there before the device
+ * heard back; the pull brings the tombstone first. Unchanged here: the
+ * delete stands (once it was written as a live synced record). */
+static void test_core_syncstore__pulled_own_create_deleted_remotely(void)
+{
+    enum wb_remote_outcome o;
+    char *id = NULL, *sent, *info = NULL;
+    cJSON *env;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
+    sent = data_of(id);
+    env = envelope(SERVER_ID, sent, "s-2", 1, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_DELETED);
+    WBT_OK(wb_interaction_sync_info(&info, store, id));
+    WBT_ASSERT_CONTAINS(info, "\"deleted\":true");
+    WBT_ASSERT_STR(state_of(id), "synced");
+    wb_free(info);
+    cJSON_Delete(env);
+    /* Edited here since: parked, never dropped silently. */
+    wb_free(id);
+    id = NULL;
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, "0478dbbf-b6eb-4168-afa9-000000000777",
+                                                     NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 0));
+    wb__free(sent);
+    sent = data_of(id);
+    WBT_OK(wb_interaction_update(store, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    env = envelope("aaaaaaaa-0000-4000-8000-000000000002", sent, "s-3", 1, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_CONFLICT);
+    WBT_ASSERT_STR(state_of(id), "conflict");
+    cJSON_Delete(env);
+    wb__free(sent);
+    wb_free(id);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
@@ -677,5 +716,6 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__found_create_keeps_both_sides),
     WBT_CASE(test_core_syncstore__pulled_own_create_keeps_both_sides),
     WBT_CASE(test_core_syncstore__create_attempt_settles),
+    WBT_CASE(test_core_syncstore__pulled_own_create_deleted_remotely),
 };
 WBT_MAIN(cases, setup, teardown)
