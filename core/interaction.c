@@ -144,6 +144,11 @@ cleanup:
     return error;
 }
 
+int wb_interaction__insert(wb_store *store, const char *body, char *id)
+{
+    return insert_one(store, body, id);
+}
+
 static int check_writable(wb_store *store)
 {
     if (store->readonly)

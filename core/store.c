@@ -35,6 +35,31 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
     [WB_STMT_LOG_INSERT] =
         "INSERT INTO interaction_log (seq, local_id, kind, content, digest, signature)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [WB_STMT_REF_MODIFIED] = "SELECT modified FROM ref_records WHERE resource = ?1 AND id = ?2",
+    [WB_STMT_REF_PUT] = "INSERT OR REPLACE INTO ref_records (resource, id, envelope, modified,"
+                        " deleted) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [WB_STMT_HH_PUT] =
+        "INSERT OR REPLACE INTO ref_households (id, lat, lng, address) VALUES (?1, ?2, ?3, ?4)",
+    [WB_STMT_HH_DELETE] = "DELETE FROM ref_households WHERE id = ?1",
+    [WB_STMT_HH_GET] = "SELECT lat, lng, address FROM ref_households WHERE id = ?1",
+    [WB_STMT_WL_GET] = "SELECT wid, campaign_id FROM ref_walklists WHERE id = ?1",
+    [WB_STMT_MEMBER_PUT] =
+        "INSERT OR IGNORE INTO ref_walklist_households (wid, household_id) VALUES (?1, ?2)",
+    [WB_STMT_MEMBERS_OF_HH] =
+        "SELECT rid, wid FROM ref_walklist_households WHERE household_id = ?1",
+    [WB_STMT_GEO_PUT] =
+        "INSERT OR REPLACE INTO walklist_geo VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?4, ?5, ?5)",
+    [WB_STMT_GEO_DELETE] = "DELETE FROM walklist_geo WHERE rid = ?1",
+    /* Doors of one walk list in a cube around a point, not yet knocked (a
+     * live interaction at the household on this list or on none). */
+    [WB_STMT_NEXT_BOX] =
+        "SELECT m.household_id, h.lat, h.lng, h.address FROM walklist_geo g"
+        " JOIN ref_walklist_households m ON m.rid = g.rid"
+        " JOIN ref_households h ON h.id = m.household_id"
+        " WHERE g.w0 <= ?1 AND g.w1 >= ?1 AND g.x1 >= ?2 AND g.x0 <= ?3 AND g.y1 >= ?4"
+        " AND g.y0 <= ?5 AND g.z1 >= ?6 AND g.z0 <= ?7 AND h.lat IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.household_id = m.household_id"
+        " AND i.deleted = 0 AND (i.walklist_id = ?8 OR i.walklist_id IS NULL))",
 };
 
 int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what)

@@ -21,6 +21,18 @@ enum wb_stmt_id {
     WB_STMT_DELETE,
     WB_STMT_LOG_LAST,
     WB_STMT_LOG_INSERT,
+    /* Reference data and walk lists (refdata.c, walklist.c). */
+    WB_STMT_REF_MODIFIED,
+    WB_STMT_REF_PUT,
+    WB_STMT_HH_PUT,
+    WB_STMT_HH_DELETE,
+    WB_STMT_HH_GET,
+    WB_STMT_WL_GET,
+    WB_STMT_MEMBER_PUT,
+    WB_STMT_MEMBERS_OF_HH,
+    WB_STMT_GEO_PUT,
+    WB_STMT_GEO_DELETE,
+    WB_STMT_NEXT_BOX,
     WB_STMT__COUNT
 };
 
@@ -93,6 +105,11 @@ int wb_store__migrate(sqlite3 *db, int target);
 
 /* Replace the clock (tests). */
 void wb_store__set_clock(wb_store *store, int64_t (*now_ms)(void *ctx), void *ctx);
+
+/* Validate one interaction create body and insert it in the caller's
+ * transaction (or autocommit); id receives the new local id
+ * (WB_UUID_LEN + 1 bytes). interaction.c. */
+int wb_interaction__insert(wb_store *store, const char *body, char *id);
 
 /* Called by iterators. */
 void wb_store__iter_opened(wb_store *store);

@@ -693,6 +693,195 @@ WB_API WB_WARN_UNUSED int wb_geodesic_distance(double *out_metres, double lat1, 
 WB_API double wb_metres_to_miles(double metres);
 /** @} */
 
+/** @defgroup wb_walk Walk lists offline: reference data, GPS fixes, fraud signals
+ *  A canvasser downloads a walk list before leaving signal. The store keeps
+ *  read-only copies of the reference records it needs (campaigns, surveys
+ *  with their questions, lists, households with address and location,
+ *  contacts, contact-household links), turns the phone's GPS fix into the
+ *  Polis `distance` (geodesic statute miles from the fix to the household)
+ *  and flags knocks that look wrong. Missing GPS never blocks recording.
+ *  @{ */
+
+/** Cache (or replace) one reference record.
+ *  @param resource  "campaigns", "surveys", "lists", "households",
+ *                   "contacts" or "contact-households"
+ *  @param envelope  {"id","data","meta"} as the server returns it; with
+ *                   meta.isDeleted true it is a tombstone (the record leaves
+ *                   every walk list). An envelope whose meta.modified is
+ *                   older than the cached copy's is ignored.
+ *  Households keep data.address.data.coords {lat,lng} for distances and the
+ *  geo index; a link's data {contactId, householdId} feeds the contact
+ *  check; a campaign's data.lists[].listId become walk lists of it.
+ *  @return 0; WB_EINVALID naming the member ("households.data.address.
+ *          data.coords.lat: must be between -90 and 90").
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_ref_upsert(wb_store *store, const char *resource,
+                                        const char *envelope);
+
+/** One cached reference record's envelope.
+ *  @return 0; WB_ENOTFOUND (also for tombstones); WB_EINVALID.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_ref_get(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                     const char *resource, const char *id);
+
+/** Every live cached record of a resource, as a JSON array of envelopes in
+ *  id order. Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_ref_list(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                      const char *resource);
+
+/** Put a cached household on a walk list (idempotent). @p campaign_id may be
+ *  NULL; when given it becomes the walk list's campaign.
+ *  @return 0; WB_EINVALID naming a bad UUID. Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_walklist_add_household(wb_store *store, const char *walklist_id,
+                                                    const char *WB_NULLABLE campaign_id,
+                                                    const char *household_id);
+
+/** Import households or contacts prepared on a desktop, all or nothing in
+ *  one transaction.
+ *  @param kind  "households" or "contacts"
+ *  @param text  CSV with a header row, or a GeoJSON FeatureCollection of
+ *               Point features ([lng, lat]) with `id` in their properties.
+ *               Households: id, lat, lng required; address, walklistId,
+ *               campaignId optional. Contacts: id required; householdId,
+ *               contactHouseholdId, given, surname, walklistId optional.
+ *  @param[out] out_count  records imported; may be NULL
+ *  @return 0; WB_EINVALID with the row and field ("line 4: lat: must be
+ *          between -90 and 90", "features[2].properties.id: required");
+ *          nothing is stored then. Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_ref_import(uint64_t *WB_NULLABLE out_count, wb_store *store,
+                                        const char *kind, const char *text, size_t len);
+
+/** Walk lists known to the store: [{"id","name","campaignId","households"}].
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_walklist_list(char *WB_NULLABLE *WB_NONNULL out_json,
+                                           wb_store *store);
+
+/** One walk list: {"id","name","campaignId","households":[{"id","address",
+ *  "lat","lng","knocked"}…]} (households in id order).
+ *  @return 0; WB_ENOTFOUND. Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_walklist_show(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                           const char *walklist_id);
+
+/** Progress of a walk list: {"walklistId","households","knocked",
+ *  "remaining","successful","unavailable"}. A household is knocked when a
+ *  live interaction has its householdId and this walklistId (or none);
+ *  successful when one of them has successful true; unavailable when it is
+ *  knocked, not successful, and every knock had unavailable true.
+ *  @return 0; WB_ENOTFOUND. Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_walklist_progress(char *WB_NULLABLE *WB_NONNULL out_json,
+                                               wb_store *store, const char *walklist_id);
+
+/** wb_walklist_next flag: scan every household instead of using the index
+ *  (the baseline for benchmarks and checks; same answer, slower). */
+#define WB_NEXT_SCAN 0x1u
+
+/** The @p k nearest not-yet-knocked households of a walk list to a point,
+ *  nearest first: [{"id","address","lat","lng","metres"}…] (fewer when
+ *  fewer remain; households without coordinates are never "next"). Uses
+ *  the R*Tree index: cost grows with k, not with the list.
+ *  @return 0; WB_EINVALID (lat, lng, k 1..1000); WB_ENOTFOUND.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_walklist_next(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                           const char *walklist_id, double lat, double lng,
+                                           unsigned int k, unsigned int flags);
+
+/** How recording checks an interaction against the cached reference data
+ *  (survey questions and allowed answers, contact belonging to the
+ *  household, household on the walk list). A reference missing from the
+ *  cache is only ever a warning: the phone's copy may be stale. */
+WB_ENUM(wb_check_mode){
+    WB_CHECK_DEFAULT = 0, /**< the campaign's setting ("validation"), else warn */
+    WB_CHECK_STRICT = 1,  /**< refuse (WB_EINVALID) what contradicts the cache */
+    WB_CHECK_WARN = 2,    /**< record, and store the findings as warnings */
+    WB_CHECK_OFF = 3      /**< no checks */
+};
+
+#define WB_RECORD_OPTIONS_VERSION 1
+/** The canvasser's fix and the checks for wb_interaction_record_ex. */
+typedef struct wb_record_options {
+    unsigned int version;           /**< WB_RECORD_OPTIONS_VERSION */
+    int has_fix;                    /**< 0: no fix (flagged missing_fix) */
+    double lat, lng;                /**< degrees, WGS84 */
+    double accuracy_m;              /**< horizontal accuracy in metres; < 0 unknown */
+    const char *WB_NULLABLE fix_time; /**< Polis timestamp of the fix; NULL unknown */
+    int check;                      /**< wb_check_mode */
+} wb_record_options;
+#define WB_RECORD_OPTIONS_INIT {WB_RECORD_OPTIONS_VERSION, 0, 0.0, 0.0, -1.0, NULL, WB_CHECK_DEFAULT}
+
+/** Fill @p opts with defaults. @return 0; WB_EINVALID for an unknown
+ *  version. Threads: any. Fails: never. */
+WB_API int wb_record_options_init(wb_record_options *opts, unsigned int version);
+
+/** Record an interaction with the canvasser's GPS fix (as
+ *  wb_interaction_record otherwise). With a fix, data.location becomes
+ *  {lat, lng, confidence: accuracy}; without one, a location in the body
+ *  is taken as the fix. When the body names a householdId whose location
+ *  is cached, data.distance = geodesic statute miles from the fix to it.
+ *  Fraud signals are stored with the record (see wb_interaction_signals):
+ *  missing_fix, far_from_door (beyond the campaign's nearMetres, default
+ *  100), very_far_from_door (beyond farMetres, default 300), stale_fix (fix
+ *  older than staleSeconds, default 120, when recorded), poor_accuracy
+ *  (beyond poorAccuracyMetres, default 50), implausible_speed (faster than
+ *  maxSpeedMps, default 50, from this canvasser's previous fixed knock),
+ *  no_household_location. @p opts NULL: no fix, default checks.
+ *  @return 0; WB_EINVALID naming the field (also "fix.lat", and cache
+ *          contradictions in strict mode); as wb_interaction_record.
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_interaction_record_ex(char *WB_NULLABLE *WB_NULLABLE out_id,
+                                                   wb_store *store, const char *body,
+                                                   const wb_record_options *WB_NULLABLE opts);
+
+/** The fix, distance, signals and warnings of one interaction:
+ *  {"id","fix":{"lat","lng","accuracy","time"}|null,"distanceMetres"|null,
+ *  "signals":[…],"warnings":[…]}. Records made without
+ *  wb_interaction_record_ex have none: {"id","fix":null,…,"signals":[]}.
+ *  @return 0; WB_ENOTFOUND. Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_interaction_signals(char *WB_NULLABLE *WB_NONNULL out_json,
+                                                 wb_store *store, const char *id);
+
+/** Live interactions raising @p signal (NULL: any signal), as a JSON array
+ *  of wb_interaction_signals objects in id order.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_interaction_flagged(char *WB_NULLABLE *WB_NONNULL out_json,
+                                                 wb_store *store,
+                                                 const char *WB_NULLABLE signal);
+
+/** Set a campaign's thresholds and validation mode from a JSON object with
+ *  any of nearMetres, farMetres, staleSeconds, poorAccuracyMetres,
+ *  maxSpeedMps (positive numbers) and validation ("strict", "warn",
+ *  "off"); members not given keep their value.
+ *  @return 0; WB_EINVALID naming the member. Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_campaign_settings_set(wb_store *store, const char *campaign_id,
+                                                   const char *json);
+
+/** A campaign's effective settings (defaults filled in) as JSON.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_campaign_settings_get(char *WB_NULLABLE *WB_NONNULL out_json,
+                                                   wb_store *store, const char *campaign_id);
+
+/** Add a fix to the canvasser's breadcrumb track. A point closer than
+ *  @p min_spacing_m to the last kept one is dropped (*out_kept = 0).
+ *  @param time  Polis timestamp; NULL = now
+ *  @return 0; WB_EINVALID naming lat, lng, accuracy or time.
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_track_add(int *WB_NULLABLE out_kept, wb_store *store, double lat,
+                                       double lng, double accuracy_m,
+                                       const char *WB_NULLABLE time, double min_spacing_m);
+
+/** The track between @p since (inclusive) and @p until (exclusive), NULL =
+ *  open: {"points":N,"metres":M,"miles":MI,"coordinates":[[lng,lat]…]}
+ *  (total distance walked along the kept points).
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_track_get(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                       const char *WB_NULLABLE since,
+                                       const char *WB_NULLABLE until);
+
+/** Delete track points older than @p before (NULL: all).
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_track_purge(uint64_t *WB_NULLABLE out_purged, wb_store *store,
+                                         const char *WB_NULLABLE before);
+/** @} */
+
 /** @defgroup wb_json JSON helpers
  *  @{ */
 /** Apply an RFC 6902 JSON Patch to a JSON document (whole-document paths).

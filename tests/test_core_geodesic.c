@@ -31,6 +31,19 @@ static double distance(double lat1, double lng1, double lat2, double lng2)
     return m;
 }
 
+/* The blocks of the reference file (its README), by line number. */
+static const struct {
+    int first, last;
+    const char *name;
+} blocks[] = {
+    {2, 2001, "random worldwide"},   {2002, 4001, "door-knocking 0-2 km"},
+    {4002, 4020, "identical points"}, {4021, 4049, "antimeridian"},
+    {4050, 4099, "near poles"},       {4100, 4116, "exact poles"},
+    {4117, 4133, "equator"},          {4134, 4208, "nearly antipodal"},
+    {4209, 4258, "very small separations"},
+};
+#define N_BLOCKS (sizeof(blocks) / sizeof(blocks[0]))
+
 /* Every row of the reference file: the targets of the task, plus symmetry
  * and a bound on the work done. */
 static void test_core_geodesic__reference_csv(void)
@@ -42,6 +55,8 @@ static void test_core_geodesic__reference_csv(void)
     int line = 1, rows = 0, anti_rows = 0, max_iter = 0, max_iter_anti = 0;
     int worst_line = 0, worst_anti_line = 0;
     double max_err = 0.0, max_anti_rel = 0.0, max_anti_err = 0.0, max_sym = 0.0;
+    double block_err[N_BLOCKS] = {0};
+    int block_line[N_BLOCKS] = {0}, block_rows[N_BLOCKS] = {0};
 
     snprintf(path, sizeof(path), "%s/geodesic/wgs84_inverse.csv", wbt_testdata());
     text = wbt_read_file(path, &len);
@@ -98,6 +113,15 @@ static void test_core_geodesic__reference_csv(void)
         }
 
         err = fabs(got - v[4]);
+        for (size_t b = 0; b < N_BLOCKS; b++) {
+            if (line >= blocks[b].first && line <= blocks[b].last) {
+                block_rows[b]++;
+                if (err >= block_err[b]) {
+                    block_err[b] = err;
+                    block_line[b] = line;
+                }
+            }
+        }
         if (line >= ANTIPODAL_FIRST_LINE && line <= ANTIPODAL_LAST_LINE) {
             double rel = err / v[4];
             anti_rows++;
@@ -128,6 +152,10 @@ static void test_core_geodesic__reference_csv(void)
         WBT_FAIL("%s", problem);
 
     printf("    %d rows (%d nearly antipodal)\n", rows, anti_rows);
+    printf("    worst error per block (line 1 is the header):\n");
+    for (size_t b = 0; b < N_BLOCKS; b++)
+        printf("      %-24s lines %4d-%4d (%4d rows): %.6f mm (line %d)\n", blocks[b].name,
+               blocks[b].first, blocks[b].last, block_rows[b], block_err[b] * 1e3, block_line[b]);
     printf("    normal rows: max error %.6f mm (line %d)\n", max_err * 1e3, worst_line);
     printf("    antipodal rows: max relative error %.3g (%.6f mm, line %d)\n", max_anti_rel,
            max_anti_err * 1e3, worst_anti_line);
@@ -135,6 +163,8 @@ static void test_core_geodesic__reference_csv(void)
            max_iter, max_iter_anti, WB_GEODESIC__MAX_ITER, max_sym);
     WBT_ASSERT_INT(rows, CSV_ROWS);
     WBT_ASSERT_INT(anti_rows, ANTIPODAL_ROWS);
+    for (size_t b = 0; b < N_BLOCKS; b++)
+        WBT_ASSERT_INT(block_rows[b], blocks[b].last - blocks[b].first + 1);
     /* Swapping the points gives the same geodesic. */
     WBT_ASSERT(max_sym <= 1e-6);
 }

@@ -593,7 +593,8 @@ assert set(fs) == {sys.argv[2], sys.argv[3], sys.argv[4]}, fs.keys()
 for f in fs.values():
     assert f["type"] == "Feature" and f["geometry"]["type"] == "Point", f
     assert set(f["properties"]) == {"id", "timestamp", "campaignId", "contactId",
-        "householdId", "successful", "unavailable", "distance"}, f["properties"]
+        "householdId", "successful", "unavailable", "distance", "accuracy", "fixTime",
+        "distanceMetres", "signals", "warnings"}, f["properties"]
 assert fs[sys.argv[2]]["geometry"]["coordinates"] == [-84.18405151367188, 33.43174362182617]
 assert fs[sys.argv[3]]["geometry"]["coordinates"] == [-118.3530776, 34.0687112]
 assert fs[sys.argv[4]]["geometry"]["coordinates"] == [151.2093, -33.8688]

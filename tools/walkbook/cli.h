@@ -174,6 +174,10 @@ int cli_cmd_conflicts(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
 int cli_cmd_rekey(cli *c, int argc, char **argv);
 int cli_cmd_verify(cli *c, int argc, char **argv);
+int cli_cmd_walklist(cli *c, int argc, char **argv);
+int cli_cmd_import(cli *c, int argc, char **argv);
+int cli_cmd_signals(cli *c, int argc, char **argv);
+int cli_cmd_settings(cli *c, int argc, char **argv);
 
 extern const char cli_usage_init[];
 extern const char cli_usage_status[];
@@ -187,5 +191,9 @@ extern const char cli_usage_conflicts[];
 extern const char cli_usage_sync[];
 extern const char cli_usage_rekey[];
 extern const char cli_usage_verify[];
+extern const char cli_usage_walklist[];
+extern const char cli_usage_import[];
+extern const char cli_usage_signals[];
+extern const char cli_usage_settings[];
 
 #endif

@@ -29,8 +29,10 @@ const char cli_usage_export[] =
     "           spreadsheets do not run them as formulas.\n"
     "  geojson  a FeatureCollection of Point features ([lng, lat]) with the\n"
     "           properties id, timestamp, campaignId, contactId, householdId,\n"
-    "           successful, unavailable, distance; records without a location\n"
-    "           are left out and counted on stderr.\n"
+    "           successful, unavailable, distance, and from the GPS fix the\n"
+    "           record was made with: accuracy, fixTime, distanceMetres,\n"
+    "           signals (fraud signals) and warnings (validation findings);\n"
+    "           records without a location are left out and counted on stderr.\n"
     "\n"
     "Options:\n"
     "  --format FORMAT    ndjson, csv or geojson\n"
@@ -197,8 +199,31 @@ static cJSON *copy_or_null(const cJSON *v)
     return v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
 }
 
+/* The fix of a record (accuracy, fix time, metres to the door) and its
+ * fraud signals and validation warnings, as Feature properties. */
+static int geojson_signals(cJSON *props, wb_store *store, const cJSON *env)
+{
+    const cJSON *id = member(env, "id"), *fix;
+    char *json = NULL;
+    cJSON *sig;
+    int ok = 1;
+    if (!cJSON_IsString(id) || wb_interaction_signals(&json, store, id->valuestring) < 0)
+        return 1; /* records of another origin simply have none */
+    sig = cJSON_Parse(json);
+    wb_free(json);
+    fix = member(sig, "fix");
+    ok = add(props, "accuracy", copy_or_null(member(fix, "accuracy")));
+    ok = ok && add(props, "fixTime", copy_or_null(member(fix, "time")));
+    ok = ok && add(props, "distanceMetres", copy_or_null(member(sig, "distanceMetres")));
+    ok = ok && add(props, "signals", copy_or_null(member(sig, "signals")));
+    ok = ok && add(props, "warnings", copy_or_null(member(sig, "warnings")));
+    cJSON_Delete(sig);
+    return ok;
+}
+
 /* Write the Feature of env, or set *skipped when it has no location. */
-static int geojson_feature(const cli *c, FILE *f, const cJSON *env, int first, int *skipped)
+static int geojson_feature(const cli *c, FILE *f, wb_store *store, const cJSON *env, int first,
+                           int *skipped)
 {
     const cJSON *data = member(env, "data");
     const cJSON *loc = member(data, "location");
@@ -229,6 +254,7 @@ static int geojson_feature(const cli *c, FILE *f, const cJSON *env, int first, i
         const cJSON *v = member(strcmp(name, "id") == 0 ? env : data, name);
         ok = add(props, name, copy_or_null(v));
     }
+    ok = ok && geojson_signals(props, store, env);
     if (!ok || (text = cJSON_PrintUnformatted(feature)) == NULL) {
         rc = cli_error(c, CLI_EXIT_FAILURE, "out of memory");
         goto cleanup;
@@ -314,8 +340,8 @@ static int parse_format(const cli *c, const char *name, export_format *out)
     return CLI_EXIT_OK;
 }
 
-static int export_records(const cli *c, FILE *f, wb_iter *it, export_format format,
-                          size_t *n_written, size_t *n_skipped)
+static int export_records(const cli *c, FILE *f, wb_store *store, wb_iter *it,
+                          export_format format, size_t *n_written, size_t *n_skipped)
 {
     int first = 1;
 
@@ -343,7 +369,7 @@ static int export_records(const cli *c, FILE *f, wb_iter *it, export_format form
         } else if (format == FORMAT_CSV) {
             rc = csv_row(c, f, env);
         } else {
-            rc = geojson_feature(c, f, env, first, &skipped);
+            rc = geojson_feature(c, f, store, env, first, &skipped);
         }
         cJSON_Delete(env);
         if (rc != CLI_EXIT_OK)
@@ -410,7 +436,7 @@ int cli_cmd_export(cli *c, int argc, char **argv)
     } else {
         f = stdout;
     }
-    if ((rc = export_records(c, f, it, format, &n_written, &n_skipped)) != CLI_EXIT_OK)
+    if ((rc = export_records(c, f, store, it, format, &n_written, &n_skipped)) != CLI_EXIT_OK)
         goto cleanup;
     if (out_path) {
         rc = commit_temp(c, f, tmp, out_path);

@@ -10,7 +10,8 @@
 #include "cli.h"
 
 const char cli_usage_record[] =
-    "usage: walkbook [--db PATH] [--json] record [--batch] [FILE|-]\n"
+    "usage: walkbook [--db PATH] [--json] record [--batch]\n"
+    "                [--fix LAT,LNG[,ACCURACY[,TIME]]] [--check strict|warn|off] [FILE|-]\n"
     "\n"
     "Record an interaction from a Polis create body, flat (v2) or wrapped as\n"
     "{\"data\":{...}} (v1), read from FILE or from standard input (the default,\n"
@@ -22,7 +23,20 @@ const char cli_usage_record[] =
     "  --batch  the input holds many bodies, one per line (NDJSON) or as a JSON\n"
     "           array; all are recorded in one transaction, or none when one\n"
     "           is refused (the error names it as records[N], counting from 0).\n"
-    "           Prints one id (or envelope, with --json) per line.\n";
+    "           Prints one id (or envelope, with --json) per line.\n"
+    "  --fix LAT,LNG[,ACCURACY[,TIME]]\n"
+    "           the canvasser's GPS fix: degrees, horizontal accuracy in\n"
+    "           metres, fix time (2019-01-31T00:00:00.000Z). It becomes\n"
+    "           data.location; with \"householdId\" in the body and that\n"
+    "           household's location in the store (walkbook import, sync),\n"
+    "           data.distance is the geodesic distance in statute miles.\n"
+    "           Fraud signals (see 'walkbook signals') are stored with the\n"
+    "           record; without a fix it is recorded and flagged missing_fix.\n"
+    "  --check MODE\n"
+    "           check the record against the cached survey, contact links and\n"
+    "           walk list: strict refuses contradictions, warn (the default\n"
+    "           unless the campaign says otherwise) stores them as warnings,\n"
+    "           off skips the checks.\n";
 
 const char cli_usage_get[] =
     "usage: walkbook [--db PATH] [--json] get [--deleted] ID\n"
@@ -170,10 +184,59 @@ cleanup:
     return rc;
 }
 
+/* "--fix LAT,LNG[,ACCURACY[,TIME]]" into o. Returns an exit code. */
+static int parse_fix(const cli *c, const char *text, wb_record_options *o)
+{
+    char buf[128], *parts[4] = {NULL, NULL, NULL, NULL}, *p, *end;
+    double v[3] = {0.0, 0.0, -1.0};
+    int n = 0;
+    if (strlen(text) >= sizeof(buf))
+        return cli_usage_error(c, "--fix: too long");
+    snprintf(buf, sizeof(buf), "%s", text);
+    for (p = buf; n < 4; n++) {
+        parts[n] = p;
+        if (!(p = strchr(p, ',')))
+            break;
+        *p++ = '\0';
+    }
+    if (p || n < 1)
+        return cli_usage_error(c, "--fix: expected LAT,LNG[,ACCURACY[,TIME]]");
+    for (int i = 0; i < 3 && i <= n; i++) {
+        if (i == 3 || parts[i] == NULL)
+            break;
+        v[i] = strtod(parts[i], &end);
+        if (end == parts[i] || *end != '\0')
+            return cli_usage_error(c, "--fix: %s is not a number",
+                                   i == 0 ? "LAT" : i == 1 ? "LNG" : "ACCURACY");
+    }
+    o->has_fix = 1;
+    o->lat = v[0];
+    o->lng = v[1];
+    o->accuracy_m = v[2];
+    o->fix_time = n >= 3 ? text + (parts[3] - buf) : NULL;
+    return CLI_EXIT_OK;
+}
+
+static int parse_check(const cli *c, const char *text, wb_record_options *o)
+{
+    static const char *const names[] = {"strict", "warn", "off"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            o->check = WB_CHECK_STRICT + i;
+            return CLI_EXIT_OK;
+        }
+    }
+    return cli_usage_error(c, "--check: must be strict, warn or off");
+}
+
 int cli_cmd_record(cli *c, int argc, char **argv)
 {
     int batch_mode = 0;
-    const cli_opt opts[] = {{"batch", CLI_OPT_FLAG, &batch_mode, NULL, NULL}};
+    const char *fix = NULL, *check = NULL;
+    wb_record_options ro = WB_RECORD_OPTIONS_INIT;
+    const cli_opt opts[] = {{"batch", CLI_OPT_FLAG, &batch_mode, NULL, NULL},
+                            {"fix", CLI_OPT_VALUE, NULL, &fix, NULL},
+                            {"check", CLI_OPT_VALUE, NULL, &check, NULL}};
     const char *pos[1] = {NULL};
     size_t n_pos;
     int help;
@@ -181,12 +244,20 @@ int cli_cmd_record(cli *c, int argc, char **argv)
     char *body = NULL, *id = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, opts, 1, pos, 1, &n_pos, &help);
+    rc = cli_parse(c, argc, argv, opts, 3, pos, 1, &n_pos, &help);
     if (rc != CLI_EXIT_OK)
         goto cleanup;
     if (help) {
         fputs(cli_usage_record, stdout);
         rc = cli_finish_stdout(c);
+        goto cleanup;
+    }
+    if (fix && (rc = parse_fix(c, fix, &ro)) != CLI_EXIT_OK)
+        goto cleanup;
+    if (check && (rc = parse_check(c, check, &ro)) != CLI_EXIT_OK)
+        goto cleanup;
+    if (batch_mode && (fix || check)) {
+        rc = cli_usage_error(c, "--fix and --check record one interaction, not a --batch");
         goto cleanup;
     }
     /* Read the input before opening the store: a bad file then costs no
@@ -201,7 +272,7 @@ int cli_cmd_record(cli *c, int argc, char **argv)
         rc = cli_finish_stdout(c);
         goto cleanup;
     }
-    if ((err = wb_interaction_record(&id, store, body)) < 0) {
+    if ((err = wb_interaction_record_ex(&id, store, body, &ro)) < 0) {
         rc = cli_fail(c, err);
         goto cleanup;
     }

@@ -47,6 +47,10 @@ static const cli_command commands[] = {
     {"conflicts", cli_cmd_conflicts, cli_usage_conflicts, "list, show and resolve sync conflicts"},
     {"rekey", cli_cmd_rekey, cli_usage_rekey, "re-encrypt the store under a new passphrase"},
     {"verify", cli_cmd_verify, cli_usage_verify, "check the signed interaction log"},
+    {"walklist", cli_cmd_walklist, cli_usage_walklist, "walk lists: list, show, progress, next doors"},
+    {"import", cli_cmd_import, cli_usage_import, "import households or contacts (CSV, GeoJSON)"},
+    {"signals", cli_cmd_signals, cli_usage_signals, "GPS fix, distance and fraud signals of records"},
+    {"settings", cli_cmd_settings, cli_usage_settings, "a campaign's fraud thresholds and checks"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
