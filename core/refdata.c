@@ -234,6 +234,33 @@ int wb_ref__member_drop_all(wb_store *store, const char *household_id)
     return error;
 }
 
+int wb_ref__member_remove(wb_store *store, int64_t wid, const char *household_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "DELETE FROM walklist_geo WHERE rid IN (SELECT rid FROM"
+                                " ref_walklist_households WHERE wid = ?1 AND household_id = ?2)",
+                                -1, &st, NULL);
+    for (int round = 0; round < 2 && rc == SQLITE_OK; round++) {
+        sqlite3_bind_int64(st, 1, wid);
+        sqlite3_bind_text(st, 2, household_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc != SQLITE_DONE)
+            break;
+        rc = round ? SQLITE_DONE
+                   : sqlite3_prepare_v2(store->db,
+                                        "DELETE FROM ref_walklist_households WHERE wid = ?1 AND"
+                                        " household_id = ?2",
+                                        -1, &st, NULL);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return wb_store__sqlite_error(store, rc, "walk list");
+    return 0;
+}
+
 /* Household side table from data.address.data.coords and
  * formattedAddress. */
 static int apply_household(wb_store *store, const char *id, const cJSON *data)

@@ -28,6 +28,9 @@ int wb_ref__walklist_find(int64_t *out_wid, wb_store *store, const char *walklis
 /* Put a household on a walk list (and into the geo index when located). */
 int wb_ref__member_add(wb_store *store, int64_t wid, const char *household_id);
 
+/* Take a household off one walk list. */
+int wb_ref__member_remove(wb_store *store, int64_t wid, const char *household_id);
+
 /* Remove a household from every walk list (a tombstone). */
 int wb_ref__member_drop_all(wb_store *store, const char *household_id);
 

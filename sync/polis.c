@@ -50,8 +50,14 @@ static int put_encoded(wb_buf *b, const char *s)
 int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter, size_t limit,
                        size_t skip)
 {
+    return wb_polis__list_url_at(b, base, route(api), api, filter, limit, skip);
+}
+
+int wb_polis__list_url_at(wb_buf *b, const char *base, const char *path, int api,
+                          const char *filter, size_t limit, size_t skip)
+{
     int error;
-    if ((error = wb_polis__collection_url(b, base, api)) < 0)
+    if ((error = wb_buf__printf(b, "%s%s", base, path)) < 0)
         return error;
     if (filter && *filter &&
         ((error = wb_buf__puts(b, "?filter=")) < 0 || (error = put_encoded(b, filter)) < 0))

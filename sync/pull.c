@@ -146,8 +146,8 @@ cleanup:
  * answer, 5xx, 408, 429, and a 2xx whose body cannot be read (truncated,
  * not JSON). *refused_400 is set (and an error returned) when the server
  * refused the query itself. */
-static int get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
-                    const cJSON **items, int *refused_400)
+int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
+                      const cJSON **items, int *refused_400)
 {
     *refused_400 = 0;
     for (int attempt = 1;; attempt++) {
@@ -216,7 +216,7 @@ static int repull_campaign(wb_sync *s, const char *campaign, uint64_t *done)
         if ((error = wb_polis__list_url(&url, s->base_url, s->opts.api,
                                         campaign ? filter.ptr : NULL, s->opts.page_size,
                                         skip)) < 0 ||
-            (error = get_page(s, &r, url.ptr, &root, &items, &refused)) < 0)
+            (error = wb_pull__get_page(s, &r, url.ptr, &root, &items, &refused)) < 0)
             goto cleanup;
         wb_sync__response_free(s, &r);
         n = (size_t)cJSON_GetArraySize(items);
@@ -337,7 +337,7 @@ int wb_pull__run(wb_sync *s)
             (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
                                         s->opts.page_size, skip)) < 0)
             break;
-        if ((error = get_page(s, &r, url.ptr, &root, &items, &refused)) < 0) {
+        if ((error = wb_pull__get_page(s, &r, url.ptr, &root, &items, &refused)) < 0) {
             if (refused && skip == 0 && done == 0)
                 error = full_repull(s);
             break;

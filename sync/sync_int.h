@@ -6,6 +6,7 @@
  *   polis.c           the Polis API mapping: URLs, bodies, list pages
  *   push.c            local changes to requests and responses to the store
  *   pull.c            incremental pull by meta.modified watermark
+ *   pull_reference.c  the same for the walk-list reference data
  *   transport_curl.c  the default wb_transport on libcurl
  *
  * The decisions of push and pull (which request, what a response means,
@@ -83,6 +84,10 @@ int wb_polis__record_url(wb_buf *b, const char *base, int api, const char *id);
  * id ascending (v2: repeated sort parameters; v1: a JSON array), limit, skip. */
 int wb_polis__list_url(wb_buf *b, const char *base, int api, const char *filter, size_t limit,
                        size_t skip);
+/* The same for another collection: "<base><path>?filter=…" (path such as
+ * "/v1/campaigns"). */
+int wb_polis__list_url_at(wb_buf *b, const char *base, const char *path, int api,
+                          const char *filter, size_t limit, size_t skip);
 /* `/meta/modified gte "<wm>" and /meta/isDeleted in [true,false]` (without
  * the first term when wm is ""). */
 int wb_polis__pull_filter(wb_buf *b, const char *watermark);
@@ -167,6 +172,19 @@ int wb_pull__advance(char *modified /* in/out, WB_TIMESTAMP_LEN + 1 */, char **o
 
 /* Pull every change since the watermark. 0, or an error that stops the run. */
 int wb_pull__run(wb_sync *s);
+
+/* GET one list page and parse it (*root owns it, *items borrows its data
+ * array), retrying transient failures with backoff; a final 4xx is
+ * WB_ERROR with the HTTP status attached (*refused_400 for a 400). */
+int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
+                      const cJSON **items, int *refused_400);
+
+/* ---- pull_reference.c ------------------------------------------------------ */
+
+/* Pull the reference data of the user's campaigns into the store's caches
+ * (campaigns, surveys, lists and their contact-households), incrementally.
+ * A server without these routes leaves the caches as they are (0). */
+int wb_pull__reference_run(wb_sync *s);
 
 /* ---- transport_curl.c ------------------------------------------------------ */
 

@@ -187,33 +187,30 @@ cleanup:
 /* "--fix LAT,LNG[,ACCURACY[,TIME]]" into o. Returns an exit code. */
 static int parse_fix(const cli *c, const char *text, wb_record_options *o)
 {
-    char buf[128], *parts[4] = {NULL, NULL, NULL, NULL}, *p, *end;
+    static const char *const names[3] = {"LAT", "LNG", "ACCURACY"};
     double v[3] = {0.0, 0.0, -1.0};
+    const char *p = text;
     int n = 0;
-    if (strlen(text) >= sizeof(buf))
-        return cli_usage_error(c, "--fix: too long");
-    snprintf(buf, sizeof(buf), "%s", text);
-    for (p = buf; n < 4; n++) {
-        parts[n] = p;
-        if (!(p = strchr(p, ',')))
+
+    /* Up to three numbers separated by commas, then the time (no commas). */
+    for (; n < 3; n++) {
+        char *end;
+        v[n] = strtod(p, &end);
+        if (end == p || (*end != ',' && *end != '\0'))
+            return cli_usage_error(c, "--fix: %s is not a number (expected "
+                                      "LAT,LNG[,ACCURACY[,TIME]])", names[n]);
+        p = end;
+        if (*p == '\0')
             break;
-        *p++ = '\0';
+        p++;
     }
-    if (p || n < 1)
+    if (n < 1)
         return cli_usage_error(c, "--fix: expected LAT,LNG[,ACCURACY[,TIME]]");
-    for (int i = 0; i < 3 && i <= n; i++) {
-        if (i == 3 || parts[i] == NULL)
-            break;
-        v[i] = strtod(parts[i], &end);
-        if (end == parts[i] || *end != '\0')
-            return cli_usage_error(c, "--fix: %s is not a number",
-                                   i == 0 ? "LAT" : i == 1 ? "LNG" : "ACCURACY");
-    }
     o->has_fix = 1;
     o->lat = v[0];
     o->lng = v[1];
-    o->accuracy_m = v[2];
-    o->fix_time = n >= 3 ? text + (parts[3] - buf) : NULL;
+    o->accuracy_m = n >= 2 ? v[2] : -1.0;
+    o->fix_time = n == 3 ? p : NULL;
     return CLI_EXIT_OK;
 }
 
