@@ -47,8 +47,12 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         "INSERT OR IGNORE INTO ref_walklist_households (wid, household_id) VALUES (?1, ?2)",
     [WB_STMT_MEMBERS_OF_HH] =
         "SELECT rid, wid FROM ref_walklist_households WHERE household_id = ?1",
+    /* The walk-list dimension gets a width of 0.5: with a width of 0 every
+     * box has volume 0 and the R*Tree's split heuristics, which compare
+     * volumes, degrade to a near scan (1.2 ms instead of 56 us per cube on
+     * 20 000 doors). [wid, wid + 0.5] still never overlaps another list. */
     [WB_STMT_GEO_PUT] =
-        "INSERT OR REPLACE INTO walklist_geo VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?4, ?5, ?5)",
+        "INSERT OR REPLACE INTO walklist_geo VALUES (?1, ?2, ?2 + 0.5, ?3, ?3, ?4, ?4, ?5, ?5)",
     [WB_STMT_GEO_DELETE] = "DELETE FROM walklist_geo WHERE rid = ?1",
     /* Doors of one walk list in a cube around a point, not yet knocked (a
      * live interaction at the household on this list or on none). */

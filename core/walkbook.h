@@ -652,6 +652,16 @@ WB_API WB_WARN_UNUSED int wb_sync_run(char *WB_NULLABLE *WB_NULLABLE out_report,
  *  concurrently with or after wb_sync_free). Fails: never. */
 WB_API void wb_sync_cancel(wb_sync *sync);
 
+/** Also pull, after the interactions, the reference data a canvasser needs
+ *  offline (off by default): campaigns, their surveys, and for each list of
+ *  a cached campaign the list and its contact-households with the contact
+ *  and the household (walk lists, see wb_walklist_next), incrementally by
+ *  meta.modified watermark with tombstones, like the interactions. A server
+ *  without these routes leaves the caches as they are.
+ *  @return 0; WB_EINVALID while the sync runs. Threads: owner of the sync.
+ *  Fails: never (bad argument only). */
+WB_API int wb_sync_pull_reference(wb_sync *sync, int enable);
+
 /** Free a sync handle (not while it runs). NULL is fine. Threads: owner;
  *  no wb_sync_cancel may overlap it. Fails: never. */
 WB_API void wb_sync_free(wb_sync *WB_NULLABLE sync);

@@ -271,6 +271,15 @@ cleanup:
     return error;
 }
 
+int wb_sync_pull_reference(wb_sync *sync, int enable)
+{
+    wb_error__reset();
+    WB__CHECK_ARG(sync);
+    WB__CHECK_ARG(!sync->running);
+    sync->pull_reference = enable != 0;
+    return 0;
+}
+
 int wb_pull__reference_run(wb_sync *s)
 {
     char(*lists)[WB_UUID_LEN + 1] = NULL;

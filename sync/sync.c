@@ -361,7 +361,8 @@ int wb_sync_run(char **out_report, wb_sync *sync)
     /* A stale cancel from before the run does not stop this one. */
     atomic_store(&sync->cancel, 0);
     if ((error = wb_store__load_identity(sync->store)) >= 0 &&
-        (error = wb_push__run(sync)) >= 0 && (error = wb_pull__run(sync)) >= 0)
+        (error = wb_push__run(sync)) >= 0 && (error = wb_pull__run(sync)) >= 0 &&
+        sync->pull_reference)
         error = wb_pull__reference_run(sync);
     wb_error__save(&saved);
     if (out_report && (rerr = report_json(&report, sync)) < 0 && error >= 0)

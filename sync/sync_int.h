@@ -46,6 +46,8 @@ struct wb_sync {
     int running;
     wb_sync_report report;
     wb_clock clock;         /* the caller's; zero = system clock, nanosleep in slices */
+    /* Also pull the walk-list reference data (wb_sync_pull_reference). */
+    int pull_reference;
 };
 
 /* ---- sync.c ---------------------------------------------------------------- */

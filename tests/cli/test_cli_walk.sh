@@ -248,6 +248,10 @@ if [ -n "$SERVER" ]; then
     W init --customer "$DCUST" --user "$DUSER"
     check "phone init" 0
     W sync --server "http://127.0.0.1:$PORT" --token walkbook-demo-canvasser
+    check "sync without --walklists" 0
+    W walklist list
+    py "no walk list without --walklists" 'import json,sys; assert json.load(open(sys.argv[1])) == []' "$T/out"
+    W sync --server "http://127.0.0.1:$PORT" --token walkbook-demo-canvasser --walklists
     check "sync pulls the walk list" 0
     W --json walklist list
     check "walklist list after sync" 0

@@ -81,7 +81,7 @@ static int build(wb_store **out, const char *path, unsigned n)
     const char *groups[] = {"e822d07f-5972-4ff2-bc75-dbd68d6d79bf"};
     wb_store_options so = WB_STORE_OPTIONS_INIT;
     wb_store *store = NULL;
-    size_t cap = (size_t)n * 96 + 128, len = 0;
+    size_t cap = (size_t)n * 160 + 128, len = 0;
     char *csv = malloc(cap), id[37];
     uint64_t imported = 0;
     double t0;

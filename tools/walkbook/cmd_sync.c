@@ -13,7 +13,7 @@
 const char cli_usage_sync[] =
     "usage: walkbook [--db PATH] [--json] sync --server URL [--token TOKEN] [--api v1|v2]\n"
     "                [--policy merge|server-wins|client-wins|manual] [--prefer local|remote]\n"
-    "                [--ca-file FILE] [--page-size N]\n"
+    "                [--ca-file FILE] [--page-size N] [--walklists]\n"
     "\n"
     "Push local changes to the server, then pull the server's changes.\n"
     "  --server URL    base URL, e.g. https://api.polisapp.com or http://127.0.0.1:8080\n"
@@ -26,6 +26,9 @@ const char cli_usage_sync[] =
     "  --prefer SIDE   under merge, the side of a field changed on both (default local)\n"
     "  --ca-file FILE  CA bundle for TLS\n"
     "  --page-size N   records per pulled page (default 200)\n"
+    "  --walklists     also download the walk lists of your campaigns (campaigns,\n"
+    "                  surveys, lists with their households and contacts) for\n"
+    "                  offline use; see 'walkbook walklist'\n"
     "\n"
     "Prints a progress bar on a terminal (stderr) and a one-line summary; with\n"
     "--json the report. Exit 0 when everything is synced, 7 when records remain\n"
@@ -84,7 +87,9 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
 {
     const char *server = NULL, *token = NULL, *api = NULL, *policy = NULL, *prefer = NULL;
     const char *ca_file = NULL, *page_size = NULL;
+    int walklists = 0;
     const cli_opt opts[] = {
+        {"walklists", CLI_OPT_FLAG, &walklists, NULL, NULL},
         {"server", CLI_OPT_VALUE, NULL, &server, NULL},
         {"token", CLI_OPT_VALUE, NULL, &token, NULL},
         {"api", CLI_OPT_VALUE, NULL, &api, NULL},
@@ -147,6 +152,10 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     wb_store_options so = WB_STORE_OPTIONS_INIT;
     cli_store_options(c, &so);
     if ((err = wb_sync_new(&sync, c->db_path, &so, &o)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (walklists && (err = wb_sync_pull_reference(sync, 1)) < 0) {
         rc = cli_fail(c, err);
         goto cleanup;
     }
