@@ -30,6 +30,11 @@
     "EXISTS (SELECT 1 FROM interactions i WHERE i.household_id = m.household_id"                 \
     " AND i.deleted = 0 AND (i.walklist_id = ?1 OR i.walklist_id IS NULL)" extra ")"
 
+/* A member of an interaction's data, opened first in an encrypted store
+ * (wb_open is the identity in a plain one). */
+#define OPEN_DATA(member)                                                                          \
+    "json_extract(wb_open('interactions', 'data', i.local_id, i.data), '$." member "')"
+
 typedef struct door {
     char id[WB_UUID_LEN + 1];
     double lat, lng, metres;
@@ -256,9 +261,8 @@ int wb_walklist_progress(char **out_json, wb_store *store, const char *walklist_
     rc = sqlite3_prepare_v2(
         store->db,
         "SELECT count(*), coalesce(sum(k), 0), coalesce(sum(s), 0), coalesce(sum(k AND NOT s AND"
-        " NOT a), 0) FROM (SELECT " KNOCKED("") " AS k, " KNOCKED(
-            " AND json_extract(i.data, '$.successful') = 1") " AS s, " KNOCKED(" AND"
-                                                                                 " json_extract(i.data, '$.unavailable') = 0") " AS a"
+        " NOT a), 0) FROM (SELECT " KNOCKED("") " AS k, " KNOCKED(" AND " OPEN_DATA(
+            "successful") " = 1") " AS s, " KNOCKED(" AND " OPEN_DATA("unavailable") " = 0") " AS a"
         " FROM ref_walklist_households m WHERE m.wid = ?2)",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {

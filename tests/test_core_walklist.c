@@ -539,6 +539,28 @@ static void test_core_walklist__validation_modes(void)
 
 /* ---- walk-list progress and next doors ------------------------------------ */
 
+/* Progress reads each knock's outcome: in an encrypted store too. */
+static void test_core_walklist__progress_encrypted(void)
+{
+    static const unsigned char key[WB_KEY_BYTES] = {7, 7, 7};
+    wb_store_options o = WB_STORE_OPTIONS_INIT;
+    const char *groups[] = {FX_GROUP};
+    wb_store *enc = NULL;
+    char *json = NULL;
+    o.key = key;
+    WBT_OK(wb_store_open(&enc, wbt_path("walklist-encrypted.db"), &o));
+    WBT_OK(wb_store_set_identity(enc, FX_CUSTOMER, FX_USER, groups, 1));
+    WBT_OK(wb_ref_upsert(enc, "households",
+                         household_env(HH1, HH_LAT, HH_LNG, "2024-03-01T09:00:00.000Z")));
+    WBT_OK(wb_walklist_add_household(enc, WL, NULL, HH1));
+    WBT_OK(wb_interaction_record(NULL, enc,
+                                 knock(HH1, "2023-11-14T10:00:00.000Z", ",\"successful\":true")));
+    WBT_OK(wb_walklist_progress(&json, enc, WL));
+    WBT_ASSERT_CONTAINS(json, "\"households\":1,\"knocked\":1,\"remaining\":0,\"successful\":1");
+    wb_free(json);
+    wb_store_free(enc);
+}
+
 static void test_core_walklist__progress(void)
 {
     char *json = NULL, *id = NULL;
@@ -715,6 +737,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_walklist__signals),
     WBT_CASE(test_core_walklist__validation_modes),
     WBT_CASE(test_core_walklist__progress),
+    WBT_CASE(test_core_walklist__progress_encrypted),
     WBT_CASE(test_core_walklist__next_matches_brute_force),
     WBT_CASE(test_core_walklist__track),
 };
