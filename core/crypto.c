@@ -28,6 +28,10 @@ static const struct {
     {"interactions", "local_id", "conflict_paths"},
     {"interactions", "local_id", "last_error"},
     {"store_keys", "id", "sign_secret"},
+    {"ref_records", "id", "envelope"},
+    {"ref_households", "id", "address"},
+    {"interaction_fixes", "local_id", "fix"},
+    {"breadcrumbs", "seq", "point"},
 };
 
 static size_t make_ad(unsigned char *ad, const char *table, const char *column,

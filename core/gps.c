@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "geodesic.h"
 #include "refcheck.h"
 #include "refdata.h"
@@ -302,13 +303,14 @@ static int speed_check(int *implausible, wb_store *store, const fix *f, int64_t 
                        const settings *s)
 {
     sqlite3_stmt *st = NULL;
+    cJSON *prev = NULL;
     int rc;
     *implausible = 0;
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT f.lat, f.lng, f.at_ms FROM interaction_fixes f JOIN"
-                            " interactions i ON i.local_id = f.local_id WHERE f.user_id = ?1"
-                            " AND f.at_ms <= ?2 AND f.lat IS NOT NULL AND i.deleted = 0"
-                            " ORDER BY f.at_ms DESC LIMIT 1",
+                            "SELECT wb_open('interaction_fixes', 'fix', f.local_id, f.fix), f.at_ms"
+                            " FROM interaction_fixes f JOIN interactions i ON i.local_id ="
+                            " f.local_id WHERE f.user_id = ?1 AND f.at_ms <= ?2 AND f.fix IS NOT"
+                            " NULL AND i.deleted = 0 ORDER BY f.at_ms DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, store->user_id, -1, SQLITE_STATIC);
@@ -316,9 +318,14 @@ static int speed_check(int *implausible, wb_store *store, const fix *f, int64_t 
         rc = sqlite3_step(st);
     }
     if (rc == SQLITE_ROW) {
-        double m = 0.0, dt = (double)(at_ms - sqlite3_column_int64(st, 2)) / 1000.0;
-        if (wb_geodesic__inverse(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
-                                 f->lat, f->lng, &m) == 0) {
+        double m = 0.0, dt = (double)(at_ms - sqlite3_column_int64(st, 1)) / 1000.0;
+        const cJSON *lat, *lng;
+        prev = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
+                                     (size_t)sqlite3_column_bytes(st, 0));
+        lat = wb_json__get(prev, "lat");
+        lng = wb_json__get(prev, "lng");
+        if (cJSON_IsNumber(lat) && cJSON_IsNumber(lng) &&
+            wb_geodesic__inverse(lat->valuedouble, lng->valuedouble, f->lat, f->lng, &m) == 0) {
             /* Two places at one instant: only beyond the "near" radius, so
              * that GPS jitter between doors of one building is no alarm. */
             if (dt <= 0.0)
@@ -328,10 +335,35 @@ static int speed_check(int *implausible, wb_store *store, const fix *f, int64_t 
         }
         rc = SQLITE_DONE;
     }
+    cJSON_Delete(prev);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return wb_store__sqlite_error(store, rc, "speed check");
     return 0;
+}
+
+/* The fix as the JSON text stored (sealed) with the record. */
+static char *fix_json(const fix *f, double distance_m)
+{
+    wb_buf b = WB_BUF_INIT;
+    wb_buf__puts(&b, "{\"lat\":");
+    put_number(&b, f->lat);
+    wb_buf__puts(&b, ",\"lng\":");
+    put_number(&b, f->lng);
+    wb_buf__puts(&b, ",\"accuracy\":");
+    if (f->accuracy >= 0)
+        put_number(&b, f->accuracy);
+    else
+        wb_buf__puts(&b, "null");
+    wb_buf__puts(&b, ",\"time\":");
+    f->time ? wb_buf__put_json_string(&b, f->time) : wb_buf__puts(&b, "null");
+    wb_buf__puts(&b, ",\"distanceMetres\":");
+    if (distance_m >= 0)
+        put_number(&b, distance_m);
+    else
+        wb_buf__puts(&b, "null");
+    wb_buf__putc(&b, '}');
+    return wb_buf__detach(&b);
 }
 
 static int store_fix(wb_store *store, const char *id, const fix *f, int64_t at_ms,
@@ -339,37 +371,31 @@ static int store_fix(wb_store *store, const char *id, const fix *f, int64_t at_m
 {
     sqlite3_stmt *st = NULL;
     char *sig = wb_json__print(signals), *warn = wb_json__print(warnings);
+    char *fj = f->has ? fix_json(f, distance_m) : NULL;
     const cJSON *item;
     int rc = SQLITE_NOMEM, error = 0;
 
-    if (sig && warn)
+    if (sig && warn && (fj || !f->has))
         rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO interaction_fixes (local_id, user_id, at_ms, lat, lng,"
-                                " accuracy, fix_time, distance_m, signals, warnings) VALUES"
-                                " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                "INSERT INTO interaction_fixes (local_id, user_id, at_ms, fix,"
+                                " signals, warnings) VALUES (?1, ?2, ?3,"
+                                " wb_seal('interaction_fixes', 'fix', ?1, ?4), ?5, ?6)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, store->user_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, at_ms);
-        if (f->has) {
-            sqlite3_bind_double(st, 4, f->lat);
-            sqlite3_bind_double(st, 5, f->lng);
-            if (f->accuracy >= 0)
-                sqlite3_bind_double(st, 6, f->accuracy);
-            if (f->time)
-                sqlite3_bind_text(st, 7, f->time, -1, SQLITE_STATIC);
-        }
-        if (distance_m >= 0)
-            sqlite3_bind_double(st, 8, distance_m);
-        sqlite3_bind_text(st, 9, sig, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, warn, -1, SQLITE_STATIC);
+        if (fj)
+            sqlite3_bind_text(st, 4, fj, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, sig, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, warn, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
     st = NULL;
     if (rc != SQLITE_DONE) {
-        error = wb_store__sqlite_error(store, rc, "record fix");
+        error = rc == SQLITE_NOMEM ? wb_error__oom()
+                                   : wb_store__sqlite_error(store, rc, "record fix");
         goto cleanup;
     }
     cJSON_ArrayForEach(item, signals)
@@ -389,6 +415,8 @@ static int store_fix(wb_store *store, const char *id, const fix *f, int64_t at_m
         }
     }
 cleanup:
+    if (fj)
+        wb_crypto__wipe_free(&fj);
     wb__free(sig);
     wb__free(warn);
     return error;
@@ -536,41 +564,44 @@ cleanup:
 /* ---- reading signals --------------------------------------------------- */
 
 #define SIGNAL_COLUMNS                                                                             \
-    "SELECT i.local_id, f.lat, f.lng, f.accuracy, f.fix_time, f.distance_m, f.signals,"          \
+    "SELECT i.local_id, wb_open('interaction_fixes', 'fix', f.local_id, f.fix), f.signals,"      \
     " f.warnings FROM interactions i LEFT JOIN interaction_fixes f ON f.local_id = i.local_id"
+
+static void put_member_or_null(wb_buf *b, const cJSON *obj, const char *name)
+{
+    const cJSON *v = wb_json__get(obj, name);
+    if (v)
+        wb_json__print_buf(b, v);
+    else
+        wb_buf__puts(b, "null");
+}
 
 static void put_signal_object(wb_buf *b, sqlite3_stmt *st)
 {
-    const char *s;
+    const char *s = (const char *)sqlite3_column_text(st, 1);
+    cJSON *fj = s ? cJSON_ParseWithLength(s, (size_t)sqlite3_column_bytes(st, 1)) : NULL;
     wb_buf__puts(b, "{\"id\":");
     wb_buf__put_json_string(b, (const char *)sqlite3_column_text(st, 0));
-    if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-        wb_buf__puts(b, ",\"fix\":null");
+    if (!cJSON_IsObject(fj)) {
+        wb_buf__puts(b, ",\"fix\":null,\"distanceMetres\":null");
     } else {
         wb_buf__puts(b, ",\"fix\":{\"lat\":");
-        put_number(b, sqlite3_column_double(st, 1));
+        put_member_or_null(b, fj, "lat");
         wb_buf__puts(b, ",\"lng\":");
-        put_number(b, sqlite3_column_double(st, 2));
+        put_member_or_null(b, fj, "lng");
         wb_buf__puts(b, ",\"accuracy\":");
-        if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-            wb_buf__puts(b, "null");
-        else
-            put_number(b, sqlite3_column_double(st, 3));
+        put_member_or_null(b, fj, "accuracy");
         wb_buf__puts(b, ",\"time\":");
-        s = (const char *)sqlite3_column_text(st, 4);
-        s ? wb_buf__put_json_string(b, s) : wb_buf__puts(b, "null");
-        wb_buf__putc(b, '}');
+        put_member_or_null(b, fj, "time");
+        wb_buf__puts(b, "},\"distanceMetres\":");
+        put_member_or_null(b, fj, "distanceMetres");
     }
-    wb_buf__puts(b, ",\"distanceMetres\":");
-    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-        wb_buf__puts(b, "null");
-    else
-        put_number(b, sqlite3_column_double(st, 5));
+    cJSON_Delete(fj);
     /* Stored by us as compact JSON arrays. */
-    s = (const char *)sqlite3_column_text(st, 6);
+    s = (const char *)sqlite3_column_text(st, 2);
     wb_buf__puts(b, ",\"signals\":");
     wb_buf__puts(b, s ? s : "[]");
-    s = (const char *)sqlite3_column_text(st, 7);
+    s = (const char *)sqlite3_column_text(st, 3);
     wb_buf__puts(b, ",\"warnings\":");
     wb_buf__puts(b, s ? s : "[]");
     wb_buf__putc(b, '}');

@@ -425,8 +425,8 @@ int wb_ref__get_tree(cJSON **out, wb_store *store, const char *resource, const c
     sqlite3_stmt *st = NULL;
     int rc, error = WB_ENOTFOUND;
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT envelope FROM ref_records WHERE resource = ?1 AND id = ?2"
-                            " AND deleted = 0",
+                            "SELECT wb_open('ref_records', 'envelope', id, envelope) FROM"
+                            " ref_records WHERE resource = ?1 AND id = ?2 AND deleted = 0",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
@@ -512,8 +512,8 @@ int wb_ref_list(char **out_json, wb_store *store, const char *resource)
     if ((error = check_resource(resource)) < 0)
         return error;
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT envelope FROM ref_records WHERE resource = ?1 AND deleted = 0"
-                            " ORDER BY id",
+                            "SELECT wb_open('ref_records', 'envelope', id, envelope) FROM"
+                            " ref_records WHERE resource = ?1 AND deleted = 0 ORDER BY id",
                             -1, &st, NULL);
     if (rc == SQLITE_OK)
         sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);

@@ -36,12 +36,15 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         "INSERT INTO interaction_log (seq, local_id, kind, content, digest, signature)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [WB_STMT_REF_MODIFIED] = "SELECT modified FROM ref_records WHERE resource = ?1 AND id = ?2",
+    /* Envelopes and addresses are personal data: sealed in an encrypted
+     * store (wb_seal is the identity in a plain one). */
     [WB_STMT_REF_PUT] = "INSERT OR REPLACE INTO ref_records (resource, id, envelope, modified,"
-                        " deleted) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [WB_STMT_HH_PUT] =
-        "INSERT OR REPLACE INTO ref_households (id, lat, lng, address) VALUES (?1, ?2, ?3, ?4)",
+                        " deleted) VALUES (?1, ?2, wb_seal('ref_records', 'envelope', ?2, ?3),"
+                        " ?4, ?5)",
+    [WB_STMT_HH_PUT] = "INSERT OR REPLACE INTO ref_households (id, lat, lng, address) VALUES"
+                       " (?1, ?2, ?3, wb_seal('ref_households', 'address', ?1, ?4))",
     [WB_STMT_HH_DELETE] = "DELETE FROM ref_households WHERE id = ?1",
-    [WB_STMT_HH_GET] = "SELECT lat, lng, address FROM ref_households WHERE id = ?1",
+    [WB_STMT_HH_GET] = "SELECT lat, lng FROM ref_households WHERE id = ?1",
     [WB_STMT_WL_GET] = "SELECT wid, campaign_id FROM ref_walklists WHERE id = ?1",
     [WB_STMT_MEMBER_PUT] =
         "INSERT OR IGNORE INTO ref_walklist_households (wid, household_id) VALUES (?1, ?2)",
@@ -57,7 +60,8 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
     /* Doors of one walk list in a cube around a point, not yet knocked (a
      * live interaction at the household on this list or on none). */
     [WB_STMT_NEXT_BOX] =
-        "SELECT m.household_id, h.lat, h.lng, h.address FROM walklist_geo g"
+        "SELECT m.household_id, h.lat, h.lng,"
+        " wb_open('ref_households', 'address', h.id, h.address) FROM walklist_geo g"
         " JOIN ref_walklist_households m ON m.rid = g.rid"
         " JOIN ref_households h ON h.id = m.household_id"
         " WHERE g.w0 <= ?1 AND g.w1 >= ?1 AND g.x1 >= ?2 AND g.x0 <= ?3 AND g.y1 >= ?4"

@@ -7,9 +7,25 @@
 #include <math.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "geodesic.h"
 #include "refdata.h"
 #include "timeutil.h"
+
+/* lat and lng of a point's opened JSON text; 0, or -1 when unreadable. */
+static int point_of(sqlite3_stmt *st, int col, double *lat, double *lng)
+{
+    cJSON *p = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, col),
+                                     (size_t)sqlite3_column_bytes(st, col));
+    const cJSON *a = wb_json__get(p, "lat"), *b = wb_json__get(p, "lng");
+    int ok = cJSON_IsNumber(a) && cJSON_IsNumber(b);
+    if (ok) {
+        *lat = a->valuedouble;
+        *lng = b->valuedouble;
+    }
+    cJSON_Delete(p);
+    return ok ? 0 : -1;
+}
 
 static int time_arg(int64_t *ms, const char *s, const char *name)
 {
@@ -49,8 +65,9 @@ int wb_track_add(int *out_kept, wb_store *store, double lat, double lng, double 
         return error;
     in_tx = 1;
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT lat, lng FROM breadcrumbs WHERE user_id = ?1 AND at_ms <= ?2"
-                            " ORDER BY at_ms DESC, seq DESC LIMIT 1",
+                            "SELECT wb_open('breadcrumbs', 'point', seq, point) FROM breadcrumbs"
+                            " WHERE user_id = ?1 AND at_ms <= ?2 ORDER BY at_ms DESC, seq DESC"
+                            " LIMIT 1",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, store->user_id, -1, SQLITE_STATIC);
@@ -58,8 +75,9 @@ int wb_track_add(int *out_kept, wb_store *store, double lat, double lng, double 
         rc = sqlite3_step(st);
     }
     if (rc == SQLITE_ROW) {
-        if (wb_geodesic__inverse(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1), lat,
-                                 lng, &step) < 0)
+        double plat = 0.0, plng = 0.0;
+        if (point_of(st, 0, &plat, &plng) < 0 ||
+            wb_geodesic__inverse(plat, plng, lat, lng, &step) < 0)
             step = 0.0;
         rc = SQLITE_DONE;
         if (step < min_spacing_m) {
@@ -70,21 +88,28 @@ int wb_track_add(int *out_kept, wb_store *store, double lat, double lng, double 
     sqlite3_finalize(st);
     st = NULL;
     if (rc == SQLITE_DONE) {
+        /* The point is sealed under its row number, chosen up front. */
+        char point[3 * WB_JSON_NUMBER_MAX + 40], a[WB_JSON_NUMBER_MAX], b[WB_JSON_NUMBER_MAX],
+            c[WB_JSON_NUMBER_MAX];
+        wb_json__format_number(a, lat);
+        wb_json__format_number(b, lng);
+        wb_json__format_number(c, accuracy_m);
+        snprintf(point, sizeof(point), "{\"lat\":%s,\"lng\":%s,\"accuracy\":%s}", a, b,
+                 accuracy_m >= 0 ? c : "null");
         rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO breadcrumbs (user_id, at_ms, lat, lng, accuracy,"
-                                " step_m) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                "INSERT INTO breadcrumbs (seq, user_id, at_ms, point) VALUES"
+                                " ((SELECT coalesce(max(seq), 0) + 1 FROM breadcrumbs), ?1, ?2,"
+                                " wb_seal('breadcrumbs', 'point', (SELECT coalesce(max(seq), 0) + 1"
+                                " FROM breadcrumbs), ?3))",
                                 -1, &st, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_text(st, 1, store->user_id, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, at_ms);
-            sqlite3_bind_double(st, 3, lat);
-            sqlite3_bind_double(st, 4, lng);
-            if (accuracy_m >= 0)
-                sqlite3_bind_double(st, 5, accuracy_m);
-            sqlite3_bind_double(st, 6, step);
+            sqlite3_bind_text(st, 3, point, -1, SQLITE_STATIC);
             rc = sqlite3_step(st);
         }
         sqlite3_finalize(st);
+        sodium_memzero(point, sizeof(point));
     }
     if (rc != SQLITE_DONE) {
         error = wb_store__sqlite_error(store, rc, "track");
@@ -118,8 +143,9 @@ int wb_track_get(char **out_json, wb_store *store, const char *since, const char
     if ((error = wb_store__require_identity(store)) < 0)
         return error;
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT lat, lng FROM breadcrumbs WHERE user_id = ?1 AND at_ms >= ?2"
-                            " AND at_ms < ?3 ORDER BY at_ms, seq",
+                            "SELECT wb_open('breadcrumbs', 'point', seq, point) FROM breadcrumbs"
+                            " WHERE user_id = ?1 AND at_ms >= ?2 AND at_ms < ?3"
+                            " ORDER BY at_ms, seq",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, store->user_id, -1, SQLITE_STATIC);
@@ -127,7 +153,12 @@ int wb_track_get(char **out_json, wb_store *store, const char *since, const char
         sqlite3_bind_int64(st, 3, to);
     }
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double lat = sqlite3_column_double(st, 0), lng = sqlite3_column_double(st, 1), m;
+        double lat = 0.0, lng = 0.0, m;
+        if (point_of(st, 0, &lat, &lng) < 0) {
+            error = wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "track: a stored point is"
+                                                                  " damaged");
+            break;
+        }
         if (n > 0 && wb_geodesic__inverse(plat, plng, lat, lng, &m) == 0)
             total += m;
         wb_buf__puts(&coords, n ? ",[" : "[");
@@ -143,10 +174,10 @@ int wb_track_get(char **out_json, wb_store *store, const char *since, const char
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (error == 0 && rc != SQLITE_DONE)
         error = wb_store__sqlite_error(store, rc, "track");
+    if (error < 0)
         goto cleanup;
-    }
     wb_buf__printf(&out, "{\"points\":%lld,\"metres\":", n);
     wb_json__format_number(num, total);
     wb_buf__puts(&out, num);

@@ -35,6 +35,8 @@
 #define OPEN_DATA(member)                                                                          \
     "json_extract(wb_open('interactions', 'data', i.local_id, i.data), '$." member "')"
 
+#define OPEN_ADDRESS "wb_open('ref_households', 'address', h.id, h.address)"
+
 typedef struct door {
     char id[WB_UUID_LEN + 1];
     double lat, lng, metres;
@@ -156,7 +158,7 @@ static int next_scan(best *b, wb_store *store, int64_t wid, const char *walklist
     if (!(b->d = wb__calloc(b->k + 1, sizeof(door))))
         return wb_error__oom();
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT m.household_id, h.lat, h.lng, h.address FROM"
+                            "SELECT m.household_id, h.lat, h.lng, " OPEN_ADDRESS " FROM"
                             " ref_walklist_households m JOIN ref_households h"
                             " ON h.id = m.household_id WHERE m.wid = ?2 AND h.lat IS NOT NULL"
                             " AND NOT " KNOCKED(""),
@@ -294,7 +296,8 @@ cleanup:
 
 /* A walk list's name from the cached list record, or NULL. */
 #define WL_NAME                                                                                    \
-    "(SELECT json_extract(r.envelope, '$.data.name') FROM ref_records r WHERE"                   \
+    "(SELECT json_extract(wb_open('ref_records', 'envelope', r.id, r.envelope), '$.data.name')"  \
+    " FROM ref_records r WHERE"                                                                    \
     " r.resource = 'lists' AND r.id = w.id AND r.deleted = 0)"
 
 static void put_walklist_head(wb_buf *out, sqlite3_stmt *st)
@@ -375,7 +378,7 @@ int wb_walklist_show(char **out_json, wb_store *store, const char *walklist_id)
     st = NULL;
     wb_buf__puts(&out, ",\"households\":[");
     rc = sqlite3_prepare_v2(store->db,
-                            "SELECT m.household_id, h.lat, h.lng, h.address, " KNOCKED("")
+                            "SELECT m.household_id, h.lat, h.lng, " OPEN_ADDRESS ", " KNOCKED("")
                             " FROM ref_walklist_households m LEFT JOIN ref_households h"
                             " ON h.id = m.household_id WHERE m.wid = ?2 ORDER BY m.household_id",
                             -1, &st, NULL);

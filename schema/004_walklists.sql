@@ -10,18 +10,19 @@ CREATE TABLE ref_records (
     resource TEXT NOT NULL,               -- campaigns, surveys, lists, households,
                                           -- contacts, contact-households
     id TEXT NOT NULL,
-    envelope TEXT NOT NULL,
+    envelope TEXT NOT NULL,               -- sealed in an encrypted store
     modified TEXT NOT NULL DEFAULT '',
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     PRIMARY KEY (resource, id)
 ) STRICT, WITHOUT ROWID;
 
 -- Where each live household is (data.address.data.coords), for distances.
+-- The coordinates stay clear: the geo index below is built on them.
 CREATE TABLE ref_households (
     id TEXT PRIMARY KEY,
     lat REAL,                             -- NULL when the household has no coordinates
     lng REAL,
-    address TEXT                          -- formatted address, for display
+    address TEXT                          -- formatted address, for display (sealed)
 ) STRICT, WITHOUT ROWID;
 
 -- Contact-household links (an interaction's contactHouseholdId).
@@ -69,15 +70,12 @@ CREATE TABLE interaction_fixes (
     local_id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL,               -- fix time, else data.timestamp (for speed)
-    lat REAL,                             -- NULL: no fix
-    lng REAL,
-    accuracy REAL,
-    fix_time TEXT,
-    distance_m REAL,
-    signals TEXT NOT NULL DEFAULT '[]',
-    warnings TEXT NOT NULL DEFAULT '[]'
+    fix TEXT,                             -- sealed JSON {"lat","lng","accuracy","time",
+                                          -- "distanceMetres"}; NULL: no fix
+    signals TEXT NOT NULL DEFAULT '[]',   -- signal names: no personal value
+    warnings TEXT NOT NULL DEFAULT '[]'   -- findings name fields and ids, never values
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX interaction_fixes_user ON interaction_fixes (user_id, at_ms);
+CREATE INDEX interaction_fixes_user ON interaction_fixes (user_id, at_ms) WHERE fix IS NOT NULL;
 
 -- One row per (signal, interaction): "which knocks were too far" is an
 -- index range, not a scan of JSON.
@@ -94,13 +92,12 @@ CREATE TRIGGER interactions_purge_fixes AFTER DELETE ON interactions BEGIN
 END;
 
 -- Breadcrumb track of the canvasser's fixes during a shift.
+-- `seq` is the row key bound into the sealed point: an INTEGER PRIMARY KEY,
+-- which VACUUM never renumbers.
 CREATE TABLE breadcrumbs (
     seq INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL,
-    lat REAL NOT NULL,
-    lng REAL NOT NULL,
-    accuracy REAL,
-    step_m REAL NOT NULL DEFAULT 0        -- geodesic distance from the previous kept point
+    point TEXT NOT NULL                   -- sealed JSON {"lat","lng","accuracy"}
 ) STRICT;
 CREATE INDEX breadcrumbs_user ON breadcrumbs (user_id, at_ms);

@@ -558,6 +558,49 @@ static void test_core_walklist__progress_encrypted(void)
     WBT_OK(wb_walklist_progress(&json, enc, WL));
     WBT_ASSERT_CONTAINS(json, "\"households\":1,\"knocked\":1,\"remaining\":0,\"successful\":1");
     wb_free(json);
+
+    /* Addresses, cached envelopes, fixes and breadcrumbs are sealed at rest
+     * and read back in clear through the API. */
+    {
+        wb_record_options ro = WB_RECORD_OPTIONS_INIT;
+        char *id = NULL;
+        int kept = 0;
+        ro.has_fix = 1;
+        ro.lat = 42.37371;
+        ro.lng = HH_LNG;
+        ro.accuracy_m = 7;
+        WBT_OK(wb_interaction_record_ex(&id, enc, knock(HH1, "2023-11-14T11:00:00.000Z", NULL),
+                                        &ro));
+        WBT_OK(wb_track_add(&kept, enc, 42.37371, HH_LNG, 5, "2023-11-14T11:00:00.000Z", 0));
+        WBT_OK(wb_interaction_signals(&json, enc, id));
+        WBT_ASSERT_CONTAINS(json, "\"lat\":42.37371");
+        wb_free(json);
+        WBT_OK(wb_track_get(&json, enc, NULL, NULL));
+        WBT_ASSERT_CONTAINS(json, "42.37371");
+        wb_free(json);
+        WBT_OK(wb_walklist_show(&json, enc, WL));
+        WBT_ASSERT_CONTAINS(json, " Street");
+        wb_free(json);
+        WBT_OK(wb_ref_get(&json, enc, "households", HH1));
+        WBT_ASSERT_CONTAINS(json, "Cambridge");
+        wb_free(json);
+        {
+            static const char *const raw[] = {
+                "SELECT address FROM ref_households", "SELECT envelope FROM ref_records",
+                "SELECT fix FROM interaction_fixes", "SELECT point FROM breadcrumbs"};
+            for (size_t i = 0; i < WB__ARRAY_SIZE(raw); i++) {
+                sqlite3_stmt *st = NULL;
+                WBT_ASSERT_INT(sqlite3_prepare_v2(enc->db, raw[i], -1, &st, NULL), SQLITE_OK);
+                while (sqlite3_step(st) == SQLITE_ROW) {
+                    const char *v = (const char *)sqlite3_column_text(st, 0);
+                    if (v && (strstr(v, "Street") || strstr(v, "Cambridge") || strstr(v, "42.37")))
+                        WBT_FAIL("%s: stored in clear", raw[i]);
+                }
+                sqlite3_finalize(st);
+            }
+        }
+        wb_free(id);
+    }
     wb_store_free(enc);
 }
 
