@@ -8,6 +8,7 @@
  * PRAGMA integrity_check and that every acknowledged id is in the store.
  */
 #define _DEFAULT_SOURCE
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -90,7 +91,13 @@ static void test_core_durability__kill9_loses_no_acknowledged_record(void)
             child_loop(path, round % 2 ? WB_DURABILITY_NORMAL : WB_DURABILITY_FULL, fds[1]);
         }
         close(fds[1]);
-        /* Let it run 20-120 ms, then kill it without warning. */
+        /* Once it has acknowledged a first record (up to 10 s: slow or
+         * emulated machines start late), let it run 20-120 ms more, then
+         * kill it without warning. */
+        {
+            struct pollfd p = {fds[0], POLLIN, 0};
+            (void)poll(&p, 1, 10000);
+        }
         usleep(20000 + (useconds_t)(rand() % 100000));
         kill(pid, SIGKILL);
         read_acks(fds[0]);
