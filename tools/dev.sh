@@ -60,8 +60,10 @@ cross_deps() {
 
 # Cross build for aarch64 Linux (cmake/toolchain-aarch64-linux-gnu.cmake),
 # tests run under qemu-aarch64. qemu-user 7.2 hangs in fork() on this
-# kernel, so the test programs that fork (the kill -9 test, and the ones
-# that start walkbook-server themselves) are left out, and so is the CLI
+# kernel, so the test programs that fork (the kill -9 tests, and the ones
+# that start walkbook-server themselves) are left out, as are the Java tests
+# (a host JVM cannot load the arm64 library) and test_cli_crypt (it runs the
+# CLI directly, not through the emulator), and so is the CLI
 # test (5-10 min emulated; run it by hand with `ctest -R test_cli` in
 # build-aarch64: it syncs over HTTP with a native walkbook-server).
 aarch64() {
@@ -70,7 +72,7 @@ aarch64() {
     -DWB_TEST_HOST_SERVER="$root/build/tools/walkbook-server/walkbook-server"
   (cd "$root/build-aarch64" &&
     ctest --output-on-failure -j"$jobs" --timeout 900 \
-      -E '^(test_core_durability|test_server_(http|faults|walklist)|test_sync_integration|test_stress_threads|test_cli)$')
+      -E '^(test_core_durability|test_core_crypto|test_server_(http|faults|walklist|run)|test_sync_integration|test_stress_threads|test_cli|test_cli_crypt|test_jni_.*)$')
 }
 
 # build DIR [cmake options…]
