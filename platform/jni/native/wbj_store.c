@@ -26,12 +26,11 @@ int wbj_store_options(JNIEnv *env, jintArray jints, jlongArray jlongs, jbyteArra
                       jbyteArray jpass, wbj_store_opts *so)
 {
     wb_store_options *o = &so->o;
-    jint v[SO_COUNT];
-    jlong l[SL_COUNT];
     so->passphrase = NULL;
     if (wb_store_options_init(o, WB_STORE_OPTIONS_VERSION) < 0)
         return wbj_throw(env, WB_EINVALID);
     if (jints) {
+        jint v[SO_COUNT];
         if ((*env)->GetArrayLength(env, jints) != SO_COUNT)
             return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong length");
         (*env)->GetIntArrayRegion(env, jints, 0, SO_COUNT, v);
@@ -42,6 +41,7 @@ int wbj_store_options(JNIEnv *env, jintArray jints, jlongArray jlongs, jbyteArra
         o->encryption = v[SO_ENCRYPTION];
     }
     if (jlongs) {
+        jlong l[SL_COUNT];
         if ((*env)->GetArrayLength(env, jlongs) != SL_COUNT)
             return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, "options: wrong length");
         (*env)->GetLongArrayRegion(env, jlongs, 0, SL_COUNT, l);
@@ -412,10 +412,10 @@ static jlong JNICALL store_query(JNIEnv *env, jclass c, jlong h, jobjectArray js
     char *strs[QS_COUNT] = {NULL};
     wb_query q;
     wb_iter *it = NULL;
-    int rc;
     (void)c;
     if (query_from(env, &q, strs, jstrs, jints) == 0) {
-        if ((rc = wb_interaction_query(&it, STORE(h), &q)) < 0)
+        int rc = wb_interaction_query(&it, STORE(h), &q);
+        if (rc < 0)
             wbj_throw(env, rc);
         else
             wbj_live_add(WBJ_LIVE_CURSOR, 1);

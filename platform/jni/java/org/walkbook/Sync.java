@@ -20,11 +20,16 @@ import java.util.Arrays;
 public final class Sync implements AutoCloseable {
     static { Walkbook.load(); }
 
-    private volatile long handle;
+    /* The native handle. Written under both locks; read under either.
+     * handleLock is only ever held for a moment (cancel, free), so cancel()
+     * never waits for a run, and free never races a cancel. */
+    private long handle;
+    private final Object handleLock = new Object();
     private final SyncProgressListener listener;
     private final TokenRefresher refresher;
     private boolean busy;    /* a run or a started run not yet awaited */
     private boolean started; /* the run is on the native thread */
+    private boolean awaiting; /* a thread is inside nativeAwait */
     private volatile Throwable callbackError;
 
     /** A sync of the store file at {@code storePath} (opened with
@@ -38,12 +43,15 @@ public final class Sync implements AutoCloseable {
         byte[][] strs = options.nativeStrings();
         byte[] pass = storeOptions == null ? null : storeOptions.nativePassphrase();
         try {
-            handle = storeOptions == null
+            long h = storeOptions == null
                          ? nativeNew(Walkbook.utf8(storePath), null, null, null, null, strs,
                                      options.nativeInts())
                          : nativeNew(Walkbook.utf8(storePath), storeOptions.nativeInts(),
                                      storeOptions.nativeLongs(), storeOptions.nativeKey(), pass,
                                      strs, options.nativeInts());
+            synchronized (handleLock) {
+                handle = h;
+            }
         } finally {
             StoreOptions.wipe(pass);
             if (strs[1] != null) {
@@ -93,25 +101,43 @@ public final class Sync implements AutoCloseable {
      * Wait up to {@code timeoutMs} for the run begun by {@link #start()}.
      * @return the JSON report, or null when the run is still going
      */
-    public synchronized String await(long timeoutMs) throws WalkbookException {
-        if (!started) {
-            throw new WalkbookException(WalkbookException.EINVALID,
-                                        WalkbookException.CLASS_INVALID,
-                                        "sync: no background run to await");
+    public String await(long timeoutMs) throws WalkbookException {
+        long h;
+        synchronized (this) {
+            if (!started || awaiting) {
+                throw new WalkbookException(WalkbookException.EINVALID,
+                                            WalkbookException.CLASS_INVALID,
+                                            started ? "sync: already being awaited"
+                                                    : "sync: no background run to await");
+            }
+            awaiting = true;
+            h = handle;
         }
         byte[] report;
         try {
-            report = nativeAwait(handle, timeoutMs);
+            report = nativeAwait(h, timeoutMs);
         } catch (WalkbookException e) {
-            started = false;
-            end();
+            synchronized (this) {
+                started = false;
+            }
             return finish(null, e);
+        } finally {
+            synchronized (this) {
+                awaiting = false;
+                if (!started) {
+                    busy = false;
+                }
+                notifyAll();
+            }
         }
         if (report == null) {
             return null;
         }
-        started = false;
-        end();
+        synchronized (this) {
+            started = false;
+            busy = false;
+            notifyAll();
+        }
         return finish(report, null);
     }
 
@@ -120,9 +146,10 @@ public final class Sync implements AutoCloseable {
 
     /** Ask a running sync to stop at the next request boundary. Any thread. */
     public void cancel() {
-        long h = handle;
-        if (h != 0) {
-            nativeCancel(h);
+        synchronized (handleLock) {
+            if (handle != 0) {
+                nativeCancel(handle);
+            }
         }
     }
 
@@ -130,28 +157,30 @@ public final class Sync implements AutoCloseable {
     @Override
     public void close() {
         cancel();
+        long h;
+        boolean interrupted = false;
         synchronized (this) {
-            if (handle == 0) {
-                return;
-            }
-            /* A run() on another thread: wait until it has returned. A
-             * started run is joined by nativeFree. */
-            boolean interrupted = false;
-            while (busy && !started) {
+            /* A run() on another thread, or an await() in progress: wait
+             * until it has returned (the cancel makes that quick). */
+            while ((busy && !started) || awaiting) {
                 try {
                     wait();
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
-            long h = handle;
-            handle = 0;
+            synchronized (handleLock) {
+                h = handle;
+                handle = 0;
+            }
             started = false;
             busy = false;
-            nativeFree(h);
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        }
+        /* Outside the monitor: freeing joins a run on the native thread,
+         * whose listener may still call isRunning(). */
+        nativeFree(h);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -303,10 +303,16 @@ public final class TestJniSync {
                 for (int i = 0; i < 4; i++) {
                     a.record(body(i));
                 }
-                /* On the native thread: close cancels and joins it. */
+                /* On the native thread: close cancels and joins it, while the
+                 * listener keeps asking the same Sync whether it runs. */
                 CountDownLatch entered = new CountDownLatch(1);
+                AtomicReference<Sync> self = new AtomicReference<>();
                 Sync sync = a.newSync(opts(s).progressListener((p, d, t) -> {
                     entered.countDown();
+                    Sync me = self.get();
+                    if (me != null) {
+                        me.isRunning();
+                    }
                     try {
                         Thread.sleep(20);
                     } catch (InterruptedException e) {
@@ -314,6 +320,7 @@ public final class TestJniSync {
                     }
                     return true;
                 }));
+                self.set(sync);
                 sync.start();
                 check(entered.await(10, TimeUnit.SECONDS), "the run started");
                 sync.close();
