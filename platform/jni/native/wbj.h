@@ -93,5 +93,6 @@ int wbj_register(JNIEnv *env, const char *class_name, const JNINativeMethod *met
 int wbj_walkbook__register(JNIEnv *env);
 int wbj_store__register(JNIEnv *env);
 int wbj_sync__register(JNIEnv *env);
+int wbj_walklist__register(JNIEnv *env);
 
 #endif /* WBJ_H */

@@ -208,7 +208,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
     if (!exception_ctor)
         return JNI_ERR;
     if (wbj_walkbook__register(env) < 0 || wbj_store__register(env) < 0 ||
-        wbj_sync__register(env) < 0)
+        wbj_sync__register(env) < 0 || wbj_walklist__register(env) < 0)
         return JNI_ERR;
     return JNI_VERSION_1_6;
 }

@@ -31,6 +31,7 @@ enum {
     SI_BACKOFF_MAX,
     SI_HAS_PROGRESS,
     SI_HAS_REFRESH,
+    SI_PULL_REFERENCE,
     SI_COUNT
 };
 
@@ -182,6 +183,8 @@ static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray
         s = NULL;
         goto cleanup;
     }
+    if (v[SI_PULL_REFERENCE])
+        (void)wb_sync_pull_reference(s->sync, 1); /* fails only while running */
     wbj_live_add(WBJ_LIVE_SYNC, 1);
 cleanup:
     wbj_store_options_wipe(&so);

@@ -210,6 +210,34 @@ public final class Store implements AutoCloseable {
         return new Sync(path, options, o);
     }
 
+    /**
+     * Record an interaction with the canvasser's GPS fix and checks: the
+     * location, the distance to a cached household (geodesic miles) and the
+     * fraud signals are stored with it. {@code options} null: no fix.
+     */
+    public synchronized String record(String body, RecordOptions options)
+            throws WalkbookException {
+        RecordOptions o = options == null ? new RecordOptions() : options;
+        return Walkbook.string(nativeRecordEx(h(), Walkbook.utf8(body), o.nativeDoubles(),
+                                              o.nativeInts(), o.nativeTime()));
+    }
+
+    /** The fix, distance, signals and warnings of one interaction. */
+    public synchronized String signals(String id) throws WalkbookException {
+        return Walkbook.string(nativeSignals(h(), Walkbook.utf8(id)));
+    }
+
+    /** Live interactions raising {@code signal} (null: any), as a JSON array. */
+    public synchronized String flagged(String signal) throws WalkbookException {
+        return Walkbook.string(nativeFlagged(h(), Walkbook.utf8(signal)));
+    }
+
+    /** Walk lists, reference data and the breadcrumb track of this store. */
+    public WalkLists walkLists() { return new WalkLists(this); }
+
+    /** The native handle for calls made under this store's lock. */
+    long handle() throws WalkbookException { return h(); }
+
     /** Whether {@link #close()} was called. */
     public synchronized boolean isClosed() { return handle == 0; }
 
@@ -234,6 +262,10 @@ public final class Store implements AutoCloseable {
     private static native void nativeRekey(long h, int[] ints, long[] longs, byte[] key,
                                            byte[] passphrase) throws WalkbookException;
     private static native boolean nativeEncrypted(long h);
+    private static native byte[] nativeRecordEx(long h, byte[] body, double[] doubles, int[] ints,
+                                                byte[] fixTime) throws WalkbookException;
+    private static native byte[] nativeSignals(long h, byte[] id) throws WalkbookException;
+    private static native byte[] nativeFlagged(long h, byte[] signal) throws WalkbookException;
     private static native byte[] nativeVerifyLog(long h) throws WalkbookException;
     private static native void nativeFree(long h);
     private static native int nativeSchemaVersion(long h);

@@ -32,6 +32,7 @@ public final class SyncOptions {
     Policy policy = Policy.MERGE;
     boolean preferRemote;
     int pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs;
+    boolean pullReference;
     SyncProgressListener progress;
     TokenRefresher tokenRefresher;
 
@@ -71,6 +72,10 @@ public final class SyncOptions {
 
     public SyncOptions proxy(String proxy) { this.proxy = proxy; return this; }
 
+    /** Also pull the walk-list reference data (campaigns, surveys, lists,
+     *  contact-households) after the interactions (off by default). */
+    public SyncOptions pullReference(boolean b) { this.pullReference = b; return this; }
+
     public SyncOptions progressListener(SyncProgressListener l) { this.progress = l; return this; }
 
     public SyncOptions tokenRefresher(TokenRefresher r) { this.tokenRefresher = r; return this; }
@@ -87,7 +92,7 @@ public final class SyncOptions {
         return new int[] {
             api == null ? 0 : api.value, policy == null ? 0 : policy.value, preferRemote ? 1 : 0,
             pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs,
-            progress != null ? 1 : 0, tokenRefresher != null ? 1 : 0
+            progress != null ? 1 : 0, tokenRefresher != null ? 1 : 0, pullReference ? 1 : 0
         };
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.walkbook.Identity;
 import org.walkbook.Query;
 import org.walkbook.Resolution;
 import org.walkbook.Store;
@@ -451,6 +452,22 @@ public final class TestJniSync {
                     eq(2L, num(sync(b, opts(s)), "pulled", "inserted"), "pulled into another");
                     check(b.isEncrypted(), "encrypted with a passphrase");
                 }
+            }
+        });
+
+        h.add("test_jni_sync__pull_walk_lists", () -> {
+            try (Server s = Server.start(h, "walk", "--db", ":memory:", "--seed-demo",
+                                         "--seed-households", "40");
+                 Store a = Store.open(file("walk"), new Identity(
+                     "de300000-0000-4000-8000-000000000001",
+                     "de300000-0000-4000-8000-000000000004"), null)) {
+                SyncOptions o = opts(s).token("walkbook-demo-canvasser");
+                sync(a, o);
+                eq("[]", a.walkLists().list(), "no walk list without pullReference");
+                sync(a, o.pullReference(true));
+                String lists = a.walkLists().list();
+                contains(lists, "Demo walk list", "the demo walk list came down");
+                contains(lists, "\"households\":40", "with its households");
             }
         });
 
