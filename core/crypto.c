@@ -34,11 +34,23 @@ static const struct {
     {"breadcrumbs", "seq", "point"},
 };
 
+/* "walkbook/1:<table>.<column>:<row key>", built with copies: this runs
+ * once per value read. */
 static size_t make_ad(unsigned char *ad, const char *table, const char *column,
                       const char *row_key)
 {
-    int n = snprintf((char *)ad, AD_MAX, "walkbook/1:%s.%s:%s", table, column, row_key);
-    return n < 0 ? 0 : (size_t)n >= AD_MAX ? AD_MAX - 1 : (size_t)n;
+    static const char prefix[] = "walkbook/1:";
+    const char *parts[5] = {table, ".", column, ":", row_key};
+    size_t n = sizeof(prefix) - 1;
+    memcpy(ad, prefix, n);
+    for (int i = 0; i < 5; i++) {
+        size_t len = strlen(parts[i]);
+        if (len > AD_MAX - 1 - n)
+            len = AD_MAX - 1 - n;
+        memcpy(ad + n, parts[i], len);
+        n += len;
+    }
+    return n;
 }
 
 /* Base64url without padding, table-driven: ciphertext is not secret, so the
@@ -72,19 +84,29 @@ static void b64_encode(char *out, const unsigned char *in, size_t n)
     }
 }
 
+/* Value of each base64url character, 64 for anything else. */
+static const unsigned char b64_table[256] = {
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+    64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
+    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+};
+
 static int b64_val(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
+    return b64_table[c] == 64 ? -1 : b64_table[c];
 }
 
 /* Decode into out (room for len * 3 / 4 bytes); -1 on a bad character or

@@ -82,7 +82,7 @@ static void build_where(wb_buf *sql, const wb_query *q, int with_cursor)
 {
     int desc = q->order == WB_ORDER_TIME_DESC || q->order == WB_ORDER_MODIFIED_DESC;
     const char *key = q->order <= WB_ORDER_TIME_DESC ? "ts" : "modified";
-    wb_buf__puts(sql, " FROM interactions WHERE 1");
+    wb_buf__puts(sql, " FROM interactions WHERE " WB_TENANCY_FILTER);
     if (q->campaign_id)
         wb_buf__puts(sql, " AND campaign_id = ?1");
     if (q->contact_id)

@@ -19,9 +19,10 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
     [WB_STMT_GET] =
         "SELECT " WB_ENVELOPE_COLUMNS ", state, base, server_id, version, base_etag,"
         " last_error, create_attempted FROM interactions WHERE local_id = ?1"
+        " AND " WB_TENANCY_FILTER
         " UNION ALL SELECT " WB_ENVELOPE_COLUMNS ", state, base, server_id, version, base_etag,"
         " last_error, create_attempted FROM interactions WHERE server_id = ?1 AND local_id <> ?1"
-        " LIMIT 1",
+        " AND " WB_TENANCY_FILTER " LIMIT 1",
     [WB_STMT_UPDATE_DATA] =
         "UPDATE interactions SET data = ?2, campaign_id = ?3, contact_id = ?4,"
         " household_id = ?5, walklist_id = ?6, ts = ?7, modified = ?8, modified_by = ?9,"

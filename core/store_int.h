@@ -13,6 +13,13 @@
 /* PRAGMA application_id of every walkbook store: "WALK" in ASCII. */
 #define WB_APPLICATION_ID 0x57414C4B
 
+/* Tenancy: a record is visible when it has no security group or one of the
+ * groups of the store's identity. Appended to every read of interactions
+ * that the API hands out, so no query returns another group's records. */
+#define WB_TENANCY_FILTER                                                                        \
+    "(security_group_id IS NULL OR security_group_id IN"                                         \
+    " (SELECT g.value FROM identity, json_each(identity.security_groups) AS g))"
+
 /* Cached prepared statements, one slot each. */
 enum wb_stmt_id {
     WB_STMT_INSERT,

@@ -8,6 +8,18 @@
 
 #include "wbtest.h"
 
+const wb_store_options *fx_store_options(void)
+{
+    static const unsigned char key[WB_KEY_BYTES] = "fixture-key-for-encrypted-suite";
+    static wb_store_options o = WB_STORE_OPTIONS_INIT;
+    const char *e = getenv("WB_TEST_ENCRYPT");
+    if (!e || strcmp(e, "1") != 0)
+        return NULL;
+    o.key = key;
+    o.encryption = WB_ENCRYPTION_REQUIRED;
+    return &o;
+}
+
 wb_store *fx_store(const char *name)
 {
     wb_store *store = NULL;
@@ -19,7 +31,7 @@ wb_store *fx_store(const char *name)
     unlink(side);
     snprintf(side, sizeof(side), "%s-shm", path);
     unlink(side);
-    if (wb_store_open(&store, path, NULL) != 0) {
+    if (wb_store_open(&store, path, fx_store_options()) != 0) {
         fprintf(stderr, "fx_store: %s\n", wb_error_last()->message);
         return NULL;
     }

@@ -17,6 +17,11 @@
  * the identity above. Returns NULL (and reports) on failure. */
 wb_store *fx_store(const char *name);
 
+/* Options for opening fixture stores: NULL (defaults), or with a key when
+ * the environment has WB_TEST_ENCRYPT=1, so that whole suites also run on
+ * encrypted stores. */
+const wb_store_options *fx_store_options(void);
+
 /* A valid flat create body; `campaign`, `contact` and `timestamp` may be NULL
  * for defaults. Returns a pointer to a static buffer (one of 8 rotating). */
 const char *fx_body(const char *campaign, const char *contact, const char *timestamp);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "json.h"
+#include "syncstore.h"
 #include "wbtest.h"
 
 /* Values that appear nowhere but in the records: the file scan looks for
@@ -653,6 +655,73 @@ static void test_core_crypto__log_in_encrypted_store(void)
     }
 }
 
+/* ---- tenancy ---------------------------------------------------------------- */
+
+static cJSON *remote_envelope(const char *id, const char *customer, const char *group)
+{
+    char text[4096];
+    cJSON *env = NULL;
+    snprintf(text, sizeof(text),
+             "{\"id\":\"%s\",\"data\":%s,\"meta\":{\"etag\":\"e1\",\"created\":"
+             "\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:01.000Z\","
+             "\"resource\":\"interactions\",\"createdBy\":\"%s\",\"isDeleted\":false,"
+             "\"modifiedBy\":\"%s\"},\"customerId\":\"%s\",\"securityGroupId\":\"%s\"}",
+             id, secret_body(7), fx_uuid(77), fx_uuid(77), customer, group);
+    if (wb_json__parse(&env, text, strlen(text), NULL, "test") != 0)
+        return NULL;
+    return env;
+}
+
+static void test_core_crypto__tenancy(void)
+{
+    const char *path = wbt_path("tenancy.db");
+    const char *other_group = "0b0b0b0b-0000-4000-8000-00000000000b";
+    const char *mine_id = "aaaaaaaa-0000-4000-8000-000000000001";
+    const char *theirs_id = "aaaaaaaa-0000-4000-8000-000000000002";
+    const char *foreign_id = "aaaaaaaa-0000-4000-8000-000000000003";
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a);
+    enum wb_remote_outcome out;
+    cJSON *mine = remote_envelope(mine_id, FX_CUSTOMER, FX_GROUP);
+    cJSON *theirs = remote_envelope(theirs_id, FX_CUSTOMER, other_group);
+    cJSON *foreign = remote_envelope(foreign_id, "99999999-9999-4999-8999-999999999999", FX_GROUP);
+    char *json = NULL;
+    uint64_t n = 0;
+    int bad = 0;
+
+    WBT_ASSERT(mine && theirs && foreign);
+    WBT_OK(open_identity(&s, path, &o));
+    WBT_OK(wb_interaction_record(NULL, s, secret_body(1)));
+    WBT_OK(wb_syncstore__apply_remote(&out, s, mine, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(out, WB_REMOTE_INSERTED);
+    /* Another customer's record is refused on pull (and counted by the
+     * engine as refused). */
+    WBT_OK(wb_syncstore__apply_remote(&out, s, foreign, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(out, WB_REMOTE_REFUSED);
+    /* A record of a group this store may not see (a server that sent it
+     * anyway) is kept for sync bookkeeping but never returned. */
+    WBT_OK(wb_syncstore__apply_remote(&out, s, theirs, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(count_all(s, &bad), 2);
+    WBT_ASSERT_INT(bad, 0);
+    WBT_OK(wb_interaction_count(&n, s, NULL));
+    WBT_ASSERT_INT(n, 2);
+    WBT_OK(wb_interaction_get(&json, s, mine_id, 0));
+    wb_free(json);
+    WBT_FAILS(wb_interaction_get(&json, s, theirs_id, 0), WB_ENOTFOUND, "not found");
+    WBT_FAILS(wb_interaction_get(&json, s, foreign_id, 0), WB_ENOTFOUND, "not found");
+    {
+        wb_query q = WB_QUERY_INIT;
+        q.deleted = WB_DELETED_INCLUDE;
+        q.states = WB_STATE_ANY;
+        WBT_OK(wb_interaction_count(&n, s, &q));
+        WBT_ASSERT_INT(n, 2);
+    }
+    wb_store_free(s);
+    cJSON_Delete(mine);
+    cJSON_Delete(theirs);
+    cJSON_Delete(foreign);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__round_trip_and_no_plaintext_on_disk),
     WBT_CASE(test_core_crypto__wrong_or_missing_key_writes_nothing),
@@ -662,5 +731,6 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__rekey_killed_at_many_points),
     WBT_CASE(test_core_crypto__log_catches_edits_deletes_and_reorders),
     WBT_CASE(test_core_crypto__log_in_encrypted_store),
+    WBT_CASE(test_core_crypto__tenancy),
 };
 WBT_MAIN(cases, NULL, NULL)

@@ -66,7 +66,10 @@ static int pretend_synced(const char *id)
 {
     char sql[512];
     snprintf(sql, sizeof(sql),
-             "UPDATE interactions SET state = 1, base = data, base_etag = 'e-1', etag = 'e-1',"
+             /* base = data through the store's seal functions: a ciphertext
+              * copied as-is to another column would not open there. */
+             "UPDATE interactions SET state = 1, base = wb_seal('interactions', 'base', local_id,"
+             " wb_open('interactions', 'data', local_id, data)), base_etag = 'e-1', etag = 'e-1',"
              " server_id = local_id WHERE local_id = '%s'",
              id);
     return sqlite3_exec(store->db, sql, NULL, NULL, NULL);

@@ -329,7 +329,7 @@ static int stub_run(wb_sync **out, stub *st, int max_attempts, int with_refresh,
     o.backoff_max_ms = 5000;
     o.token_refresh = with_refresh ? new_token : NULL;
     o.clock = &test_clock;
-    if ((rc = wb_sync_new(out, wbt_path(store_name), NULL, &o)) != 0)
+    if ((rc = wb_sync_new(out, wbt_path(store_name), fx_store_options(), &o)) != 0)
         return rc;
     slept_total = 0;
     sleeps = 0;
@@ -467,7 +467,7 @@ static void test_sync_engine__options_checked(void)
         WBT_ASSERT_INT(o.version, 1);
         o.base_url = "http://x";
         o.clock = &bad; /* not read: not part of a version 1 struct */
-        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o));
+        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), fx_store_options(), &o));
         WBT_ASSERT(s->clock.now_ms == NULL);
         wb_sync_free(s);
         s = NULL;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "fixtures.h"
 #include "json.h"
 #include "server_client.h"
 #include "wbtest.h"
@@ -96,7 +97,7 @@ static wb_store *open_store(const char *name, const char *user)
     const char *groups[] = {SG1}, *groups2[] = {SG2};
     int other = strcmp(user, U3) == 0; /* the user of the other customer */
     snprintf(file, sizeof(file), "%s-%d.db", name, case_no);
-    if (wb_store_open(&st, wbt_path(file), case_store_opts) != 0)
+    if (wb_store_open(&st, wbt_path(file), case_store_opts ? case_store_opts : fx_store_options()) != 0)
         return NULL;
     if (wb_store_set_identity(st, other ? C2 : C1, user, other ? groups2 : groups, 1) != 0) {
         wb_store_free(st);
@@ -199,7 +200,7 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.patch_paths = case_patch_paths;
     o.progress = on_progress;
     memset(progress_calls, 0, sizeof(progress_calls));
-    if ((rc = wb_sync_new(&s, store_file(name), case_store_opts, &o)) != 0)
+    if ((rc = wb_sync_new(&s, store_file(name), case_store_opts ? case_store_opts : fx_store_options(), &o)) != 0)
         return rc;
     running_sync = s;
     rc = wb_sync_run(&report, s);

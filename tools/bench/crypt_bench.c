@@ -1,0 +1,288 @@
+/*
+ * crypt_bench.c - walkbook-crypt-bench: what encryption at rest costs.
+ *
+ *   walkbook-crypt-bench [--n N] [--read-n N] [--rekey-n N] [--runs R]
+ *                        [--mmap MIB] [--quick]
+ *
+ * In one process, on the same generated bodies (the Polis v2 create
+ * example), a plain store and an encrypted one take turns chunk by chunk, so
+ * that machine noise hits both alike:
+ *  1. record: one wb_interaction_record per body (one transaction each),
+ *     durability NORMAL and FULL;
+ *  2. batch: wb_interaction_record_batch, 1000 bodies per call;
+ *  3. query: one campaign's records in time order (wb_interaction_query +
+ *     wb_iter_next over every envelope), median of R runs;
+ *  4. rekey: wb_store_rekey of an encrypted store of --rekey-n records.
+ * Prints each phase's rate for both sides and the encrypted/plain time
+ * ratio (target: at most 1.15).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "walkbook.h"
+
+#ifndef WB_BENCH_SEED
+#define WB_BENCH_SEED "interaction-v3-create-request.json"
+#endif
+
+#define CUSTOMER_ID "5b0a3c8e-2f1d-4c6b-9a7e-1d2c3b4a5f60"
+#define USER_ID "8e7d6c5b-4a39-4281-b7c6-d5e4f3a2b1c0"
+#define GROUP_ID "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+#define CHUNK 1000
+#define CAMPAIGNS 10u
+#define TARGET 1.15
+
+static const unsigned char bench_key[WB_KEY_BYTES] = "walkbook-crypt-bench-key-0123456";
+
+/* bench_now lives in bench.c beside walkbook-bench's main; this program
+ * links only bodies.c. */
+static double clock_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rc)
+{
+    const wb_error *e = wb_error_last();
+    fprintf(stderr, "walkbook-crypt-bench: %s: %d %s\n", what, rc, e ? e->message : "");
+    exit(1);
+}
+
+static int mmap_mib = -1; /* --mmap; -1: the library's default */
+
+static wb_store *open_store(const char *path, int encrypted, int durability)
+{
+    wb_store *s = NULL;
+    wb_store_options o = WB_STORE_OPTIONS_INIT;
+    if (mmap_mib >= 0)
+        o.mmap_mib = mmap_mib;
+    const char *groups[] = {GROUP_ID};
+    int rc;
+    o.durability = durability;
+    if (encrypted)
+        o.key = bench_key;
+    else
+        o.encryption = WB_ENCRYPTION_NONE;
+    if ((rc = wb_store_open(&s, path, &o)) < 0)
+        die("open", rc);
+    if ((rc = wb_store_set_identity(s, CUSTOMER_ID, USER_ID, groups, 1)) < 0)
+        die("identity", rc);
+    return s;
+}
+
+static void remove_store(const char *path)
+{
+    char p[2200];
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+}
+
+static void report(const char *phase, size_t n, double t_plain, double t_enc, const char *unit)
+{
+    double ratio = t_enc / t_plain;
+    printf("| %s | %.0f %s | %.0f %s | %.3f | %s |\n", phase, (double)n / t_plain, unit,
+           (double)n / t_enc, unit, ratio, ratio <= TARGET ? "met" : "not met");
+}
+
+/* Phase 1 and 2: record n bodies into both stores, alternating per chunk. */
+static void record_phase(const char *dir, bench_bodies *g, size_t n, int durability, int batch)
+{
+    char p_plain[1024], p_enc[1024];
+    double t[2] = {0, 0};
+    wb_store *s[2];
+    snprintf(p_plain, sizeof(p_plain), "%s/plain-%d-%d.db", dir, durability, batch);
+    snprintf(p_enc, sizeof(p_enc), "%s/enc-%d-%d.db", dir, durability, batch);
+    s[0] = open_store(p_plain, 0, durability);
+    s[1] = open_store(p_enc, 1, durability);
+    for (size_t first = 0; first < n; first += CHUNK) {
+        size_t count = n - first < CHUNK ? n - first : CHUNK;
+        bench_bodies_fill(g, first, count, CAMPAIGNS);
+        /* Alternate which side goes first, too. */
+        for (int k = 0; k < 2; k++) {
+            int side = (int)((first / CHUNK + (size_t)k) % 2);
+            double t0 = clock_s();
+            if (batch) {
+                int rc = wb_interaction_record_batch(NULL, s[side], g->ptrs, count);
+                if (rc < 0)
+                    die("batch", rc);
+            } else {
+                for (size_t i = 0; i < count; i++) {
+                    int rc = wb_interaction_record(NULL, s[side], g->ptrs[i]);
+                    if (rc < 0)
+                        die("record", rc);
+                }
+            }
+            t[side] += clock_s() - t0;
+        }
+    }
+    wb_store_free(s[0]);
+    wb_store_free(s[1]);
+    remove_store(p_plain);
+    remove_store(p_enc);
+    {
+        char phase[96];
+        snprintf(phase, sizeof(phase), "%s, %s", batch ? "batch import, 1000 per call"
+                                                       : "record, one transaction each",
+                 durability == WB_DURABILITY_FULL ? "durability FULL" : "durability NORMAL");
+        report(phase, n, t[0], t[1], "rec/s");
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double read_campaign(wb_store *s, const char *campaign, size_t *rows)
+{
+    wb_query q = WB_QUERY_INIT;
+    wb_iter *it = NULL;
+    const char *env;
+    size_t n = 0, bytes = 0;
+    double t0 = clock_s();
+    int rc;
+    q.campaign_id = campaign;
+    if ((rc = wb_interaction_query(&it, s, &q)) < 0)
+        die("query", rc);
+    while ((rc = wb_iter_next(&env, it)) == 0) {
+        n++;
+        bytes += strlen(env);
+    }
+    if (rc != WB_ITEROVER)
+        die("iter", rc);
+    wb_iter_free(it);
+    *rows = n;
+    return bytes ? clock_s() - t0 : 0;
+}
+
+static void query_phase(const char *dir, bench_bodies *g, size_t n, int runs)
+{
+    char path[2][1024], campaign[40];
+    wb_store *s[2];
+    double times[2][64];
+    size_t rows = 0;
+    for (int side = 0; side < 2; side++) {
+        snprintf(path[side], sizeof(path[side]), "%s/query-%d.db", dir, side);
+        s[side] = open_store(path[side], side, WB_DURABILITY_NORMAL);
+        for (size_t first = 0; first < n; first += CHUNK) {
+            size_t count = n - first < CHUNK ? n - first : CHUNK;
+            int rc;
+            bench_bodies_fill(g, first, count, CAMPAIGNS);
+            if ((rc = wb_interaction_record_batch(NULL, s[side], g->ptrs, count)) < 0)
+                die("batch", rc);
+        }
+    }
+    /* Close and reopen: the last close checkpoints the WAL into the file,
+     * so both sides read their pages from the (mapped) file, not some from
+     * the WAL. */
+    for (int side = 0; side < 2; side++) {
+        wb_store_free(s[side]);
+        s[side] = open_store(path[side], side, WB_DURABILITY_NORMAL);
+    }
+    bench_campaign_id(campaign, 3);
+    for (int side = 0; side < 2; side++) /* warm the page cache */
+        read_campaign(s[side], campaign, &rows);
+    for (int r = 0; r < runs; r++)
+        for (int k = 0; k < 2; k++) {
+            int side = (r + k) % 2;
+            times[side][r] = read_campaign(s[side], campaign, &rows);
+        }
+    qsort(times[0], (size_t)runs, sizeof(double), cmp_double);
+    qsort(times[1], (size_t)runs, sizeof(double), cmp_double);
+    {
+        double tp = times[0][runs / 2], te = times[1][runs / 2];
+        printf("| query: one campaign's %zu records of %zu, time order (median of %d) | %.1f ms |"
+               " %.1f ms | %.3f | %s |\n",
+               rows, n, runs, tp * 1000, te * 1000, te / tp, te / tp <= TARGET ? "met" : "not met");
+    }
+    for (int side = 0; side < 2; side++) {
+        wb_store_free(s[side]);
+        remove_store(path[side]);
+    }
+}
+
+static void rekey_phase(const char *dir, bench_bodies *g, size_t n)
+{
+    char path[1024];
+    wb_store *s;
+    wb_store_options nk = WB_STORE_OPTIONS_INIT;
+    static const unsigned char new_key[WB_KEY_BYTES] = "another-walkbook-bench-key-98765";
+    double t0;
+    int rc;
+    snprintf(path, sizeof(path), "%s/rekey.db", dir);
+    s = open_store(path, 1, WB_DURABILITY_FULL);
+    for (size_t first = 0; first < n; first += CHUNK) {
+        size_t count = n - first < CHUNK ? n - first : CHUNK;
+        bench_bodies_fill(g, first, count, CAMPAIGNS);
+        if ((rc = wb_interaction_record_batch(NULL, s, g->ptrs, count)) < 0)
+            die("batch", rc);
+    }
+    nk.key = new_key;
+    t0 = clock_s();
+    if ((rc = wb_store_rekey(s, &nk)) < 0)
+        die("rekey", rc);
+    printf("\nrekey of %zu interactions (one transaction, durability FULL): %.2f s (%.0f rec/s)\n",
+           n, clock_s() - t0, (double)n / (clock_s() - t0));
+    wb_store_free(s);
+    remove_store(path);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 10000, rekey_n = 100000, read_n = 100000;
+    int runs = 5;
+    const char *seed = WB_BENCH_SEED;
+    char dir[] = "/tmp/walkbook-crypt-bench.XXXXXX";
+    bench_bodies g;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
+            n = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--rekey-n") == 0 && i + 1 < argc)
+            rekey_n = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--mmap") == 0 && i + 1 < argc)
+            mmap_mib = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--read-n") == 0 && i + 1 < argc)
+            read_n = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0) {
+            n = 1000;
+            rekey_n = 5000;
+            read_n = 10000;
+            runs = 3;
+        } else {
+            fprintf(stderr, "usage: walkbook-crypt-bench [--n N] [--read-n N] [--rekey-n N] "
+                            "[--runs R] [--mmap MIB] [--quick]\n");
+            return 1;
+        }
+    }
+    if (runs < 1 || runs > 64 || n == 0) {
+        fprintf(stderr, "walkbook-crypt-bench: --runs 1..64, --n > 0\n");
+        return 1;
+    }
+    if (!mkdtemp(dir) || bench_bodies_init(&g, seed, CHUNK) < 0)
+        return 1;
+    printf("walkbook-crypt-bench: %s, N = %zu, bodies of %zu bytes, mmap %d MiB\n\n",
+           wb_version(), n, g.seed_len, mmap_mib < 0 ? 256 : mmap_mib);
+    printf("| phase | plain | encrypted | ratio (time) | target <= %.2f |\n|---|---|---|---|---|\n",
+           TARGET);
+    record_phase(dir, &g, n, WB_DURABILITY_NORMAL, 0);
+    record_phase(dir, &g, n, WB_DURABILITY_FULL, 0);
+    record_phase(dir, &g, n * 4, WB_DURABILITY_FULL, 1);
+    query_phase(dir, &g, read_n, runs);
+    rekey_phase(dir, &g, rekey_n);
+    bench_bodies_free(&g);
+    rmdir(dir);
+    return 0;
+}
