@@ -1228,8 +1228,10 @@ static void test_sync_integration__record_and_edit_during_sync(void)
     pthread_t t;
     WBT_ASSERT(start2("--threads", "2", NULL) == 0);
     WBT_OK(record_n("a", 3, 260, ids));
-    /* The first POST is held 600 ms by the server. */
-    WBT_OK(put_faults("[" ON("POST", "delay", ",\"ms\":600,\"count\":1") "]"));
+    /* The first POST is held 3 s by the server: long enough that the edit
+     * below lands while it is in flight even on a loaded machine under
+     * sanitizers (600 ms was not), well inside the client's 5 s timeout. */
+    WBT_OK(put_faults("[" ON("POST", "delay", ",\"ms\":3000,\"count\":1") "]"));
     WBT_ASSERT(pthread_create(&t, NULL, sync_thread, &arg) == 0);
     /* Wait until the server holds it (the rule has seen it). */
     for (int i = 0; i < 500 && faults_seen() < 1; i++)
