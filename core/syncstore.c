@@ -459,12 +459,13 @@ static int adopt_unknown(wb_store *store, const char *local_id, const char *loca
     if ((error = write_server_version(store, local_id, r, remote_text, 0,
                                       WB_STATE_PENDING_UPDATE, 0)) < 0 ||
         (error = prepare(&st, store,
-                         "UPDATE interactions SET data = ?2, version = version + 1"
-                         " WHERE local_id = ?1")) < 0)
+                         "UPDATE interactions SET data = wb_seal('interactions', 'data', ?1, ?2),"
+                         " version = version + 1 WHERE local_id = ?1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, merged_text, -1, SQLITE_STATIC);
-    error = step_done(store, st, "adopt");
+    if ((error = step_done(store, st, "adopt")) == 0)
+        error = wb_log__append(store, local_id, WB_LOG_SYNC, merged_text);
 cleanup:
     sqlite3_finalize(st);
     wb_merge__result_free(&m);
@@ -487,7 +488,8 @@ int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *
     if ((error = begin_if_needed(store, &own)) < 0)
         return error;
     if ((error = prepare(&st, store,
-                         "SELECT data, deleted FROM interactions WHERE local_id = ?1")) < 0)
+                         "SELECT wb_open('interactions', 'data', local_id, data), deleted"
+                         " FROM interactions WHERE local_id = ?1")) < 0)
         goto done;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
