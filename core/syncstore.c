@@ -235,19 +235,27 @@ void wb_syncstore__pending_free(wb_pending *p, size_t n)
     wb__free(p);
 }
 
-int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms)
+/* Runs a cached one-row UPDATE whose ?1 is the local id and ?2 a number. */
+static int update_one(wb_store *store, const char *sql, const char *local_id, int64_t value,
+                      const char *what)
 {
     sqlite3_stmt *st = NULL;
     int error;
-    if ((error = prepare_cached(&st, store,
-                         "UPDATE interactions SET create_attempted = 1, next_attempt = ?2"
-                         " WHERE local_id = ?1")) < 0)
+    if ((error = prepare_cached(&st, store, sql)) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, settle_ms);
-    error = step_done(store, st, "mark");
+    sqlite3_bind_int64(st, 2, value);
+    error = step_done(store, st, what);
     release(store, st);
     return error;
+}
+
+int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms)
+{
+    return update_one(store,
+                      "UPDATE interactions SET create_attempted = 1, next_attempt = ?2"
+                      " WHERE local_id = ?1",
+                      local_id, settle_ms, "mark");
 }
 
 /* ---- acknowledgements ----------------------------------------------------- */
@@ -561,17 +569,10 @@ int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
 
 int wb_syncstore__defer(wb_store *store, const char *local_id, int64_t next_attempt_ms)
 {
-    sqlite3_stmt *st = NULL;
-    int error;
-    if ((error = prepare(&st, store,
-                         "UPDATE interactions SET attempts = attempts + 1, next_attempt = ?2"
-                         " WHERE local_id = ?1")) < 0)
-        return error;
-    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, next_attempt_ms);
-    error = step_done(store, st, "defer");
-    sqlite3_finalize(st);
-    return error;
+    return update_one(store,
+                      "UPDATE interactions SET attempts = attempts + 1, next_attempt = ?2"
+                      " WHERE local_id = ?1",
+                      local_id, next_attempt_ms, "defer");
 }
 
 /* ---- pulled records ------------------------------------------------------- */
