@@ -291,7 +291,10 @@ static void test_stress_threads__record_query_sync(void)
     for (int i = 0; i < WRITERS; i++)
         WBT_ASSERT_INT(w[i].errors, 0);
     WBT_ASSERT_INT(s.errors, 0);
-    WBT_ASSERT(recorded > 0 && s.runs > s.cancelled); /* some runs went to the end */
+    /* Whether a run beat the 150 ms canceller depends on the machine's speed
+     * (under sanitizers all may be cut short); the final run above, which
+     * nobody cancels, is the one that must go to the end. */
+    WBT_ASSERT(recorded > 0 && s.runs > 0);
     if (time(NULL) < deadline) /* not cut short by a slow machine */
         WBT_ASSERT_INT(recorded, WRITERS * PER_WRITER);
 
