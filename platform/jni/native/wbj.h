@@ -56,6 +56,10 @@ void wbj_wipe_free(char *s);
 /* A new byte[] with the bytes of @p s, or NULL for a NULL @p s. NULL with a
  * pending OutOfMemoryError when the VM cannot allocate it. */
 jbyteArray wbj_cstr_to_bytes(JNIEnv *env, const char *s);
+/* The result of a library call that returns a string through @p out: the
+ * string as a new byte[] when @p rc is not negative, else NULL with the
+ * call's exception pending. Frees *out with wb_free either way. */
+jbyteArray wbj_result_bytes(JNIEnv *env, int rc, char **out);
 
 /* wb_store_options with the copies of its secrets, wiped by
  * wbj_store_options_wipe once the call that needed them returns. */

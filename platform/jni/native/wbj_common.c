@@ -144,6 +144,18 @@ jbyteArray wbj_cstr_to_bytes(JNIEnv *env, const char *s)
     return arr;
 }
 
+jbyteArray wbj_result_bytes(JNIEnv *env, int rc, char **out)
+{
+    jbyteArray res = NULL;
+    if (rc < 0)
+        wbj_throw(env, rc);
+    else
+        res = wbj_cstr_to_bytes(env, *out);
+    wb_free(*out);
+    *out = NULL;
+    return res;
+}
+
 JNIEnv *wbj_env_acquire(int *attached, const char *thread_name)
 {
     JNIEnv *env = NULL;

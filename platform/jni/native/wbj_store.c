@@ -132,15 +132,10 @@ static jbyteArray JNICALL store_verify_log(JNIEnv *env, jclass c, jlong h)
 {
     char *out = NULL;
     jbyteArray res = NULL;
-    int rc;
     (void)c;
     /* On WB_ETAMPER the report is written too, but the exception (naming
      * the first broken link) is what the caller gets. */
-    if ((rc = wb_log_verify(&out, STORE(h))) < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, out);
-    wb_free(out);
+    res = wbj_result_bytes(env, wb_log_verify(&out, STORE(h)), &out);
     return res;
 }
 
@@ -189,12 +184,7 @@ static jbyteArray store_json(JNIEnv *env, store_json_fn fn, jlong h)
 {
     char *out = NULL;
     jbyteArray res = NULL;
-    int rc;
-    if ((rc = fn(&out, STORE(h))) < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, out);
-    wb_free(out);
+    res = wbj_result_bytes(env, fn(&out, STORE(h)), &out);
     return res;
 }
 
@@ -214,15 +204,10 @@ static jbyteArray JNICALL store_record(JNIEnv *env, jclass c, jlong h, jbyteArra
 {
     char *body = NULL, *id = NULL;
     jbyteArray res = NULL;
-    int rc;
     (void)c;
     if (wbj_bytes_to_cstr(env, jbody, "body", &body) < 0)
         return NULL;
-    if ((rc = wb_interaction_record(&id, STORE(h), body)) < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, id);
-    wb_free(id);
+    res = wbj_result_bytes(env, wb_interaction_record(&id, STORE(h), body), &id);
     free(body);
     return res;
 }
@@ -288,15 +273,11 @@ static jbyteArray JNICALL store_get(JNIEnv *env, jclass c, jlong h, jbyteArray j
 {
     char *id = NULL, *out = NULL;
     jbyteArray res = NULL;
-    int rc;
     (void)c;
     if (wbj_bytes_to_cstr(env, jid, "id", &id) < 0)
         return NULL;
-    if ((rc = wb_interaction_get(&out, STORE(h), id, include_deleted ? 1 : 0)) < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, out);
-    wb_free(out);
+    res = wbj_result_bytes(env, wb_interaction_get(&out, STORE(h), id, include_deleted ? 1 : 0),
+                           &out);
     free(id);
     return res;
 }
@@ -308,14 +289,9 @@ static jbyteArray id_json(JNIEnv *env, id_json_fn fn, jlong h, jbyteArray jid)
 {
     char *id = NULL, *out = NULL;
     jbyteArray res = NULL;
-    int rc;
     if (wbj_bytes_to_cstr(env, jid, "id", &id) < 0)
         return NULL;
-    if ((rc = fn(&out, STORE(h), id)) < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, out);
-    wb_free(out);
+    res = wbj_result_bytes(env, fn(&out, STORE(h), id), &out);
     free(id);
     return res;
 }

@@ -40,18 +40,6 @@ static void args_free(wbj_args *a)
 /* The JSON result of a call that returned @p rc and wrote @p *out. It takes
  * the address, not the value: as an argument beside the call, the value
  * could be read before the call wrote it (unsequenced). */
-static jbyteArray json_result(JNIEnv *env, int rc, char **out)
-{
-    jbyteArray res = NULL;
-    if (rc < 0)
-        wbj_throw(env, rc);
-    else
-        res = wbj_cstr_to_bytes(env, *out);
-    wb_free(*out);
-    *out = NULL;
-    return res;
-}
-
 static void JNICALL ref_upsert(JNIEnv *env, jclass c, jlong h, jbyteArray jres, jbyteArray jenv)
 {
     wbj_args a;
@@ -70,7 +58,7 @@ static jbyteArray JNICALL ref_get(JNIEnv *env, jclass c, jlong h, jbyteArray jre
     jbyteArray res = NULL;
     (void)c;
     if (args_get(env, &a, jres, "resource", jid, "id", NULL, NULL) == 0)
-        res = json_result(env, wb_ref_get(&out, STORE(h), a.s[0], a.s[1]), &out);
+        res = wbj_result_bytes(env, wb_ref_get(&out, STORE(h), a.s[0], a.s[1]), &out);
     args_free(&a);
     return res;
 }
@@ -82,7 +70,7 @@ static jbyteArray JNICALL ref_list(JNIEnv *env, jclass c, jlong h, jbyteArray jr
     jbyteArray res = NULL;
     (void)c;
     if (args_get(env, &a, jres, "resource", NULL, NULL, NULL, NULL) == 0)
-        res = json_result(env, wb_ref_list(&out, STORE(h), a.s[0]), &out);
+        res = wbj_result_bytes(env, wb_ref_list(&out, STORE(h), a.s[0]), &out);
     args_free(&a);
     return res;
 }
@@ -116,7 +104,7 @@ static jbyteArray JNICALL walklist_list(JNIEnv *env, jclass c, jlong h)
 {
     char *out = NULL;
     (void)c;
-    return json_result(env, wb_walklist_list(&out, STORE(h)), &out);
+    return wbj_result_bytes(env, wb_walklist_list(&out, STORE(h)), &out);
 }
 
 /* The calls that take one id and return JSON. */
@@ -128,7 +116,7 @@ static jbyteArray id_json(JNIEnv *env, id_json_fn fn, jlong h, jbyteArray jid, c
     char *out = NULL;
     jbyteArray res = NULL;
     if (args_get(env, &a, jid, name, NULL, NULL, NULL, NULL) == 0)
-        res = json_result(env, fn(&out, STORE(h), a.s[0]), &out);
+        res = wbj_result_bytes(env, fn(&out, STORE(h), a.s[0]), &out);
     args_free(&a);
     return res;
 }
@@ -157,7 +145,7 @@ static jbyteArray JNICALL walklist_next(JNIEnv *env, jclass c, jlong h, jbyteArr
         return NULL;
     }
     if (args_get(env, &a, jwl, "walklistId", NULL, NULL, NULL, NULL) == 0)
-        res = json_result(
+        res = wbj_result_bytes(
             env, wb_walklist_next(&out, STORE(h), a.s[0], lat, lng, (unsigned int)k, 0), &out);
     args_free(&a);
     return res;
@@ -202,7 +190,7 @@ static jbyteArray JNICALL track_get(JNIEnv *env, jclass c, jlong h, jbyteArray j
     jbyteArray res = NULL;
     (void)c;
     if (args_get(env, &a, jsince, "since", juntil, "until", NULL, NULL) == 0)
-        res = json_result(env, wb_track_get(&out, STORE(h), a.s[0], a.s[1]), &out);
+        res = wbj_result_bytes(env, wb_track_get(&out, STORE(h), a.s[0], a.s[1]), &out);
     args_free(&a);
     return res;
 }
@@ -250,7 +238,7 @@ static jbyteArray JNICALL store_record_ex(JNIEnv *env, jclass c, jlong h, jbyteA
     o.check = v[RI_CHECK];
     rc = wb_interaction_record_ex(&id, STORE(h), a.s[0], &o);
     args_free(&a);
-    return json_result(env, rc, &id);
+    return wbj_result_bytes(env, rc, &id);
 }
 
 static jbyteArray JNICALL store_signals(JNIEnv *env, jclass c, jlong h, jbyteArray jid)
@@ -266,7 +254,7 @@ static jbyteArray JNICALL store_flagged(JNIEnv *env, jclass c, jlong h, jbyteArr
     jbyteArray res = NULL;
     (void)c;
     if (args_get(env, &a, jsignal, "signal", NULL, NULL, NULL, NULL) == 0)
-        res = json_result(env, wb_interaction_flagged(&out, STORE(h), a.s[0]), &out);
+        res = wbj_result_bytes(env, wb_interaction_flagged(&out, STORE(h), a.s[0]), &out);
     args_free(&a);
     return res;
 }
