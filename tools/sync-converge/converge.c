@@ -742,13 +742,23 @@ static int settle(run *c, int dev, int *resolved, int *pending)
     while (wb_iter_next(&json, it) == 0) {
         cJSON *env = cJSON_Parse(json);
         const char *id = str_get(env, "id", NULL);
-        if (id) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 8;
-                ids = realloc(ids, (size_t)cap * sizeof(*ids));
+        if (id && n == cap) {
+            char **grown = realloc(ids, (size_t)(cap ? cap * 2 : 8) * sizeof(*ids));
+            if (!grown) {
+                cJSON_Delete(env);
+                error = fail(c, "device %d: out of memory", dev);
+                break;
             }
-            ids[n++] = strdup(id);
+            ids = grown;
+            cap = cap ? cap * 2 : 8;
         }
+        if (id && !(ids[n] = strdup(id))) {
+            cJSON_Delete(env);
+            error = fail(c, "device %d: out of memory", dev);
+            break;
+        }
+        if (id)
+            n++;
         cJSON_Delete(env);
     }
     wb_iter_free(it);

@@ -89,11 +89,16 @@ static int build(wb_store **out, const char *path, unsigned n)
     if (!csv)
         return die("out of memory");
     so.durability = WB_DURABILITY_NORMAL;
-    if (wb_store_open(&store, path, &so) != 0)
+    if (wb_store_open(&store, path, &so) != 0) {
+        free(csv);
         return die("open");
+    }
     if (wb_store_set_identity(store, "cfa8df1b-baf1-446b-b06c-3177063faed7",
-                              "0651e380-d556-49bd-acdd-2bd813b16430", groups, 1) != 0)
+                              "0651e380-d556-49bd-acdd-2bd813b16430", groups, 1) != 0) {
+        free(csv);
+        wb_store_free(store);
         return die("identity");
+    }
     len += (size_t)snprintf(csv, cap, "id,lat,lng,walklistId,campaignId\n");
     for (unsigned i = 0; i < n; i++) {
         double lat, lng;
