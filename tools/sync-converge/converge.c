@@ -507,6 +507,8 @@ static int device_ops(run *c, int dev, int n_ops)
                 error = add_write(c, dev, id, dev, v);
             }
             wb_free(id);
+            if (error < 0)
+                break;
             free_ids(ids, n);
             if ((error = live_ids(c, st, &ids, &n)) < 0)
                 break;
