@@ -40,6 +40,7 @@ void test_server_list__stable_pages_with_equal_values(void);
 void test_server_list__modified_strictly_increases(void);
 
 void test_server_pushdown__same_as_scan(void);
+void test_server_pushdown__same_as_scan_previous_layout(void);
 void test_server_pushdown__written_records(void);
 
 #endif

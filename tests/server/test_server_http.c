@@ -659,6 +659,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_server_store__distance_unit),
     WBT_CASE(test_server_store__db_distance_and_restart),
     WBT_CASE(test_server_pushdown__same_as_scan),
+    WBT_CASE(test_server_pushdown__same_as_scan_previous_layout),
     WBT_CASE(test_server_pushdown__written_records),
     WBT_CASE(test_server_http__client_ids_replay),
     WBT_CASE(test_server_http__oauth_token_route),

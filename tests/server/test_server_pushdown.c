@@ -8,10 +8,13 @@
  * the answers must be byte-identical.
  *
  * The store is a database file in the layout of an older server (no
- * derived columns), so the server's migration fills the columns from the
- * stored text. It holds what the server never writes itself: many records
- * with one meta.modified value, one without meta.modified, one whose
- * meta.modified is a number, and a row that is not JSON.
+ * derived columns; or, second case, derived columns, list indexes that
+ * lead to the row, and one state for every record not deleted), so the
+ * server's migration fills the columns from the stored text. It holds what
+ * the server never writes itself: many records with one meta.modified
+ * value, one without meta.modified, one whose meta.modified is a number, a
+ * row that is not JSON, and two records whose meta.isDeleted is null or
+ * missing (visible as live, never among `in [true,false]`).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #define P_CAMPAIGN "9a9a9a9a-0000-4000-8000-00000000009a"
 #define P_OTHER "9b9b9b9b-0000-4000-8000-00000000009b"
+#define P_THIRD "9c9c9c9c-0000-4000-8000-00000000009c"
 #define P_RECORDS 40
 
 /* A record id that does not sort like its number. */
@@ -34,7 +38,7 @@ static void p_id(char out[37], int i)
 }
 
 /* The stored envelope of record i ("modified" NULL: no meta.modified;
- * "#": a number there). */
+ * "#": a number there; deleted 2: meta.isDeleted null, 3: none). */
 static void p_envelope(char *out, size_t len, int i, const char *campaign, const char *modified,
                        int deleted)
 {
@@ -49,12 +53,34 @@ static void p_envelope(char *out, size_t len, int i, const char *campaign, const
     snprintf(out, len,
              "{\"id\":\"%s\",\"data\":{\"campaignId\":\"%s\",\"distance\":%d},"
              "\"meta\":{\"etag\":\"e%d\",\"created\":\"2021-01-01T00:00:00.000Z\",%s"
-             "\"resource\":\"interactions\",\"isDeleted\":%s},"
+             "\"resource\":\"interactions\"%s%s},"
              "\"customerId\":\"" T_C1 "\",\"securityGroupId\":\"" T_SG1 "\"}",
-             id, campaign, i % 7, i, mod, deleted ? "true" : "false");
+             id, campaign, i % 7, i, mod, deleted == 3 ? "" : ",\"isDeleted\":",
+             deleted == 3 ? "" : deleted == 2 ? "null" : deleted ? "true" : "false");
 }
 
-static int p_seed(const char *db)
+/* The derived columns and list indexes of the previous layout, added to
+ * the oldest one. */
+#define P_PREVIOUS_LAYOUT                                                                       \
+    "ALTER TABLE r_interactions ADD COLUMN x_campaign TEXT;"                                    \
+    "ALTER TABLE r_interactions ADD COLUMN x_modified TEXT;"                                    \
+    "ALTER TABLE r_interactions ADD COLUMN x_state INTEGER NOT NULL DEFAULT 0;"                 \
+    "UPDATE r_interactions SET"                                                                 \
+    " x_campaign = CASE WHEN json_valid(envelope) THEN CASE WHEN"                               \
+    " json_type(envelope, '$.data.campaignId') = 'text' THEN"                                   \
+    " json_extract(envelope, '$.data.campaignId') END END,"                                     \
+    " x_modified = CASE WHEN json_valid(envelope) THEN CASE WHEN"                               \
+    " json_type(envelope, '$.meta.modified') = 'text' THEN"                                     \
+    " json_extract(envelope, '$.meta.modified') END END,"                                       \
+    " x_state = CASE WHEN NOT json_valid(envelope) THEN 2 WHEN"                                 \
+    " json_type(envelope, '$.meta.isDeleted') = 'true' THEN 1 ELSE 0 END;"                      \
+    "CREATE INDEX r_interactions_x_campaign_id ON r_interactions"                               \
+    " (customer, x_campaign, id, x_state);"                                                     \
+    "CREATE INDEX r_interactions_x_campaign_modified ON r_interactions"                         \
+    " (customer, x_campaign, x_modified, id, x_state);"                                         \
+    "CREATE INDEX r_interactions_x_modified_id ON r_interactions (customer, x_modified, id, x_state);"
+
+static int p_seed(const char *db, int previous_layout)
 {
     static const char *const mods[] = {"2021-03-01T00:00:00.000Z", "2021-03-01T00:00:00.000Z",
                                        "2021-03-01T00:00:00.000Z", "2021-03-02T00:00:00.000Z",
@@ -72,9 +98,10 @@ static int p_seed(const char *db)
                       NULL, NULL, NULL) == SQLITE_OK &&
          sqlite3_prepare_v2(h, "INSERT INTO r_interactions VALUES (?1, ?2, ?3, ?4)", -1, &st,
                             NULL) == SQLITE_OK;
-    for (int i = 0; ok && i < P_RECORDS + 4; i++) {
+    for (int i = 0; ok && i < P_RECORDS + 6; i++) {
         const char *customer = T_C1, *campaign = i % 5 == 4 ? P_OTHER : P_CAMPAIGN;
         const char *mod = mods[i % 6];
+        int deleted = i % 4 == 1 && i < P_RECORDS;
         p_id(id, i);
         if (i == P_RECORDS) /* no meta.modified */
             mod = NULL;
@@ -82,7 +109,12 @@ static int p_seed(const char *db)
             mod = "#";
         else if (i == P_RECORDS + 2) /* another customer's */
             customer = T_C2;
-        p_envelope(env, sizeof(env), i, campaign, mod, i % 4 == 1 && i < P_RECORDS);
+        if (i >= P_RECORDS + 4) { /* meta.isDeleted null, then missing */
+            campaign = P_THIRD;
+            mod = "2021-03-04T00:00:00.000Z";
+            deleted = i - P_RECORDS - 2;
+        }
+        p_envelope(env, sizeof(env), i, campaign, mod, deleted);
         if (i == P_RECORDS + 3) /* not JSON */
             snprintf(env, sizeof(env), "{\"id\":\"%s\",\"data\":{\"campaignId\":\"%s\"", id,
                      P_CAMPAIGN);
@@ -93,6 +125,7 @@ static int p_seed(const char *db)
              sqlite3_step(st) == SQLITE_DONE && sqlite3_reset(st) == SQLITE_OK;
     }
     sqlite3_finalize(st);
+    ok = ok && (!previous_layout || sqlite3_exec(h, P_PREVIOUS_LAYOUT, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
     return ok ? 0 : -1;
 }
@@ -158,15 +191,19 @@ static long p_same(const srv *s, const char *pushed_filter, const char *pushed_s
 #define P_NEVER " or /data/campaignId eq \"never\""
 #define P_MOD_SORT "[\"/meta/modified\",\"ASC\"]"
 #define P_MOD_SORT_SCAN "[\"/meta/modified\",\"ASC\",\"/customerId\",\"ASC\",\"id\",\"ASC\"]"
+#define P_ID_SORT_SCAN "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"
+#define P_BOTH "/meta/isDeleted in [true,false]"
+#define P_BOTH_SCAN "(/meta/isDeleted in [true,false]" P_NEVER ")"
+#define P_PULL_FROM "/meta/modified gte \"2021-03-02T00:00:00.000Z\""
 
-void test_server_pushdown__same_as_scan(void)
+static void p_same_as_scan(const char *name, int previous_layout)
 {
-    const char *db = wbt_path("pushdown.db");
+    const char *db = wbt_path(name);
     const char *const args[] = {"--db", db, "--token", "t:" T_C1 ":" T_SG1 ":" T_U1, NULL};
     srv s;
     long n;
 
-    WBT_ASSERT(p_seed(db) == 0);
+    WBT_ASSERT(p_seed(db, previous_layout) == 0);
     WBT_ASSERT(srv_start(&s, args) == 0);
 
     /* campaign, id order (the benchmark's query): 32 of the campaign's
@@ -179,14 +216,29 @@ void test_server_pushdown__same_as_scan(void)
                    26);
     /* deleted records shown: the filter mentions /meta/isDeleted (kept
      * for the rows SQL returns) */
-    WBT_ASSERT_INT(p_same(&s, P_EQ " and /meta/isDeleted in [true,false]", NULL,
-                          P_IN " and /meta/isDeleted in [true,false]",
-                          "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"),
+    WBT_ASSERT_INT(p_same(&s, P_EQ " and " P_BOTH, NULL, P_IN " and " P_BOTH_SCAN,
+                          P_ID_SORT_SCAN),
                    34);
     WBT_ASSERT_INT(p_same(&s, P_EQ " and /meta/isDeleted eq true", NULL,
-                          P_IN " and /meta/isDeleted eq true",
-                          "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"),
+                          P_IN " and (/meta/isDeleted eq true" P_NEVER ")", P_ID_SORT_SCAN),
                    8);
+    WBT_ASSERT_INT(p_same(&s, P_EQ " and /meta/isDeleted in [false]", NULL,
+                          P_IN " and (/meta/isDeleted in [false]" P_NEVER ")", P_ID_SORT_SCAN),
+                   26);
+    /* meta.isDeleted null or missing: live, but not a boolean */
+    WBT_ASSERT_INT(p_same(&s, "/data/campaignId eq \"" P_THIRD "\"", NULL,
+                          "/data/campaignId in [\"" P_THIRD "\"]", P_ID_SORT_SCAN),
+                   2);
+    WBT_ASSERT_INT(p_same(&s, "/data/campaignId eq \"" P_THIRD "\" and " P_BOTH, NULL,
+                          "/data/campaignId in [\"" P_THIRD "\"] and " P_BOTH_SCAN,
+                          P_ID_SORT_SCAN),
+                   0);
+    /* the sync client's pull: a bound on meta.modified, deleted records
+     * too, modified order (all of it in SQL) */
+    WBT_ASSERT_INT(p_same(&s, P_PULL_FROM " and " P_BOTH,
+                          "[\"/meta/modified\",\"ASC\",\"id\",\"ASC\"]",
+                          "(" P_PULL_FROM P_NEVER ") and " P_BOTH_SCAN, P_MOD_SORT_SCAN),
+                   19);
     /* a term SQL cannot answer: streamed, skip and limit counted after it */
     WBT_ASSERT(p_same(&s, P_EQ " and /data/distance gt 2", NULL, P_IN " and /data/distance gt 2",
                       "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]") > 0);
@@ -209,14 +261,26 @@ void test_server_pushdown__same_as_scan(void)
                    27);
     /* modified order without a bound: a record without a string
      * meta.modified sorts before every string, as the scan has it */
-    WBT_ASSERT_INT(p_same(&s, NULL, P_MOD_SORT, NULL, P_MOD_SORT_SCAN), 32);
-    WBT_ASSERT_INT(p_same(&s, NULL, NULL, NULL, "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"), 32);
+    WBT_ASSERT_INT(p_same(&s, NULL, P_MOD_SORT, NULL, P_MOD_SORT_SCAN), 34);
+    WBT_ASSERT_INT(p_same(&s, NULL, NULL, NULL, "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"), 34);
     /* another customer's record and the unreadable row never show */
     WBT_ASSERT_INT(p_same(&s, "/data/campaignId eq \"" P_OTHER "\"", NULL,
                           "/data/campaignId in [\"" P_OTHER "\"]",
                           "[\"/customerId\",\"ASC\",\"id\",\"ASC\"]"),
                    6);
     WBT_ASSERT_INT(srv_stop(&s), 0);
+}
+
+void test_server_pushdown__same_as_scan(void)
+{
+    p_same_as_scan("pushdown.db", 0);
+}
+
+/* The same over a file of the previous layout, whose states and indexes
+ * the server brings up to date. */
+void test_server_pushdown__same_as_scan_previous_layout(void)
+{
+    p_same_as_scan("pushdown-previous.db", 1);
 }
 
 /* Records written through the server (create, PATCH, DELETE) list the

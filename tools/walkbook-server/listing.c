@@ -4,7 +4,8 @@
  *
  * Stored resources (no view) push what SQL can answer down to storage
  * (records.h): a top-level `and`-ed `/data/campaignId eq "…"`, bounds on
- * `/meta/modified` given as strings, the deleted-record rule, the sorts
+ * `/meta/modified` given as strings, `/meta/isDeleted` asked to be
+ * among booleans (the sync client's `in [true,false]`), the deleted-record rule, the sorts
  * `id` and `/meta/modified, id` and then skip/limit. The rest of the
  * filter is still evaluated with wbs_filter_match on the rows SQL returns,
  * so results are those of the full scan:
@@ -194,6 +195,9 @@ static void wbs_list__sql_filter(wbs_records_query *q, wbs_filter *f)
     q->mod_lo_strict = op == WBS_FILTER_GT;
     op = wbs_filter_take(&q->mod_hi, f, "/meta/modified", WBS_FILTER_LT | WBS_FILTER_LTE);
     q->mod_hi_strict = op == WBS_FILTER_LT;
+    op = wbs_filter_take_bools(f, "/meta/isDeleted");
+    q->bools = (op & WBS_FILTER_TRUE ? WBS_RECORDS_BOOL_TRUE : 0u) |
+               (op & WBS_FILTER_FALSE ? WBS_RECORDS_BOOL_FALSE : 0u);
 }
 
 /* Stable merge sort of items by the sort keys (tmp holds n items). */

@@ -1290,6 +1290,50 @@ unsigned wbs_filter_take(const char **value, wbs_filter *f, const char *path, un
     return op_bit(t->op);
 }
 
+/* The booleans a term accepts when it is `eq true|false` or `in [list of
+ * booleans]` (WBS_FILTER_TRUE/FALSE bits), else 0. */
+static unsigned term_bools(const node *n)
+{
+    unsigned bits = 0;
+    const cJSON *e;
+
+    if (n->op == OP_EQ && n->arg == ARG_VALUE && cJSON_IsBool(n->value))
+        return cJSON_IsTrue(n->value) ? WBS_FILTER_TRUE : WBS_FILTER_FALSE;
+    if (n->op != OP_IN || n->arg != ARG_LIST || !cJSON_IsArray(n->value))
+        return 0;
+    for (e = n->value->child; e; e = e->next) {
+        if (!cJSON_IsBool(e))
+            return 0;
+        bits |= cJSON_IsTrue(e) ? WBS_FILTER_TRUE : WBS_FILTER_FALSE;
+    }
+    return bits;
+}
+
+/* The first untaken conjunct term of n that term_bools accepts. */
+static node *node_find_bools(node *n, const char *path)
+{
+    if (n->kind == NODE_TERM)
+        return !n->taken && term_bools(n) && pointer_same(n->path, path) ? n : NULL;
+    if (n->kind != NODE_AND)
+        return NULL;
+    for (size_t i = 0; i < n->n_kids; i++) {
+        node *t = node_find_bools(n->kids[i], path);
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
+unsigned wbs_filter_take_bools(wbs_filter *f, const char *path)
+{
+    node *t;
+
+    if (!f || !f->root || !path || !(t = node_find_bools(f->root, path)))
+        return 0;
+    t->taken = 1;
+    return term_bools(t);
+}
+
 static int node_all_taken(const node *n)
 {
     if (n->kind == NODE_TERM)

@@ -92,6 +92,15 @@ enum {
  * valid until wbs_filter_free), or 0 when there is no such term. */
 unsigned wbs_filter_take(const char **value, wbs_filter *f, const char *path, unsigned ops);
 
+/* Hand over, as wbs_filter_take does, a term that asks for `path` to be
+ * a boolean out of a set: `path in [true, false]` (the sync client's way
+ * of asking for deleted records too), `path in [true]`, `path eq false`…
+ * (a list of booleans only, not empty). Returns WBS_FILTER_TRUE and/or
+ * WBS_FILTER_FALSE for the values the term accepts, or 0 when there is no
+ * such term. */
+enum { WBS_FILTER_TRUE = 1u, WBS_FILTER_FALSE = 2u };
+unsigned wbs_filter_take_bools(wbs_filter *f, const char *path);
+
 /* 1 when nothing of the filter is left to evaluate: NULL, or every term
  * taken by wbs_filter_take. */
 int wbs_filter_empty(const wbs_filter *f);

@@ -7,8 +7,9 @@
  * Beside each envelope the table keeps three columns derived from its text
  * when it is written, with indexes, so that the common list queries run in
  * SQL (wbs_records_select): data.campaignId and meta.modified (each only
- * when it is a JSON string, else NULL) and a state (0 live, 1 when
- * meta.isDeleted is true, 2 when the text is not valid JSON). A file made
+ * when it is a JSON string, else NULL) and a state (0 when meta.isDeleted
+ * is false, 1 when true, 3 when it is neither, 2 when the text is not
+ * valid JSON). A file made
  * before these columns existed gets them, filled from the stored text, when
  * wbs_records_ensure first opens its table.
  *
@@ -53,8 +54,8 @@ int wbs_records_put(wbs_records *r, const char *resource, const char *customer,
 
 /* The same for a caller that has the envelope at hand and so knows the
  * derived columns (records.h, top): its data.campaignId when that is a
- * string (else NULL), its meta.modified (= modified, a string) and
- * whether meta.isDeleted is true. Saves SQLite parsing the text. text
+ * string (else NULL), its meta.modified (= modified, a string) and its
+ * meta.isDeleted as deleted: 1 true, 0 false, -1 missing or not a boolean. Saves SQLite parsing the text. text
  * must be valid JSON. 0 or -1. */
 int wbs_records_put_known(wbs_records *r, const char *resource, const char *customer,
                           const char *id, const char *text, const char *modified,
@@ -80,6 +81,9 @@ enum wbs_records_order {
     WBS_RECORDS_ORDER_MODIFIED_ID /* meta.modified, then id */
 };
 
+/* Values of meta.isDeleted a query may ask for (wbs_records_query.bools). */
+enum { WBS_RECORDS_BOOL_TRUE = 1u, WBS_RECORDS_BOOL_FALSE = 2u };
+
 /* A list query over the derived columns. Every condition given must hold;
  * NULL members are no condition. */
 typedef struct wbs_records_query {
@@ -89,6 +93,8 @@ typedef struct wbs_records_query {
     const char *mod_hi;     /* meta.modified is a string <= mod_hi (< when strict) */
     int mod_hi_strict;
     int with_deleted;       /* 0: leave out records whose meta.isDeleted is true */
+    unsigned bools;         /* WBS_RECORDS_BOOL_* bits: meta.isDeleted is one of
+                             * these booleans (0: no condition) */
     int order;              /* enum wbs_records_order */
     int desc_first;         /* the first order key descending */
     int desc_id;            /* id descending (the second key of MODIFIED_ID) */

@@ -141,7 +141,9 @@ void wbs_resource_write(wbs_response *res, int status, wbs_records *r, const cha
     campaign = wb_json__get(wb_json__get(env, "data"), "campaignId");
     if (wbs_records_put_known(r, resource, customer, id, text, modified,
                               cJSON_IsString(campaign) ? campaign->valuestring : NULL,
-                              cJSON_IsTrue(wb_json__get(meta, "isDeleted"))) < 0) {
+                              cJSON_IsTrue(wb_json__get(meta, "isDeleted"))    ? 1
+                              : cJSON_IsFalse(wb_json__get(meta, "isDeleted")) ? 0
+                                                                               : -1) < 0) {
         wb__free(text);
         wbs_respond_error(res, 500, "ServerError", "storage error");
         return;
