@@ -22,6 +22,12 @@ void wbs_sha1_init(wbs_sha1_ctx *c);
 void wbs_sha1_update(wbs_sha1_ctx *c, const void *data, size_t len);
 void wbs_sha1_final(wbs_sha1_ctx *c, unsigned char out[WBS_SHA1_LEN]);
 
+/* The x86 SHA instructions are used where the processor has them. For
+ * tests: allow 0 makes every later hash use the portable code, 1 (the
+ * default) the instructions when present; returns 1 when they will be
+ * used. Not to be called while other threads hash. */
+int wbs_sha1_hardware(int allow);
+
 /* One call: out = SHA-1(data[0..len)). */
 void wbs_sha1(unsigned char out[WBS_SHA1_LEN], const void *data, size_t len);
 
