@@ -8,9 +8,10 @@
  * the answers must be byte-identical.
  *
  * The store is a database file in the layout of an older server (no
- * derived columns; or, second case, derived columns, list indexes that
- * lead to the row, and one state for every record not deleted), so the
- * server's migration fills the columns from the stored text. It holds what
+ * derived columns; or, second case, a rowid table with derived columns,
+ * list indexes that lead to the row, and one state for every record not
+ * deleted), so the server's migration fills the columns from the stored
+ * text. It holds what
  * the server never writes itself: many records with one meta.modified
  * value, one without meta.modified, one whose meta.modified is a number, a
  * row that is not JSON, and two records whose meta.isDeleted is null or
@@ -59,8 +60,8 @@ static void p_envelope(char *out, size_t len, int i, const char *campaign, const
              deleted == 3 ? "" : deleted == 2 ? "null" : deleted ? "true" : "false");
 }
 
-/* The derived columns and list indexes of the previous layout, added to
- * the oldest one. */
+/* The derived columns and list indexes of the previous layout (a rowid
+ * table with them), added to its table. */
 #define P_PREVIOUS_LAYOUT                                                                       \
     "ALTER TABLE r_interactions ADD COLUMN x_campaign TEXT;"                                    \
     "ALTER TABLE r_interactions ADD COLUMN x_modified TEXT;"                                    \
@@ -92,9 +93,12 @@ static int p_seed(const char *db, int previous_layout)
 
     ok = sqlite3_open(db, &h) == SQLITE_OK &&
          sqlite3_exec(h,
-                      "CREATE TABLE r_interactions (customer TEXT NOT NULL, id TEXT NOT NULL,"
-                      " envelope TEXT NOT NULL, modified TEXT NOT NULL,"
-                      " PRIMARY KEY (customer, id)) WITHOUT ROWID",
+                      previous_layout
+                          ? "CREATE TABLE r_interactions (customer TEXT NOT NULL, id TEXT NOT NULL,"
+                            " envelope TEXT NOT NULL, modified TEXT NOT NULL, UNIQUE (customer, id))"
+                          : "CREATE TABLE r_interactions (customer TEXT NOT NULL, id TEXT NOT NULL,"
+                            " envelope TEXT NOT NULL, modified TEXT NOT NULL,"
+                            " PRIMARY KEY (customer, id)) WITHOUT ROWID",
                       NULL, NULL, NULL) == SQLITE_OK &&
          sqlite3_prepare_v2(h, "INSERT INTO r_interactions VALUES (?1, ?2, ?3, ?4)", -1, &st,
                             NULL) == SQLITE_OK;

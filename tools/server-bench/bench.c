@@ -6,6 +6,7 @@
  *   walkbook-server-bench [--server PATH] [--clients N] [--requests R]
  *                         [--list-requests L] [--server-threads T]
  *                         [--campaigns C] [--rounds K]
+ *   walkbook-server-bench --pull-store N [--server PATH] [--page P]
  *
  * Starts PATH (default: the walkbook-server built beside it) with
  * --port 0 --bench-routes --threads T and one bearer token, then runs three
@@ -24,6 +25,15 @@
  * other load), then the ratio of each interaction phase's requests/s to
  * the baseline's (target ≥ 50 %). The lines that
  * start with "bench:" are the figures. Exit status 1 when a request failed.
+ *
+ * --pull-store N instead fills a fresh server with N interactions (the
+ * create phase's bodies, 8 clients) and then reads them all back as the
+ * sync client's pull does, one request at a time: pages of P (default
+ * 500) with the filter `/meta/modified gte "<last modified seen>" and
+ * /meta/isDeleted in [true,false]`, sorted by /meta/modified then id,
+ * skipping the records of the previous page at that modified value. It
+ * prints the time per page (the client's wall time, and the server's CPU
+ * time) and records per second.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +64,7 @@
 typedef struct bench_opts {
     const char *server;
     long clients, requests, list_requests, server_threads, campaigns, rounds;
+    long pull_pages, page; /* --pull-store N (0: off), --page P */
 } bench_opts;
 
 enum { PHASE_PING, PHASE_CREATE, PHASE_LIST };
@@ -356,6 +367,138 @@ removed:
     rmdir(dir);
 }
 
+/* The response body of one request, kept. */
+typedef struct bench_body {
+    char *p;
+    size_t len, cap;
+} bench_body;
+
+static size_t keep(char *data, size_t size, size_t n, void *userdata)
+{
+    bench_body *b = userdata;
+    size_t add = size * n;
+    if (b->len + add + 1 > b->cap) {
+        size_t cap = (b->len + add + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return 0;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, add);
+    b->len += add;
+    b->p[b->len] = '\0';
+    return add;
+}
+
+/* The pull-shaped read (--pull-store, see the top of the file). 0, or 1
+ * when a request failed. */
+static int bench_pull(const bench_opts *o, unsigned port, pid_t server)
+{
+    bench_result fill;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Authorization: Bearer " BENCH_TOKEN);
+    bench_body body = {NULL, 0, 0};
+    char url[1024], filter[256], modified[32] = "2000-01-01T00:00:00.000Z";
+    double *page_ms = NULL, t0, cpu_total = 0, wall_total = 0;
+    long pages = 0, records = 0, skip = 0, status = 0, per_client;
+    int failed = 0;
+
+    memset(&fill, 0, sizeof(fill));
+    per_client = (o->pull_pages + o->clients - 1) / o->clients;
+    t0 = now_ms();
+    if (bench_phase(&fill, PHASE_CREATE, per_client, 0, port, server, o) < 0 || fill.errors) {
+        fprintf(stderr, "walkbook-server-bench: filling the store failed\n");
+        failed = 1;
+        goto done;
+    }
+    printf("walkbook-server-bench: %ld interactions created in %.1f s; reading them back in "
+           "pages of %ld\n",
+           fill.requests, (now_ms() - t0) / 1e3, o->page);
+    fflush(stdout);
+    page_ms = calloc((size_t)(fill.requests / o->page + 2), sizeof(double));
+    if (!h || !hdrs || !page_ms) {
+        failed = 1;
+        goto done;
+    }
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    for (;;) {
+        char *esc, *last;
+        long n = 0, at_last = 0;
+        double start, cpu;
+
+        snprintf(filter, sizeof(filter),
+                 "/meta/modified gte \"%s\" and /meta/isDeleted in [true,false]", modified);
+        esc = curl_easy_escape(h, filter, 0);
+        snprintf(url, sizeof(url),
+                 "http://127.0.0.1:%u/v2/interactions?filter=%s&sort=%%2Fmeta%%2Fmodified"
+                 "&sort=ASC&sort=id&sort=ASC&limit=%ld&skip=%ld",
+                 port, esc ? esc : "", o->page, skip);
+        curl_free(esc);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        body.len = 0;
+        cpu = server_cpu_us(server);
+        start = now_ms();
+        if (curl_easy_perform(h) != CURLE_OK ||
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200 ||
+            !body.p) {
+            fprintf(stderr, "walkbook-server-bench: page %ld failed (HTTP %ld)\n", pages, status);
+            failed = 1;
+            break;
+        }
+        page_ms[pages] = now_ms() - start;
+        wall_total += page_ms[pages];
+        cpu_total += server_cpu_us(server) - cpu;
+        /* Items and the last meta.modified: every envelope has one
+         * "etag" and ends its meta with a "modified" after "created". */
+        for (const char *q = body.p; (q = strstr(q, "\"etag\":")); q++)
+            n++;
+        last = NULL;
+        for (char *q = body.p; (q = strstr(q, "\"modified\":\"")); q++)
+            last = q;
+        pages++;
+        records += n;
+        if (n < o->page || !last)
+            break;
+        if (strncmp(last + 12, modified, 24) != 0) {
+            memcpy(modified, last + 12, 24);
+            skip = 0;
+        }
+        /* the page's records at that value come first next time */
+        for (char *q = body.p; (q = strstr(q, "\"modified\":\"")); q++)
+            if (strncmp(q + 12, modified, 24) == 0)
+                at_last++;
+        skip += at_last;
+        if (pages > fill.requests / o->page + 1)
+            break; /* no progress: the loop is bounded */
+    }
+    if (pages) {
+        qsort(page_ms, (size_t)pages, sizeof(double), cmp_double);
+        printf("bench: pull   pages=%ld records=%ld page_size=%ld ms_per_page=%.2f "
+               "p50_ms=%.2f max_ms=%.2f server_cpu_ms_per_page=%.2f records_per_s=%.0f\n",
+               pages, records, o->page, wall_total / (double)pages, page_ms[pages / 2],
+               page_ms[pages - 1], cpu_total / 1e3 / (double)pages,
+               (double)records / (wall_total / 1e3));
+    }
+    if (records != fill.requests) {
+        fprintf(stderr, "walkbook-server-bench: read %ld of %ld records\n", records,
+                fill.requests);
+        failed = 1;
+    }
+done:
+    free(fill.lat_ms);
+    free(page_ms);
+    free(body.p);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return failed;
+}
+
 static int number(long *out, const char *s, long min, long max)
 {
     char *end;
@@ -370,7 +513,7 @@ static int number(long *out, const char *s, long min, long max)
 
 int main(int argc, char **argv)
 {
-    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8, 5};
+    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8, 5, 0, 500};
     bench_result r[3];
     char dir[] = "/tmp/wbs-bench-XXXXXX";
     unsigned port = 0;
@@ -394,13 +537,18 @@ int main(int argc, char **argv)
             bad = number(&o.rounds, v, 1, 1000);
         else if (!bad && strcmp(a, "--campaigns") == 0)
             bad = number(&o.campaigns, v, 1, BENCH_MAX_CAMPAIGNS);
+        else if (!bad && strcmp(a, "--pull-store") == 0)
+            bad = number(&o.pull_pages, v, 1, 10000000);
+        else if (!bad && strcmp(a, "--page") == 0)
+            bad = number(&o.page, v, 1, 100000);
         else
             bad = 1;
         if (bad) {
             fprintf(stderr,
                     "usage: walkbook-server-bench [--server PATH] [--clients N] [--requests R]\n"
                     "         [--list-requests L] [--server-threads T] [--campaigns C]\n"
-                    "         [--rounds K]\n");
+                    "         [--rounds K]\n"
+                    "       walkbook-server-bench --pull-store N [--server PATH] [--page P]\n");
             return 2;
         }
         i++;
@@ -417,6 +565,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "walkbook-server-bench: %s did not start\n", o.server);
         rmdir(dir);
         return 2;
+    }
+    if (o.pull_pages) {
+        failed = bench_pull(&o, port, pid);
+        stop_server(pid, dir);
+        curl_global_cleanup();
+        return failed;
     }
     printf("walkbook-server-bench: server %s on 127.0.0.1:%u, %ld server threads, %ld clients "
            "(keep-alive), %ld requests per client (list: %ld), %ld campaigns, %ld rounds\n",
@@ -447,9 +601,11 @@ int main(int argc, char **argv)
                r[p].max, r[p].server_cpu_us, r[p].client_cpu_us);
         failed |= r[p].errors != 0;
     }
-    for (int p = PHASE_CREATE; p <= PHASE_LIST; p++)
-        printf("bench: ratio %s/ping=%.1f%% (target >= 50%%)\n", phase_names[p],
-               100.0 * r[p].rps / r[PHASE_PING].rps);
+    for (int p = PHASE_CREATE; p <= PHASE_LIST; p++) {
+        double ratio = 100.0 * r[p].rps / r[PHASE_PING].rps;
+        printf("bench: ratio %s/ping=%.1f%% of the baseline's requests/s (target >= 50%%: %s)\n",
+               phase_names[p], ratio, ratio >= 50.0 ? "met" : "NOT met");
+    }
     /* What the ratio would be on cores with nothing else to run, when
      * server and clients together are CPU-bound: the inverse ratio of
      * their CPU time per request. Other load moves it much less. */

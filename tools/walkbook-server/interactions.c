@@ -3,6 +3,7 @@
  * both API versions (see interactions.h). GET by id, DELETE and listing are
  * the shared ones of resource.c and listing.c.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -170,9 +171,12 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         wbs_resource_fail(res, "ValidationError", "body: not an interaction");
         goto cleanup;
     }
-    if (!(data = wb_json__dup(d))) {
-        wbs_respond_error(res, 500, "ServerError", "out of memory");
-        goto cleanup;
+    /* The data is taken out of the body rather than copied. */
+    if (d == body) {
+        data = body;
+        body = NULL;
+    } else {
+        data = cJSON_DetachItemViaPointer(body, (cJSON *)(uintptr_t)d);
     }
     /* listId is server-owned (§2.1): whatever the client sent is dropped. */
     cJSON_DeleteItemFromObjectCaseSensitive(data, "listId");

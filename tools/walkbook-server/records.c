@@ -22,7 +22,16 @@
  * :memory: pager spends time in proportion to the whole database on every
  * commit (a 16 000-record store: ~50 us per write), and a commit there
  * makes nothing durable that would otherwise be lost; the one connection
- * reads its own uncommitted writes. Files commit every write. */
+ * reads its own uncommitted writes. Files commit every write.
+ *
+ * An in-memory database also has no rollback journal (journal_mode OFF):
+ * SQLite's in-memory journal copies every page a transaction first
+ * touches in 1 KiB chunks, one allocation each, which cost a create ~35 us
+ * (three b-trees with 16 KiB pages). What the journal bought: undoing a
+ * statement that failed half-way, which for these writes (INSERT OR
+ * REPLACE with every NOT NULL column bound) means running out of memory.
+ * After a failed write such a store refuses every later request (storage
+ * error) rather than serve a half-applied write. */
 #define WBS_RECORDS_MEMORY_BATCH 256
 
 typedef struct wbs_records_slot {
@@ -38,7 +47,8 @@ struct wbs_records {
     int64_t last_ms;
     wbs_records_slot cache[WBS_RECORDS_CACHE];
     size_t n_cache;
-    int memory;     /* an in-memory database: batched commits */
+    int memory;     /* an in-memory database: batched commits, no journal */
+    int broken;     /* a write failed on it: refuse everything */
     int in_batch;   /* a batch transaction is open */
     unsigned batch; /* writes in it */
 };
@@ -100,12 +110,16 @@ int wbs_records_open(wbs_records **out, const char *path, char *err, size_t errl
     }
     r->memory = strcmp(path, ":memory:") == 0 || *path == '\0';
     sqlite3_busy_timeout(r->db, 5000);
-    /* The server is the file's only user; WAL keeps commits cheap. */
+    /* The server is the file's only user; WAL keeps commits cheap. (In
+     * memory: no journal, see WBS_RECORDS_MEMORY_BATCH.) */
     /* A new database gets 16 KiB pages: the list indexes carry whole
      * envelopes (wbs_records__migrate), and an index entry longer than
      * about a quarter of a page spills to overflow pages (~1 000 bytes
      * with 4 KiB pages). No effect on an existing file. */
-    sqlite3_exec(r->db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    sqlite3_exec(r->db,
+                 r->memory ? "PRAGMA page_size=16384; PRAGMA journal_mode=OFF;"
+                           : "PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+                             " PRAGMA synchronous=NORMAL;",
                  NULL, NULL, NULL);
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
@@ -119,7 +133,10 @@ static int wbs_records__flush(wbs_records *r)
         return 0;
     r->in_batch = 0;
     r->batch = 0;
-    return sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    r->broken = 1;
+    return -1;
 }
 
 void wbs_records_close(wbs_records *r)
@@ -164,6 +181,8 @@ static int wbs_records__get_stmt(wbs_records_use *u, wbs_records *r, const char 
 
     u->st = NULL;
     u->slot = NULL;
+    if (r->broken)
+        return -1;
     for (size_t i = 0; i < r->n_cache; i++) {
         wbs_records_slot *s = &r->cache[i];
         if (s->hash == h && strcmp(s->sql, sql) == 0) {
@@ -245,54 +264,66 @@ static int wbs_records__has_columns(wbs_records *r, const char *table)
     return rc == SQLITE_DONE ? found : -1;
 }
 
-/* The table as this server makes it. A rowid table: the list indexes
- * lead to a row by its integer rowid, far cheaper than a second search by
- * (customer, id) text, and new rows append. */
+/* The table as this server makes it: clustered on (customer, id), so a
+ * get is one search, a customer's records by id are one range, and a
+ * write updates three b-trees (the table and the two list indexes, which
+ * carry their own copy of the envelope: wbs_records__migrate). */
 #define WBS_RECORDS_COLUMNS                                                          \
     "(customer TEXT NOT NULL, id TEXT NOT NULL, envelope TEXT NOT NULL,"            \
     " modified TEXT NOT NULL, x_campaign TEXT, x_modified TEXT,"                    \
-    " x_state INTEGER NOT NULL DEFAULT 0, UNIQUE (customer, id))"
+    " x_state INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (customer, id)) WITHOUT ROWID"
 
-/* Does the schema hold an index of this name? 1, 0, or -1. */
-static int wbs_records__has_index(wbs_records *r, const char *name)
+/* Is the table in this server's layout: derived columns, clustered, and
+ * the list indexes of wbs_records__migrate? 1, 0, or -1. */
+static int wbs_records__current(wbs_records *r, const char *table)
 {
     sqlite3_stmt *st = NULL;
-    int rc;
+    char index[96];
+    int rc, has = wbs_records__has_columns(r, table);
 
-    if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+    if (has <= 0)
+        return has;
+    snprintf(index, sizeof(index), "%s_l_modified", table);
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                           " AND name = ?1 AND sql LIKE '%WITHOUT ROWID%') +"
+                           " (SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?2)",
                            -1, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return -1;
     }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, index, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) == 2 : -1;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return rc;
 }
 
 /* Bring a table up to WBS_RECORDS_COLUMNS: create it, or rebuild one that
- * an older server made (no derived columns) with the columns filled from
- * the stored text; then the indexes. One transaction. 0 or -1.
+ * an older server made (no derived columns; or a rowid table with list
+ * indexes that lead to the row, and state 0 for every record not deleted)
+ * with the columns filled from the stored text; then the indexes. One
+ * transaction. 0 or -1.
  *
- * Each list shape walks one index in its order (wbs_records_select);
- * x_state comes after the order keys, so with and without deleted records
- * use the same one. The two shapes in common use, a campaign's records by
- * id and records by meta.modified (the incremental pull), also carry the
+ * Two list indexes, each walked in its order (wbs_records_select): a
+ * campaign's records by id, and records by meta.modified then id (the
+ * incremental pull; a campaign's records in that order are found on it
+ * too, by x_campaign in the entries). x_state follows the order keys, so
+ * with and without deleted records use the same index. Both carry the
  * envelope: a page is read from the index alone, entry after entry,
  * instead of one search of the table per record (~2 800 SQLite
  * instructions and a few cache misses each). The price is the text stored
- * three times. Tables of older servers (row lookups, and x_state 0 for
- * every record not deleted) get the new indexes and states here. */
+ * three times. */
 static int wbs_records__migrate(wbs_records *r, const char *table)
 {
-    char sql[2048], index[96];
+    char sql[2048];
     int has;
 
     if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS %s " WBS_RECORDS_COLUMNS, table);
     if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-        (has = wbs_records__has_columns(r, table)) < 0)
+        (has = wbs_records__current(r, table)) < 0)
         goto fail;
     if (!has) {
         snprintf(sql, sizeof(sql),
@@ -306,34 +337,21 @@ static int wbs_records__migrate(wbs_records *r, const char *table)
         if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
             goto fail;
     }
-    snprintf(index, sizeof(index), "%s_l_modified_id", table);
-    if ((has = wbs_records__has_index(r, index)) < 0)
-        goto fail;
-    if (!has) {
-        /* State 0 meant "not deleted" before 3 existed (x_state 0 rows
-         * hold valid JSON, so json_type cannot fail on them). */
-        snprintf(sql, sizeof(sql),
-                 "UPDATE %s SET x_state = 3 WHERE x_state = 0 AND"
-                 " coalesce(json_type(envelope, '$.meta.isDeleted'), '') <> 'false';"
-                 "DROP INDEX IF EXISTS %s_x_campaign_id; DROP INDEX IF EXISTS %s_x_modified_id;",
-                 table, table, table);
-        if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-            goto fail;
-    }
     snprintf(sql, sizeof(sql),
              "CREATE INDEX IF NOT EXISTS %s_l_campaign_id ON %s"
              " (customer, x_campaign, id, x_state, envelope);"
-             "CREATE INDEX IF NOT EXISTS %s_x_campaign_modified ON %s"
-             " (customer, x_campaign, x_modified, id, x_state);"
-             "CREATE INDEX IF NOT EXISTS %s_l_modified_id ON %s"
-             " (customer, x_modified, id, x_state, envelope);",
-             table, table, table, table, table, table);
+             "CREATE INDEX IF NOT EXISTS %s_l_modified ON %s"
+             " (customer, x_modified, id, x_state, x_campaign, envelope);",
+             table, table, table, table);
     if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     return 0;
 fail:
-    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    if (r->memory)
+        r->broken = 1; /* no journal: ROLLBACK would be undefined */
+    else
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
 }
 
@@ -407,6 +425,8 @@ static int wbs_records__write(wbs_records *r, wbs_records_use *u)
 {
     int rc = sqlite3_step(u->st);
     wbs_records__put_stmt(u);
+    if (rc != SQLITE_DONE && r->memory)
+        r->broken = 1; /* nothing to roll it back with */
     if (r->in_batch && ++r->batch >= WBS_RECORDS_MEMORY_BATCH && wbs_records__flush(r) < 0)
         return -1;
     return rc == SQLITE_DONE ? 0 : -1;
@@ -505,12 +525,10 @@ int wbs_records_select(wbs_records *r, const char *resource, const char *custome
         return -1;
     /* The index is named: without statistics the planner would rather
      * walk the primary key in id order than sort a campaign's rows. */
-    if (q->campaign)
-        index = q->order == WBS_RECORDS_ORDER_MODIFIED_ID || q->mod_lo || q->mod_hi
-                    ? "_x_campaign_modified"
-                    : "_l_campaign_id";
-    else if (q->order == WBS_RECORDS_ORDER_MODIFIED_ID || q->mod_lo || q->mod_hi)
-        index = "_l_modified_id";
+    if (q->order == WBS_RECORDS_ORDER_MODIFIED_ID || q->mod_lo || q->mod_hi)
+        index = "_l_modified";
+    else if (q->campaign)
+        index = "_l_campaign_id";
     /* States (records.h, top): 0 meta.isDeleted false, 1 true, 3 neither;
      * 2 (not JSON) is never listed. */
     if (q->bools == (WBS_RECORDS_BOOL_FALSE | WBS_RECORDS_BOOL_TRUE))
