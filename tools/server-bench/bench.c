@@ -17,7 +17,7 @@
  *   create  POST /v2/interactions, R per client, spread over C campaigns
  *   list    GET /v2/interactions?limit=50&filter[/data/campaignId]=…, L per
  *           client (default: R), over the store that create left
- * The phases take turns in K rounds (--rounds, default 5) of R/K requests
+ * The phases take turns in K rounds (--rounds, default 20) of R/K requests
  * per client each, so that other load on the machine falls on the baseline
  * and the interaction routes alike. It prints, per phase, requests/s,
  * p50/p99 latency and the CPU time per request of the server (from /proc)
@@ -513,7 +513,7 @@ static int number(long *out, const char *s, long min, long max)
 
 int main(int argc, char **argv)
 {
-    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8, 5, 0, 500};
+    bench_opts o = {WBS_BENCH_SERVER, 8, 2000, -1, 4, 8, 20, 0, 500};
     bench_result r[3];
     char dir[] = "/tmp/wbs-bench-XXXXXX";
     unsigned port = 0;
@@ -583,12 +583,13 @@ int main(int argc, char **argv)
     for (long k = 0, first = 0; k < o.rounds; k++, first += o.requests / o.rounds) {
         long n = o.requests / o.rounds + (k == o.rounds - 1 ? o.requests % o.rounds : 0);
         long nl = o.list_requests / o.rounds + (k == o.rounds - 1 ? o.list_requests % o.rounds : 0);
-        if ((n && bench_phase(&r[PHASE_PING], PHASE_PING, n, first, port, pid, &o) < 0) ||
-            (n && bench_phase(&r[PHASE_CREATE], PHASE_CREATE, n, first, port, pid, &o) < 0) ||
-            (nl && bench_phase(&r[PHASE_LIST], PHASE_LIST, nl, first, port, pid, &o) < 0)) {
-            fprintf(stderr, "walkbook-server-bench: out of memory\n");
-            stop_server(pid, dir);
-            return 2;
+        for (int p = 0; p < 3; p++) {
+            long count = p == PHASE_LIST ? nl : n;
+            if (count && bench_phase(&r[p], p, count, first, port, pid, &o) < 0) {
+                fprintf(stderr, "walkbook-server-bench: out of memory\n");
+                stop_server(pid, dir);
+                return 2;
+            }
         }
     }
     stop_server(pid, dir);

@@ -133,10 +133,15 @@ static int wbs_http__match(const char *pattern, const char *path, char *scratch,
 
 void wbs_respond_text(wbs_response *res, int status, char *json_text)
 {
+    wbs_respond_text_n(res, status, json_text, json_text ? strlen(json_text) : 0);
+}
+
+void wbs_respond_text_n(wbs_response *res, int status, char *json_text, size_t len)
+{
     wb__free(res->body);
     res->status = status;
     res->body = json_text;
-    res->len = json_text ? strlen(json_text) : 0;
+    res->len = json_text ? len : 0;
     if (!json_text && status != 204) {
         res->status = 500;
         res->body = wb__strdup("{\"name\":\"ServerError\",\"message\":\"out of memory\"}");

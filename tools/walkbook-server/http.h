@@ -99,6 +99,9 @@ int wbs_request_query_each(const wbs_request *req, wbs_query_fn fn, void *userda
 
 /* Responses. */
 void wbs_respond_text(wbs_response *res, int status, char *json_text); /* takes ownership */
+/* The same with the length of json_text known (a list page: no strlen of
+ * it). */
+void wbs_respond_text_n(wbs_response *res, int status, char *json_text, size_t len);
 void wbs_respond_json(wbs_response *res, int status, const cJSON *body);
 /* {"name": name, "message": message} */
 void wbs_respond_error(wbs_response *res, int status, const char *name, const char *message);

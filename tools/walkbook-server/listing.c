@@ -291,6 +291,7 @@ void wbs_list_respond_view(wbs_response *res, wbs_request *req, wbs_records *r,
             sq.order = rc < 0 ? -1 : WBS_RECORDS_ORDER_NONE; /* a record sorts by rank */
         if (sq.order > 0) {
             wbs_list_page pg;
+            size_t n;
             memset(&pg, 0, sizeof(pg));
             pg.b = &b;
             pg.skip = skip;
@@ -311,7 +312,8 @@ void wbs_list_respond_view(wbs_response *res, wbs_request *req, wbs_records *r,
                 wbs_respond_error(res, 500, "ServerError", rc < 0 ? "storage error" : "out of memory");
                 goto cleanup;
             }
-            wbs_respond_text(res, 200, wb_buf__detach(&b));
+            n = b.len;
+            wbs_respond_text_n(res, 200, wb_buf__detach(&b), n);
             goto cleanup;
         }
         rc = sq.order < 0 ? -1

@@ -41,12 +41,26 @@ typedef struct wbs_records_slot {
     int busy;
 } wbs_records_slot;
 
+/* Statements found again without printing and hashing their text: the
+ * fixed ones of wbs_records__prepare by the addresses of their head and
+ * tail (string literals of this file), list queries by their shape
+ * (wbs_records_select); both with the resource's name. */
+#define WBS_RECORDS_KNOWN 64
+typedef struct wbs_records_known {
+    const char *head, *tail;
+    unsigned shape;
+    char resource[64];
+    wbs_records_slot *slot;
+} wbs_records_known;
+
 struct wbs_records {
     sqlite3 *db;
     pthread_mutex_t lock;
     int64_t last_ms;
     wbs_records_slot cache[WBS_RECORDS_CACHE];
     size_t n_cache;
+    wbs_records_known known[WBS_RECORDS_KNOWN];
+    size_t n_known;
     int memory;     /* an in-memory database: batched commits, no journal */
     int broken;     /* a write failed on it: refuse everything */
     int in_batch;   /* a batch transaction is open */
@@ -232,15 +246,55 @@ static void wbs_records__put_stmt(wbs_records_use *u)
     u->slot = NULL;
 }
 
+/* The cached statement known by (head, tail, shape, resource), when it is
+ * free: 0 with u set, else -1. */
+static int wbs_records__known_find(wbs_records_use *u, wbs_records *r, const char *head,
+                                   const char *tail, unsigned shape, const char *resource)
+{
+    for (size_t i = 0; i < r->n_known && !r->broken; i++) {
+        wbs_records_known *k = &r->known[i];
+        if (k->head == head && k->tail == tail && k->shape == shape && !k->slot->busy &&
+            strcmp(k->resource, resource) == 0) {
+            k->slot->busy = 1;
+            u->st = k->slot->st;
+            u->slot = k->slot;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Remember the statement u holds under that key, when it is a cached one
+ * (resource: checked by wbs_records__table, under 61 bytes). */
+static void wbs_records__known_add(const wbs_records_use *u, wbs_records *r, const char *head,
+                                   const char *tail, unsigned shape, const char *resource)
+{
+    wbs_records_known *k;
+    if (!u->slot || r->n_known == WBS_RECORDS_KNOWN)
+        return;
+    k = &r->known[r->n_known++];
+    k->head = head;
+    k->tail = tail;
+    k->shape = shape;
+    memcpy(k->resource, resource, strlen(resource) + 1);
+    k->slot = u->slot;
+}
+
 /* The statement head + table of resource + tail. 0 or -1. */
 static int wbs_records__prepare(wbs_records_use *u, wbs_records *r, const char *head,
                                 const char *resource, const char *tail)
 {
     char table[64], sql[1024];
+
+    if (wbs_records__known_find(u, r, head, tail, 0, resource) == 0)
+        return 0;
     if (wbs_records__table(table, resource) < 0)
         return -1;
     snprintf(sql, sizeof(sql), "%s%s%s", head, table, tail);
-    return wbs_records__get_stmt(u, r, sql);
+    if (wbs_records__get_stmt(u, r, sql) < 0)
+        return -1;
+    wbs_records__known_add(u, r, head, tail, 0, resource);
+    return 0;
 }
 
 /* Does the table have the derived columns? 1, 0, or -1. */
@@ -520,7 +574,17 @@ int wbs_records_select(wbs_records *r, const char *resource, const char *custome
     wbs_records_use u;
     const char *first = q->desc_first ? " DESC" : "", *id = q->desc_id ? " DESC" : "";
     const char *index = NULL;
+    static const char select_head[] = "select";
+    /* Everything the text below depends on besides the resource. */
+    unsigned shape = (q->campaign ? 1u : 0u) | (q->mod_lo ? 2u : 0u) |
+                     (q->mod_lo_strict ? 4u : 0u) | (q->mod_hi ? 8u : 0u) |
+                     (q->mod_hi_strict ? 16u : 0u) | (q->with_deleted ? 32u : 0u) |
+                     (q->bools & 3u) << 6 | ((unsigned)q->order & 3u) << 8 |
+                     (q->desc_first ? 1u << 10 : 0u) | (q->desc_id ? 1u << 11 : 0u) |
+                     (q->limit >= 0 || q->offset > 0 ? 1u << 12 : 0u);
 
+    if (wbs_records__known_find(&u, r, select_head, NULL, shape, resource) == 0)
+        goto bind;
     if (wbs_records__table(table, resource) < 0)
         return -1;
     /* The index is named: without statistics the planner would rather
@@ -556,6 +620,8 @@ int wbs_records_select(wbs_records *r, const char *resource, const char *custome
         snprintf(sql + n, sizeof(sql) - n, " LIMIT ?5 OFFSET ?6");
     if (wbs_records__get_stmt(&u, r, sql) < 0)
         return -1;
+    wbs_records__known_add(&u, r, select_head, NULL, shape, resource);
+bind:
     sqlite3_bind_text(u.st, 1, customer, -1, SQLITE_STATIC);
     if (q->campaign)
         sqlite3_bind_text(u.st, 2, q->campaign, -1, SQLITE_STATIC);
