@@ -60,7 +60,7 @@ struct wb_store {
     struct {
         const char *sql;
         sqlite3_stmt *st;
-    } sync_stmts[8];
+    } sync_stmts[16];
 
     /* Local meta.modified values are kept strictly increasing per handle, so
      * that two changes in one millisecond still order. */

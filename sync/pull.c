@@ -10,7 +10,17 @@
  * records sharing it across a page boundary are not lost, and those already
  * applied are skipped by key (a key with another etag is a new version and
  * is applied).
+ *
+ * Prefetch: the URL of the next page follows from the current page alone
+ * (its last modified value and the keys at it), so with the built-in
+ * libcurl transport a thread GETs the next page while this one is applied.
+ * The thread only sends that one request: retries, backoff, token refresh
+ * and every decision stay on the syncing thread, which sends the request
+ * again itself when the prefetched answer is not a readable 2xx. A
+ * platform's own transport is only ever called on the syncing thread.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -94,35 +104,68 @@ cleanup:
     return error;
 }
 
-/* Apply one page and move the watermark, in one transaction. */
-static int apply_page(wb_sync *s, const cJSON *items, char *modified, char **seen)
+/* A page's envelope with its id, in the order they are applied. */
+typedef struct page_entry {
+    const char *id;
+    size_t pos;
+    const cJSON *env;
+} page_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const page_entry *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+/* Apply one page and move the watermark to next_modified / next_seen (what
+ * wb_pull__advance made of this page), in one transaction. The records are
+ * applied in id order, not listing order: they are independent of each
+ * other, and the indexes keyed by id (server id, local id, the log's) then
+ * take them in key order, each b-tree page loaded and written once per
+ * transaction instead of once per record. */
+static int apply_page(wb_sync *s, const cJSON *items, const char *modified, const char *seen,
+                      const char *next_modified, const char *next_seen)
 {
     cJSON *seen_json = NULL;
-    char *next_seen = NULL;
+    page_entry *order = NULL;
+    size_t n = 0;
     const cJSON *env;
     char key[512];
     int error;
 
-    if (*seen && **seen &&
-        (error = wb_json__parse(&seen_json, *seen, strlen(*seen), NULL, "watermark")) < 0)
+    if (seen && *seen &&
+        (error = wb_json__parse(&seen_json, seen, strlen(seen), NULL, "watermark")) < 0)
         return error;
-    if ((error = wb_store__begin(s->store)) < 0)
+    if (!(order = wb__calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*order)))) {
+        error = wb_error__oom();
         goto cleanup;
+    }
     cJSON_ArrayForEach(env, items)
     {
+        const char *id = env_str(env, "id", NULL);
+        order[n].id = id ? id : "";
+        order[n].pos = n;
+        order[n].env = env;
+        n++;
+    }
+    qsort(order, n, sizeof(*order), cmp_entry);
+    if ((error = wb_store__begin(s->store)) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
         enum wb_remote_outcome outcome = WB_REMOTE_REFUSED;
-        const char *m = env_str(env, "meta", "modified");
+        const char *m = env_str(order[i].env, "meta", "modified");
         /* Already applied at the watermark value: a repeat of the gte. */
-        if (m && strcmp(m, modified) == 0 && env_key(key, sizeof(key), env) == 0 &&
+        if (m && strcmp(m, modified) == 0 && env_key(key, sizeof(key), order[i].env) == 0 &&
             in_seen(seen_json, key))
             continue;
-        if ((error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
-                                                s->opts.prefer_remote)) < 0)
+        if ((error = wb_syncstore__apply_remote(&outcome, s->store, order[i].env,
+                                                s->opts.policy, s->opts.prefer_remote)) < 0)
             break;
         wb_sync__count(s, outcome);
     }
-    if (error >= 0 && (error = wb_pull__advance(modified, &next_seen, *seen, items)) >= 0)
-        error = wb_syncstore__set_watermark(s->store, WB_PULL_RESOURCE, s->scope, modified,
+    if (error >= 0)
+        error = wb_syncstore__set_watermark(s->store, WB_PULL_RESOURCE, s->scope, next_modified,
                                             next_seen);
     if (error < 0) {
         wb_error_saved saved;
@@ -131,13 +174,9 @@ static int apply_page(wb_sync *s, const cJSON *items, char *modified, char **see
         wb_error__restore(&saved);
         goto cleanup;
     }
-    if ((error = wb_store__commit(s->store)) < 0)
-        goto cleanup;
-    wb__free(*seen);
-    *seen = next_seen;
-    next_seen = NULL;
+    error = wb_store__commit(s->store);
 cleanup:
-    wb__free(next_seen);
+    wb__free(order);
     cJSON_Delete(seen_json);
     return error;
 }
@@ -308,68 +347,213 @@ static int full_repull(wb_sync *s)
     return error;
 }
 
+/* ---- prefetch ------------------------------------------------------------- */
+
+/* One GET of the next page on a thread of its own. */
+typedef struct prefetch {
+    wb_sync *s;
+    pthread_t thread;
+    int started;
+    wb_buf url, auth;
+    wb_http_response r;
+    int rc;
+} prefetch;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch *p = arg;
+    wb_http_header headers[2];
+    wb_http_request req;
+    size_t n = 0;
+    headers[n++] = (wb_http_header){"Accept", "application/json"};
+    if (p->auth.ptr)
+        headers[n++] = (wb_http_header){"Authorization", p->auth.ptr};
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.url = p->url.ptr;
+    req.headers = headers;
+    req.n_headers = n;
+    req.timeout_ms = p->s->opts.timeout_ms;
+    memset(&p->r, 0, sizeof(p->r));
+    p->r.retry_after_s = -1;
+    p->rc = p->s->transport.send(p->s->transport.ctx, &req, &p->r);
+    return NULL;
+}
+
+/* Start fetching url, when the transport is ours (a platform's is called on
+ * the syncing thread only). Nothing is started when it cannot be: the page
+ * is then fetched when it is needed. */
+static void prefetch_start(prefetch *p, wb_sync *s, const char *url)
+{
+    pthread_attr_t attr;
+    int rc;
+    p->s = s;
+    p->started = 0;
+    if (!s->curl || wb_sync__cancelled(s))
+        return;
+    wb_buf__clear(&p->url);
+    wb_buf__clear(&p->auth);
+    if (wb_buf__puts(&p->url, url) < 0 ||
+        (s->token && wb_buf__printf(&p->auth, "Bearer %s", s->token) < 0)) {
+        wb_error_clear();
+        return;
+    }
+    if (pthread_attr_init(&attr) != 0)
+        return;
+    /* libcurl on plain HTTP or TLS needs far less than the default 8 MiB. */
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    rc = pthread_create(&p->thread, &attr, prefetch_main, p);
+    pthread_attr_destroy(&attr);
+    p->started = rc == 0;
+}
+
+/* Wait for the prefetch; counted in the report like any request. 1 when it
+ * brought a 2xx answer to url (r then holds it), else 0 (nothing held). */
+static int prefetch_take(prefetch *p, wb_http_response *r, const char *url)
+{
+    wb_sync *s = p->s;
+    int ok;
+    if (!p->started)
+        return 0;
+    pthread_join(p->thread, NULL);
+    p->started = 0;
+    if (p->auth.ptr)
+        sodium_memzero(p->auth.ptr, p->auth.cap);
+    s->report.requests++;
+    s->report.bytes_received += p->r.body_len;
+    ok = p->rc == 0 && p->r.status >= 200 && p->r.status < 300 && url &&
+         strcmp(url, p->url.ptr) == 0;
+    if (!ok) {
+        wb_sync__response_free(s, &p->r);
+        return 0;
+    }
+    *r = p->r;
+    memset(&p->r, 0, sizeof(p->r));
+    return 1;
+}
+
+static void prefetch_free(prefetch *p)
+{
+    prefetch_take(p, NULL, NULL);
+    if (p->auth.ptr)
+        sodium_memzero(p->auth.ptr, p->auth.cap);
+    wb_buf__free(&p->url);
+    wb_buf__free(&p->auth);
+}
+
+/* The next page: the prefetched answer when it is a readable page, else
+ * fetched now (with retries). */
+static int next_page(wb_sync *s, prefetch *p, wb_http_response *r, const char *url,
+                     cJSON **root, const cJSON **items, int *refused)
+{
+    *refused = 0;
+    if (prefetch_take(p, r, url)) {
+        int error = wb_polis__parse_page(root, items, r->body, r->body_len);
+        wb_sync__response_free(s, r);
+        if (error == 0)
+            return 0;
+        wb_error_clear(); /* unreadable: asked again below, with retries */
+    }
+    return wb_pull__get_page(s, r, url, root, items, refused);
+}
+
+/* The number of keys in a watermark's seen text. */
+static size_t seen_count(const char *seen)
+{
+    cJSON *keys = NULL;
+    size_t n = 0;
+    if (seen && *seen && wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") == 0)
+        n = (size_t)cJSON_GetArraySize(keys);
+    cJSON_Delete(keys);
+    wb_error_clear();
+    return n;
+}
+
 int wb_pull__run(wb_sync *s)
 {
-    char modified[WB_TIMESTAMP_LEN + 1];
-    char *seen = NULL;
-    wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT;
+    char modified[WB_TIMESTAMP_LEN + 1], next_modified[WB_TIMESTAMP_LEN + 1];
+    char *seen = NULL, *next_seen = NULL;
+    wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT, next_url = WB_BUF_INIT;
     wb_http_response r;
+    prefetch pf;
     cJSON *root = NULL;
     const cJSON *items;
     uint64_t done = 0;
-    size_t skip = 0;
+    size_t skip = 0, next_skip = 0;
     int error, refused = 0;
 
     memset(&r, 0, sizeof(r));
+    memset(&pf, 0, sizeof(pf));
+    pf.s = s;
     if ((error = wb_syncstore__watermark(modified, &seen, s->store, WB_PULL_RESOURCE,
                                          s->scope)) < 0)
         return error;
     wb_sync__progress(s, 2, 0, 0);
+    if ((error = wb_polis__pull_filter(&filter, modified)) < 0 ||
+        (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
+                                    s->opts.page_size, skip)) < 0)
+        goto cleanup;
     for (;;) {
-        size_t n, seen_n;
+        size_t n;
+        wb_buf swap;
         if (wb_sync__cancelled(s)) {
             error = wb_sync__cancel_error();
             break;
         }
-        wb_buf__clear(&filter);
-        wb_buf__clear(&url);
-        if ((error = wb_polis__pull_filter(&filter, modified)) < 0 ||
-            (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
-                                        s->opts.page_size, skip)) < 0)
-            break;
-        if ((error = wb_pull__get_page(s, &r, url.ptr, &root, &items, &refused)) < 0) {
+        if ((error = next_page(s, &pf, &r, url.ptr, &root, &items, &refused)) < 0) {
             if (refused && skip == 0 && done == 0)
                 error = full_repull(s);
             break;
         }
         wb_sync__response_free(s, &r);
         n = (size_t)cJSON_GetArraySize(items);
-        if ((error = apply_page(s, items, modified, &seen)) < 0)
+        memcpy(next_modified, modified, sizeof(modified));
+        wb__free(next_seen);
+        next_seen = NULL;
+        if ((error = wb_pull__advance(next_modified, &next_seen, seen, items)) < 0)
             break;
+        if (n >= s->opts.page_size) {
+            /* The next query starts at the new watermark; the records
+             * applied at exactly that value come first (id order), so skip
+             * most of them. A quarter of a page is re-read on purpose: if
+             * one of them changed meanwhile it leaves the group, and
+             * skipping the full count would skip an unseen record. Every
+             * page still moves on. */
+            size_t seen_n = seen_count(next_seen);
+            next_skip = seen_n > s->opts.page_size / 4 ? seen_n - s->opts.page_size / 4 : 0;
+            wb_buf__clear(&filter);
+            wb_buf__clear(&next_url);
+            if ((error = wb_polis__pull_filter(&filter, next_modified)) < 0 ||
+                (error = wb_polis__list_url(&next_url, s->base_url, s->opts.api, filter.ptr,
+                                            s->opts.page_size, next_skip)) < 0)
+                break;
+            prefetch_start(&pf, s, next_url.ptr);
+        }
+        if ((error = apply_page(s, items, modified, seen, next_modified, next_seen)) < 0)
+            break;
+        memcpy(modified, next_modified, sizeof(modified));
+        wb__free(seen);
+        seen = next_seen;
+        next_seen = NULL;
         cJSON_Delete(root);
         root = NULL;
         done += n;
         wb_sync__progress(s, 2, done, 0);
         if (n < s->opts.page_size)
             break;
-        /* The next query starts at the new watermark; the records applied
-         * at exactly that value come first (id order), so skip most of
-         * them. A quarter of a page is re-read on purpose: if one of them
-         * changed meanwhile it leaves the group, and skipping the full
-         * count would skip an unseen record. Every page still moves on. */
-        {
-            cJSON *keys = NULL;
-            seen_n = 0;
-            if (seen && wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") == 0)
-                seen_n = (size_t)cJSON_GetArraySize(keys);
-            cJSON_Delete(keys);
-        }
-        skip = seen_n > s->opts.page_size / 4 ? seen_n - s->opts.page_size / 4 : 0;
+        swap = url;
+        url = next_url;
+        next_url = swap;
+        skip = next_skip;
     }
+cleanup:
+    prefetch_free(&pf);
     wb_sync__response_free(s, &r);
     cJSON_Delete(root);
     wb__free(seen);
+    wb__free(next_seen);
     wb_buf__free(&filter);
     wb_buf__free(&url);
+    wb_buf__free(&next_url);
     return error;
 }

@@ -151,6 +151,20 @@ static void set_common(curl_ctx *c, const wb_http_request *req)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
 }
 
+/* A GET (a list page, possibly fetched ahead on another thread) stops as
+ * soon as the sync is cancelled. Other methods run to their end: stopping
+ * one half-way would only make its outcome unknown. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    curl_ctx *c = userdata;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load(&c->sync->cancel) != 0;
+}
+
 static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *resp)
 {
     curl_ctx *c = ctx;
@@ -185,6 +199,9 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c->easy, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_NOPROGRESS, 0L);
     } else if (strcmp(req->method, "POST") == 0) {
         c->upload = req->body ? req->body : "";
         c->upload_len = req->body ? req->body_len : 0;

@@ -8,6 +8,7 @@
  * record.
  */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1157,6 +1158,154 @@ static void test_sync_integration__progress_per_record_and_page(void)
     WBT_ASSERT(converged("b", U2, 7));
 }
 
+/* ---- cases: pull prefetch ----------------------------------------------------- */
+
+/* With the built-in transport the next page is fetched on another thread
+ * while one is applied (sync/pull.c). These cases make the prefetched page,
+ * or the page applied meanwhile, fail. */
+
+static long live_count(const char *name, const char *user)
+{
+    wb_store *st = open_store(name, user);
+    wb_query q = WB_QUERY_INIT;
+    uint64_t n = 0;
+    if (!st || wb_interaction_count(&n, st, &q) != 0)
+        n = 999;
+    wb_store_free(st);
+    return (long)n;
+}
+
+static const char *prefetch_faults; /* put when the first page is applied */
+static int fault_after_first_page(const wb_sync_progress *p)
+{
+    if (p->phase == 2 && p->done == 3 && prefetch_faults)
+        put_faults(prefetch_faults);
+    return 0;
+}
+
+static void test_sync_integration__pull_prefetched_page_fails_then_refetched(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    wb_store *st;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 10, 280, NULL));
+    WBT_OK(run_sync("a", &a));
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    /* Every GET after the first page is a prefetch or its retry: the next
+     * two answers are a 503 and a cut body. */
+    prefetch_faults = "[" ON("GET", "status", ",\"status\":503,\"count\":1") "," ON(
+        "GET", "truncate", ",\"count\":1") "]";
+    progress_hook = fault_after_first_page;
+    WBT_OK(run_sync("b", &b));
+    progress_hook = NULL;
+    prefetch_faults = NULL;
+    WBT_ASSERT_INT(faults_fired(), 2);
+    WBT_OK(put_faults("[]"));
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 10);
+    WBT_ASSERT(converged("b", U2, 10));
+}
+
+/* The app holds the write lock when the second page is to be applied (its
+ * successor already prefetched): the run stops with the first page and its
+ * watermark committed, and the next run pulls exactly the rest. */
+static sqlite3 *lock_holder;
+static int lock_after_first_page(const wb_sync_progress *p)
+{
+    if (p->phase == 2 && p->done == 3 && !lock_holder) {
+        if (sqlite3_open(store_file("b"), &lock_holder) != SQLITE_OK ||
+            sqlite3_exec(lock_holder, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_close(lock_holder);
+            lock_holder = NULL;
+        }
+    }
+    return 0;
+}
+
+static void test_sync_integration__pull_page_fails_after_next_prefetched(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    wb_store_options so = WB_STORE_OPTIONS_INIT;
+    wb_store *st;
+    int rc;
+    if (fx_store_options())
+        so = *fx_store_options();
+    so.busy_timeout_ms = 200;
+    case_store_opts = &so;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 10, 300, NULL));
+    WBT_OK(run_sync("a", &a));
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    progress_hook = lock_after_first_page;
+    rc = run_sync("b", &b);
+    progress_hook = NULL;
+    WBT_ASSERT(lock_holder != NULL);
+    sqlite3_exec(lock_holder, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(lock_holder);
+    lock_holder = NULL;
+    WBT_ASSERT(rc < 0);
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 3);
+    WBT_ASSERT_INT(live_count("b", U2), 3);
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 7);
+    WBT_ASSERT(converged("b", U2, 10));
+}
+
+/* Cancelled while the prefetch of a page is held 5 s by the server: the run
+ * ends without waiting for it, with the applied pages committed. */
+static int64_t cancel_at_ms;
+static int cancel_when_prefetch_held(const wb_sync_progress *p)
+{
+    struct timespec ts;
+    if (p->phase != 2)
+        return 0;
+    if (p->done == 3)
+        put_faults("[" ON("GET", "delay", ",\"ms\":5000") "]");
+    if (p->done == 6) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        cancel_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return 1;
+    }
+    return 0;
+}
+
+static void test_sync_integration__pull_cancel_during_prefetch(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    struct timespec ts;
+    wb_store *st;
+    int64_t took;
+    int rc;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 10, 320, NULL));
+    WBT_OK(run_sync("a", &a));
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    cancel_at_ms = 0;
+    progress_hook = cancel_when_prefetch_held;
+    rc = run_sync("b", &b);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    progress_hook = NULL;
+    took = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - cancel_at_ms;
+    WBT_OK(put_faults("[]"));
+    WBT_ASSERT_INT(rc, WB_ERROR);
+    WBT_ASSERT(cancel_at_ms > 0);
+    /* The held request (page 3) is dropped within libcurl's progress
+     * interval (about a second), not after the server's 5 s. */
+    WBT_ASSERT(took < 4000);
+    WBT_ASSERT_INT(live_count("b", U2), 6);
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 4);
+    WBT_ASSERT(converged("b", U2, 10));
+}
+
 /* ---- cases: threads ------------------------------------------------------------ */
 
 static volatile int pushed_so_far;
@@ -1297,6 +1446,9 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__other_customer_records_refused),
     WBT_CASE(test_sync_integration__pull_filter_refused_full_repull),
     WBT_CASE(test_sync_integration__progress_per_record_and_page),
+    WBT_CASE(test_sync_integration__pull_prefetched_page_fails_then_refetched),
+    WBT_CASE(test_sync_integration__pull_page_fails_after_next_prefetched),
+    WBT_CASE(test_sync_integration__pull_cancel_during_prefetch),
     WBT_CASE(test_sync_integration__cancel_from_another_thread),
     WBT_CASE(test_sync_integration__record_and_edit_during_sync),
 };
