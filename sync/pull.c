@@ -56,11 +56,41 @@ static int in_seen(const cJSON *seen, const char *key)
     return 0;
 }
 
-int wb_pull__advance(char *modified, char **out_seen, const char *seen, const cJSON *items)
+/* What the watermark needs of one listed envelope. */
+typedef struct page_key {
+    char modified[WB_TIMESTAMP_LEN + 1]; /* "" when absent or not a timestamp */
+    char *id;                            /* "" when absent (then refused) */
+    char *key;                           /* "id:etag", NULL without an etag */
+} page_key;
+
+static void keys_free(page_key *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        wb__free(keys[i].id);
+        wb__free(keys[i].key);
+    }
+    wb__free(keys);
+}
+
+static int key_of(page_key *k, const cJSON *env)
+{
+    const char *id = env_str(env, "id", NULL), *m = env_str(env, "meta", "modified");
+    char key[512];
+    memset(k, 0, sizeof(*k));
+    if (m && strlen(m) == WB_TIMESTAMP_LEN)
+        memcpy(k->modified, m, WB_TIMESTAMP_LEN + 1);
+    if (!(k->id = wb__strdup(id ? id : "")))
+        return wb_error__oom();
+    if (env_key(key, sizeof(key), env) == 0 && !(k->key = wb__strdup(key)))
+        return wb_error__oom();
+    return 0;
+}
+
+/* wb_pull__advance over the keys of a page, in listing order. */
+static int advance_keys(char *modified, char **out_seen, const char *seen, const page_key *items,
+                        size_t n)
 {
     cJSON *keys = NULL;
-    const cJSON *env;
-    char key[512];
     int error = 0;
 
     *out_seen = NULL;
@@ -74,11 +104,10 @@ int wb_pull__advance(char *modified, char **out_seen, const char *seen, const cJ
     }
     if (!keys && !(keys = cJSON_CreateArray()))
         return wb_error__oom();
-    cJSON_ArrayForEach(env, items)
-    {
-        const char *m = env_str(env, "meta", "modified");
-        cJSON *s;
-        if (!m || strlen(m) != WB_TIMESTAMP_LEN || env_key(key, sizeof(key), env) < 0)
+    for (size_t i = 0; i < n; i++) {
+        const char *m = items[i].modified, *key = items[i].key;
+        cJSON *str;
+        if (!*m || !key)
             continue;
         if (strcmp(m, modified) > 0) {
             /* A later value: the keys of the old one are no longer needed. */
@@ -91,8 +120,8 @@ int wb_pull__advance(char *modified, char **out_seen, const char *seen, const cJ
         } else if (strcmp(m, modified) < 0 || in_seen(keys, key)) {
             continue;
         }
-        if (!(s = cJSON_CreateString(key)) || !cJSON_AddItemToArray(keys, s)) {
-            cJSON_Delete(s);
+        if (!(str = cJSON_CreateString(key)) || !cJSON_AddItemToArray(keys, str)) {
+            cJSON_Delete(str);
             error = wb_error__oom();
             goto cleanup;
         }
@@ -104,11 +133,230 @@ cleanup:
     return error;
 }
 
-/* A page's envelope with its id, in the order they are applied. */
+int wb_pull__advance(char *modified, char **out_seen, const char *seen, const cJSON *items)
+{
+    page_key *keys;
+    size_t n = 0;
+    const cJSON *env;
+    int error = 0;
+    *out_seen = NULL;
+    if (!(keys = wb__calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*keys))))
+        return wb_error__oom();
+    cJSON_ArrayForEach(env, items)
+    {
+        if ((error = key_of(&keys[n++], env)) < 0)
+            goto cleanup;
+    }
+    error = advance_keys(modified, out_seen, seen, keys, n);
+cleanup:
+    keys_free(keys, n);
+    return error;
+}
+
+/* ---- a list page as text ------------------------------------------------ */
+
+/* A page of 500 envelopes parsed whole is a tree of about 2 MB. The pull
+ * keeps the page as the text it came in (a fifth of that), with where each
+ * element of its "data" array starts and ends, and parses one envelope at
+ * a time when it applies it. Every element is parsed (and so checked) once
+ * when the page is read, for its id, etag and modified. */
+
+typedef struct page_span {
+    size_t off, len;
+} page_span;
+
+typedef struct page {
+    wb_http_response r; /* the body */
+    page_span *spans;
+    page_key *keys;
+    size_t n, cap;
+} page;
+
+static void page_clear(wb_sync *s, page *pg)
+{
+    wb_sync__response_free(s, &pg->r);
+    keys_free(pg->keys, pg->n);
+    wb__free(pg->spans);
+    memset(pg, 0, sizeof(*pg));
+}
+
+#define WB_PULL_MAX_DEPTH 64
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at '"': past the closing quote, or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Past one value (not checked here: elements are parsed afterwards), or
+ * NULL when the text ends inside it. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            if (!(p = skip_string(p, end)))
+                return NULL;
+            if (depth == 0)
+                return p;
+        } else if (c == '{' || c == '[') {
+            if (++depth > WB_PULL_MAX_DEPTH)
+                return NULL;
+            p++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return p;
+            p++;
+            if (--depth == 0)
+                return p;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            return p;
+        } else {
+            p++;
+        }
+    }
+    return depth == 0 ? p : NULL;
+}
+
+static int page_bad(const char *what)
+{
+    return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server list page: %s", what);
+}
+
+static int page_add(page *pg, size_t off, size_t len)
+{
+    if (pg->n == pg->cap) {
+        size_t cap = pg->cap ? pg->cap * 2 : 64;
+        page_span *spans = wb__realloc(pg->spans, cap * sizeof(*spans));
+        page_key *keys;
+        if (!spans)
+            return wb_error__oom();
+        pg->spans = spans;
+        if (!(keys = wb__realloc(pg->keys, cap * sizeof(*keys))))
+            return wb_error__oom();
+        pg->keys = keys;
+        pg->cap = cap;
+    }
+    pg->spans[pg->n].off = off;
+    pg->spans[pg->n].len = len;
+    memset(&pg->keys[pg->n], 0, sizeof(pg->keys[pg->n]));
+    pg->n++;
+    return 0;
+}
+
+/* The elements of the "data" array of {"data":[…], …}. */
+static int page_split(page *pg, const char *body, size_t len)
+{
+    const char *p = body, *end = body + len;
+    int found = 0;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return page_bad("not a JSON object");
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}')
+        p++;
+    else
+        for (;;) {
+            const char *key = p, *q;
+            int is_data;
+            if (p == end || *p != '"' || !(q = skip_string(p, end)))
+                return page_bad("a member name expected");
+            is_data = q - key == 6 && memcmp(key, "\"data\"", 6) == 0;
+            p = skip_ws(q, end);
+            if (p == end || *p != ':')
+                return page_bad("':' expected");
+            p = skip_ws(p + 1, end);
+            if (is_data && !found && p < end && *p == '[') {
+                found = 1;
+                p = skip_ws(p + 1, end);
+                if (p < end && *p == ']') {
+                    p++;
+                } else {
+                    for (;;) {
+                        const char *e = skip_value(p, end);
+                        int error;
+                        if (!e || e == p)
+                            return page_bad("an element is cut or empty");
+                        if ((error = page_add(pg, (size_t)(p - body), (size_t)(e - p))) < 0)
+                            return error;
+                        p = skip_ws(e, end);
+                        if (p < end && *p == ',') {
+                            p = skip_ws(p + 1, end);
+                            continue;
+                        }
+                        if (p < end && *p == ']') {
+                            p++;
+                            break;
+                        }
+                        return page_bad("',' or ']' expected in data");
+                    }
+                }
+            } else if (!(q = skip_value(p, end)) || q == p) {
+                return page_bad("a member value is cut");
+            } else {
+                p = q;
+            }
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            return page_bad("',' or '}' expected");
+        }
+    if (skip_ws(p, end) != end)
+        return page_bad("text after the object");
+    if (!found)
+        return page_bad("data is not an array");
+    return 0;
+}
+
+static int parse_element(cJSON **env, const char *body, const page_span *sp)
+{
+    return wb_json__parse(env, body + sp->off, sp->len, NULL, "server list page");
+}
+
+/* Read a page whose body pg->r holds: split it, parse each element once for
+ * its key. 0, or an error (the page is unreadable: ask again). */
+static int page_read(page *pg)
+{
+    int error;
+    if ((error = page_split(pg, pg->r.body ? pg->r.body : "", pg->r.body_len)) < 0)
+        return error;
+    for (size_t i = 0; i < pg->n; i++) {
+        cJSON *env = NULL;
+        if ((error = parse_element(&env, pg->r.body, &pg->spans[i])) < 0)
+            return error;
+        error = cJSON_IsObject(env) ? key_of(&pg->keys[i], env)
+                                    : page_bad("an element is not an object");
+        cJSON_Delete(env);
+        if (error < 0)
+            return error;
+    }
+    return 0;
+}
+
+/* An element's place in the order records are applied. */
 typedef struct page_entry {
     const char *id;
     size_t pos;
-    const cJSON *env;
 } page_entry;
 
 static int cmp_entry(const void *a, const void *b)
@@ -119,49 +367,45 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* Apply one page and move the watermark to next_modified / next_seen (what
- * wb_pull__advance made of this page), in one transaction. The records are
+ * advance_keys made of this page), in one transaction. The records are
  * applied in id order, not listing order: they are independent of each
  * other, and the indexes keyed by id (server id, local id, the log's) then
  * take them in key order, each b-tree page loaded and written once per
  * transaction instead of once per record. */
-static int apply_page(wb_sync *s, const cJSON *items, const char *modified, const char *seen,
+static int apply_page(wb_sync *s, const page *pg, const char *modified, const char *seen,
                       const char *next_modified, const char *next_seen)
 {
-    cJSON *seen_json = NULL;
+    cJSON *seen_json = NULL, *env = NULL;
     page_entry *order = NULL;
-    size_t n = 0;
-    const cJSON *env;
-    char key[512];
     int error;
 
     if (seen && *seen &&
         (error = wb_json__parse(&seen_json, seen, strlen(seen), NULL, "watermark")) < 0)
         return error;
-    if (!(order = wb__calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*order)))) {
+    if (!(order = wb__calloc(pg->n + 1, sizeof(*order)))) {
         error = wb_error__oom();
         goto cleanup;
     }
-    cJSON_ArrayForEach(env, items)
-    {
-        const char *id = env_str(env, "id", NULL);
-        order[n].id = id ? id : "";
-        order[n].pos = n;
-        order[n].env = env;
-        n++;
+    for (size_t i = 0; i < pg->n; i++) {
+        order[i].id = pg->keys[i].id;
+        order[i].pos = i;
     }
-    qsort(order, n, sizeof(*order), cmp_entry);
+    qsort(order, pg->n, sizeof(*order), cmp_entry);
     if ((error = wb_store__begin(s->store)) < 0)
         goto cleanup;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < pg->n; i++) {
         enum wb_remote_outcome outcome = WB_REMOTE_REFUSED;
-        const char *m = env_str(order[i].env, "meta", "modified");
+        const page_key *k = &pg->keys[order[i].pos];
         /* Already applied at the watermark value: a repeat of the gte. */
-        if (m && strcmp(m, modified) == 0 && env_key(key, sizeof(key), order[i].env) == 0 &&
-            in_seen(seen_json, key))
+        if (*k->modified && strcmp(k->modified, modified) == 0 && k->key &&
+            in_seen(seen_json, k->key))
             continue;
-        if ((error = wb_syncstore__apply_remote(&outcome, s->store, order[i].env,
-                                                s->opts.policy, s->opts.prefer_remote)) < 0)
+        if ((error = parse_element(&env, pg->r.body, &pg->spans[order[i].pos])) < 0 ||
+            (error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
+                                                s->opts.prefer_remote)) < 0)
             break;
+        cJSON_Delete(env);
+        env = NULL;
         wb_sync__count(s, outcome);
     }
     if (error >= 0)
@@ -176,6 +420,7 @@ static int apply_page(wb_sync *s, const cJSON *items, const char *modified, cons
     }
     error = wb_store__commit(s->store);
 cleanup:
+    cJSON_Delete(env);
     wb__free(order);
     cJSON_Delete(seen_json);
     return error;
@@ -185,8 +430,10 @@ cleanup:
  * answer, 5xx, 408, 429, and a 2xx whose body cannot be read (truncated,
  * not JSON). *refused_400 is set (and an error returned) when the server
  * refused the query itself. */
-int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
-                      const cJSON **items, int *refused_400)
+typedef int (*page_reader)(void *ud, const wb_http_response *r);
+
+static int get_page_with(wb_sync *s, wb_http_response *r, const char *url, page_reader read,
+                         void *ud, int *refused_400)
 {
     *refused_400 = 0;
     for (int attempt = 1;; attempt++) {
@@ -195,7 +442,7 @@ int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **
         if (rc == WB_EAUTH || (rc < 0 && rc != WB_EOFFLINE))
             return rc;
         if (rc == 0 && r->status >= 200 && r->status < 300) {
-            if (wb_polis__parse_page(root, items, r->body, r->body_len) == 0)
+            if (read(ud, r) == 0)
                 return 0;
             rc = WB_EOFFLINE; /* unreadable: ask again */
         } else if (rc == 0 && r->status < 500 && r->status != 408 && r->status != 429) {
@@ -219,6 +466,24 @@ int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **
         wb_sync__response_free(s, r);
         wb_sync__sleep(s, wait);
     }
+}
+
+typedef struct tree_page {
+    cJSON **root;
+    const cJSON **items;
+} tree_page;
+
+static int read_tree(void *ud, const wb_http_response *r)
+{
+    tree_page *t = ud;
+    return wb_polis__parse_page(t->root, t->items, r->body, r->body_len);
+}
+
+int wb_pull__get_page(wb_sync *s, wb_http_response *r, const char *url, cJSON **root,
+                      const cJSON **items, int *refused_400)
+{
+    tree_page t = {root, items};
+    return get_page_with(s, r, url, read_tree, &t, refused_400);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -349,13 +614,13 @@ static int full_repull(wb_sync *s)
 
 /* ---- prefetch ------------------------------------------------------------- */
 
-/* One GET of the next page on a thread of its own. */
+/* One GET of the next page on a thread of its own, read there too. */
 typedef struct prefetch {
     wb_sync *s;
     pthread_t thread;
     int started;
     wb_buf url, auth;
-    wb_http_response r;
+    page pg;
     int rc;
 } prefetch;
 
@@ -374,9 +639,13 @@ static void *prefetch_main(void *arg)
     req.headers = headers;
     req.n_headers = n;
     req.timeout_ms = p->s->opts.timeout_ms;
-    memset(&p->r, 0, sizeof(p->r));
-    p->r.retry_after_s = -1;
-    p->rc = p->s->transport.send(p->s->transport.ctx, &req, &p->r);
+    memset(&p->pg, 0, sizeof(p->pg));
+    p->pg.r.retry_after_s = -1;
+    p->rc = p->s->transport.send(p->s->transport.ctx, &req, &p->pg.r);
+    if (p->rc == 0 && p->pg.r.status >= 200 && p->pg.r.status < 300)
+        p->rc = page_read(&p->pg);
+    else if (p->rc == 0)
+        p->rc = WB_ERROR;
     return NULL;
 }
 
@@ -408,8 +677,8 @@ static void prefetch_start(prefetch *p, wb_sync *s, const char *url)
 }
 
 /* Wait for the prefetch; counted in the report like any request. 1 when it
- * brought a 2xx answer to url (r then holds it), else 0 (nothing held). */
-static int prefetch_take(prefetch *p, wb_http_response *r, const char *url)
+ * brought a readable page of url (moved into *pg), else 0. */
+static int prefetch_take(prefetch *p, page *pg, const char *url)
 {
     wb_sync *s = p->s;
     int ok;
@@ -420,15 +689,14 @@ static int prefetch_take(prefetch *p, wb_http_response *r, const char *url)
     if (p->auth.ptr)
         sodium_memzero(p->auth.ptr, p->auth.cap);
     s->report.requests++;
-    s->report.bytes_received += p->r.body_len;
-    ok = p->rc == 0 && p->r.status >= 200 && p->r.status < 300 && url &&
-         strcmp(url, p->url.ptr) == 0;
+    s->report.bytes_received += p->pg.r.body_len;
+    ok = p->rc == 0 && pg && url && strcmp(url, p->url.ptr) == 0;
     if (!ok) {
-        wb_sync__response_free(s, &p->r);
+        page_clear(s, &p->pg);
         return 0;
     }
-    *r = p->r;
-    memset(&p->r, 0, sizeof(p->r));
+    *pg = p->pg;
+    memset(&p->pg, 0, sizeof(p->pg));
     return 1;
 }
 
@@ -441,20 +709,37 @@ static void prefetch_free(prefetch *p)
     wb_buf__free(&p->auth);
 }
 
-/* The next page: the prefetched answer when it is a readable page, else
- * fetched now (with retries). */
-static int next_page(wb_sync *s, prefetch *p, wb_http_response *r, const char *url,
-                     cJSON **root, const cJSON **items, int *refused)
+/* get_page_with's reader for the pull: r is the page's own response. */
+static int read_text(void *ud, const wb_http_response *r)
 {
-    *refused = 0;
-    if (prefetch_take(p, r, url)) {
-        int error = wb_polis__parse_page(root, items, r->body, r->body_len);
-        wb_sync__response_free(s, r);
-        if (error == 0)
-            return 0;
-        wb_error_clear(); /* unreadable: asked again below, with retries */
+    page *pg = ud;
+    int error = page_read(pg);
+    (void)r;
+    if (error < 0) {
+        /* Unreadable: the response is asked again (and freed) by the
+         * caller's loop; the spans and keys go now. */
+        keys_free(pg->keys, pg->n);
+        wb__free(pg->spans);
+        pg->keys = NULL;
+        pg->spans = NULL;
+        pg->n = pg->cap = 0;
     }
-    return wb_pull__get_page(s, r, url, root, items, refused);
+    return error;
+}
+
+/* The next page: the prefetched one when it came readable, else fetched
+ * now (with retries). */
+static int next_page(wb_sync *s, prefetch *p, page *pg, const char *url, int *refused)
+{
+    int error;
+    *refused = 0;
+    if (prefetch_take(p, pg, url))
+        return 0;
+    wb_error_clear();
+    memset(pg, 0, sizeof(*pg));
+    if ((error = get_page_with(s, &pg->r, url, read_text, pg, refused)) < 0)
+        page_clear(s, pg);
+    return error;
 }
 
 /* The number of keys in a watermark's seen text. */
@@ -474,16 +759,14 @@ int wb_pull__run(wb_sync *s)
     char modified[WB_TIMESTAMP_LEN + 1], next_modified[WB_TIMESTAMP_LEN + 1];
     char *seen = NULL, *next_seen = NULL;
     wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT, next_url = WB_BUF_INIT;
-    wb_http_response r;
     prefetch pf;
-    cJSON *root = NULL;
-    const cJSON *items;
+    page pg;
     uint64_t done = 0;
     size_t skip = 0, next_skip = 0;
     int error, refused = 0;
 
-    memset(&r, 0, sizeof(r));
     memset(&pf, 0, sizeof(pf));
+    memset(&pg, 0, sizeof(pg));
     pf.s = s;
     if ((error = wb_syncstore__watermark(modified, &seen, s->store, WB_PULL_RESOURCE,
                                          s->scope)) < 0)
@@ -500,17 +783,16 @@ int wb_pull__run(wb_sync *s)
             error = wb_sync__cancel_error();
             break;
         }
-        if ((error = next_page(s, &pf, &r, url.ptr, &root, &items, &refused)) < 0) {
+        if ((error = next_page(s, &pf, &pg, url.ptr, &refused)) < 0) {
             if (refused && skip == 0 && done == 0)
                 error = full_repull(s);
             break;
         }
-        wb_sync__response_free(s, &r);
-        n = (size_t)cJSON_GetArraySize(items);
+        n = pg.n;
         memcpy(next_modified, modified, sizeof(modified));
         wb__free(next_seen);
         next_seen = NULL;
-        if ((error = wb_pull__advance(next_modified, &next_seen, seen, items)) < 0)
+        if ((error = advance_keys(next_modified, &next_seen, seen, pg.keys, pg.n)) < 0)
             break;
         if (n >= s->opts.page_size) {
             /* The next query starts at the new watermark; the records
@@ -529,14 +811,13 @@ int wb_pull__run(wb_sync *s)
                 break;
             prefetch_start(&pf, s, next_url.ptr);
         }
-        if ((error = apply_page(s, items, modified, seen, next_modified, next_seen)) < 0)
+        if ((error = apply_page(s, &pg, modified, seen, next_modified, next_seen)) < 0)
             break;
+        page_clear(s, &pg);
         memcpy(modified, next_modified, sizeof(modified));
         wb__free(seen);
         seen = next_seen;
         next_seen = NULL;
-        cJSON_Delete(root);
-        root = NULL;
         done += n;
         wb_sync__progress(s, 2, done, 0);
         if (n < s->opts.page_size)
@@ -548,8 +829,7 @@ int wb_pull__run(wb_sync *s)
     }
 cleanup:
     prefetch_free(&pf);
-    wb_sync__response_free(s, &r);
-    cJSON_Delete(root);
+    page_clear(s, &pg);
     wb__free(seen);
     wb__free(next_seen);
     wb_buf__free(&filter);

@@ -212,6 +212,7 @@ typedef struct stub {
     int posts, gets, auth401;
     char last_auth[64];
     char created_id[40];
+    const char *pages[4]; /* answers to GETs in order, when set */
 } stub;
 
 static char *stub_env(const char *id, const char *data)
@@ -241,9 +242,10 @@ static int stub_send(void *ctx, const wb_http_request *req, wb_http_response *re
         return 0;
     }
     if (strcmp(req->method, "GET") == 0) {
+        const char *page = s->gets < 4 && s->pages[s->gets] ? s->pages[s->gets] : NULL;
         s->gets++;
         resp->status = 200;
-        resp->body = strdup("{\"data\":[],\"meta\":{}}");
+        resp->body = strdup(page ? page : "{\"data\":[],\"meta\":{}}");
         resp->body_len = strlen(resp->body);
         return 0;
     }
@@ -350,7 +352,7 @@ static const char *state_in(wb_sync *s, const char *id)
 
 static void test_sync_engine__retries_then_succeeds(void)
 {
-    stub st = {{503, 500, 201}, 3, 0, 2, 0, 0, 0, "", ""};
+    stub st = {{503, 500, 201}, 3, 0, 2, 0, 0, 0, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL;
     WBT_OK(stub_run(&s, &st, 5, 0, "e1.db", &id));
@@ -365,7 +367,7 @@ static void test_sync_engine__retries_then_succeeds(void)
 
 static void test_sync_engine__deferred_after_max_attempts(void)
 {
-    stub st = {{500, 500, 500, 500}, 4, 0, -1, 0, 0, 0, "", ""};
+    stub st = {{500, 500, 500, 500}, 4, 0, -1, 0, 0, 0, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL;
     WBT_OK(stub_run(&s, &st, 3, 0, "e2.db", &id));
@@ -378,7 +380,7 @@ static void test_sync_engine__deferred_after_max_attempts(void)
 
 static void test_sync_engine__long_retry_after_defers(void)
 {
-    stub st = {{503}, 1, 0, 3600, 0, 0, 0, "", ""};
+    stub st = {{503}, 1, 0, 3600, 0, 0, 0, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL;
     WBT_OK(stub_run(&s, &st, 5, 0, "e3.db", &id));
@@ -391,7 +393,7 @@ static void test_sync_engine__long_retry_after_defers(void)
 
 static void test_sync_engine__rejected_with_message(void)
 {
-    stub st = {{403}, 1, 0, -1, 0, 0, 0, "", ""};
+    stub st = {{403}, 1, 0, -1, 0, 0, 0, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL, *info = NULL;
     WBT_OK(stub_run(&s, &st, 5, 0, "e4.db", &id));
@@ -408,7 +410,7 @@ static void test_sync_engine__lost_response_reconciles_before_posting(void)
 {
     /* The POST's answer is lost; the list finds nothing (the stub lists
      * nothing), so it is posted again - once. */
-    stub st = {{0, 201}, 2, 0, -1, 0, 0, 0, "", ""};
+    stub st = {{0, 201}, 2, 0, -1, 0, 0, 0, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL;
     WBT_OK(stub_run(&s, &st, 5, 0, "e5.db", &id));
@@ -421,8 +423,8 @@ static void test_sync_engine__lost_response_reconciles_before_posting(void)
 
 static void test_sync_engine__auth_refresh_once(void)
 {
-    stub st = {{201}, 1, 0, -1, 0, 0, 1, "", ""};
-    stub st2 = {{201}, 1, 0, -1, 0, 0, 5, "", ""};
+    stub st = {{201}, 1, 0, -1, 0, 0, 1, "", "", {NULL}};
+    stub st2 = {{201}, 1, 0, -1, 0, 0, 5, "", "", {NULL}};
     wb_sync *s = NULL;
     char *id = NULL;
     WBT_OK(stub_run(&s, &st, 5, 1, "e6.db", &id));
@@ -436,6 +438,34 @@ static void test_sync_engine__auth_refresh_once(void)
     WBT_ASSERT(wb_error_last() && !strstr(wb_error_last()->message, "fresh"));
     wb_sync_free(s);
     wb_free(id);
+}
+
+/* The pull reads a page as text, element by element: members around
+ * "data", brackets and quotes inside strings; a page cut inside an element
+ * is unreadable and asked again. */
+static void test_sync_engine__pull_page_text(void)
+{
+    stub st;
+    wb_sync *s = NULL;
+    char *e1, *e2, page[4096];
+    const char *data = "{\"campaignId\":\"c]1\",\"contactId\":\"k\\\"[2\",\"timestamp\":"
+                       "\"2024-01-01T00:00:00.000Z\",\"note\":\"}{][\\\\\"}";
+    memset(&st, 0, sizeof(st));
+    e1 = stub_env(fx_uuid(8001), data);
+    e2 = stub_env(fx_uuid(8002), data);
+    snprintf(page, sizeof(page),
+             " { \"meta\" : {\"n\":[1,2,{\"k\":\"}]\"}]}, \"data\" : [ %s ,\n%s ] , "
+             "\"x\":\"a\\\"b\", \"t\":true } ",
+             e1, e2);
+    st.pages[0] = "{\"data\":[{\"id\":\"x\",\"data\":{\"a\":\"]\"}";
+    st.pages[1] = page;
+    WBT_OK(stub_run(&s, &st, 5, 0, "pagetext.db", NULL));
+    WBT_ASSERT_INT(st.gets, 2);
+    WBT_ASSERT_INT(s->report.inserted, 2);
+    WBT_ASSERT_INT(sleeps, 1);
+    wb_sync_free(s);
+    free(e1);
+    free(e2);
 }
 
 static void test_sync_engine__options_checked(void)
@@ -489,6 +519,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_engine__rejected_with_message),
     WBT_CASE(test_sync_engine__lost_response_reconciles_before_posting),
     WBT_CASE(test_sync_engine__auth_refresh_once),
+    WBT_CASE(test_sync_engine__pull_page_text),
     WBT_CASE(test_sync_engine__options_checked),
 };
 
