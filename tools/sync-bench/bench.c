@@ -16,9 +16,18 @@
  *   pull   a second device of the same customer, in a child process of
  *          its own (exec'd afresh, so its peak RSS is its own), pulls the
  *          N records: records/s, requests, bytes, and the child's peak RSS
- *          (getrusage ru_maxrss via wait4; the store's file mapping off,
- *          since mapped file pages count in the RSS in proportion to the
- *          file while they are the OS page cache, not the engine's memory).
+ *          (its VmHWM, read by the child itself from /proc/self/status at
+ *          the end: the high-water mark of its own address space since
+ *          exec, so nothing of the forking parent counts, and the server
+ *          is another process; wait4's ru_maxrss is printed beside it; the
+ *          store's file mapping off, since mapped file pages count in the
+ *          RSS in proportion to the file while they are the OS page cache,
+ *          not the engine's memory);
+ *   client a third device pulls the same N records from memory: the
+ *          pages are first fetched once (not timed) through a recording
+ *          transport, then a fresh store pulls them from a replaying one:
+ *          the client's own rate (parse and apply, no network or server
+ *          time, no prefetch since the transport is not the built-in one).
  * Lines starting with "bench:" carry the figures; ratios are to the floor
  * of the same run. Exit status 1 when a phase failed.
  */
@@ -265,6 +274,156 @@ static int sync_store(char **report, const char *path, const char *url, const ch
     return rc;
 }
 
+/* The peak RSS of this process since exec, kB (-1 when unknown). */
+static long vm_hwm_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = atol(line + 6);
+    fclose(f);
+    return kb;
+}
+
+/* ---- client-only pull: record the pages once, replay them ------------------------- */
+
+typedef struct tape {
+    FILE *f;
+    CURL *easy;
+    int replay;
+} tape;
+
+static size_t tape_body(char *d, size_t s, size_t n, void *u)
+{
+    return fwrite(d, s, n, (FILE *)u) == n ? s * n : 0;
+}
+
+/* Record: GET with libcurl; the tape holds url, status, length and body. */
+static int tape_send(void *ctx, const wb_http_request *req, wb_http_response *resp)
+{
+    tape *t = ctx;
+    char url[4096];
+    size_t len;
+    long status = 0;
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_s = -1;
+    resp->sent = 1;
+    if (!t->replay) {
+        struct curl_slist *h = NULL;
+        FILE *mem = tmpfile();
+        char hdr[512];
+        for (size_t i = 0; i < req->n_headers; i++) {
+            snprintf(hdr, sizeof(hdr), "%s: %s", req->headers[i].name, req->headers[i].value);
+            h = curl_slist_append(h, hdr);
+        }
+        curl_easy_setopt(t->easy, CURLOPT_URL, req->url);
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, tape_body);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, mem);
+        if (!mem || curl_easy_perform(t->easy) != CURLE_OK) {
+            curl_slist_free_all(h);
+            if (mem)
+                fclose(mem);
+            return WB_EOFFLINE;
+        }
+        curl_slist_free_all(h);
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        len = (size_t)ftell(mem);
+        rewind(mem);
+        resp->body = malloc(len + 1);
+        if (!resp->body || fread(resp->body, 1, len, mem) != len) {
+            fclose(mem);
+            return WB_EOFFLINE;
+        }
+        fclose(mem);
+        resp->body[len] = '\0';
+        resp->body_len = len;
+        resp->status = (int)status;
+        fprintf(t->f, "%s\n%ld %zu\n", req->url, status, len);
+        fwrite(resp->body, 1, len, t->f);
+        return 0;
+    }
+    /* Replay: the same requests in the same order. */
+    if (!fgets(url, sizeof(url), t->f) || fscanf(t->f, "%ld %zu", &status, &len) != 2 ||
+        fgetc(t->f) != '\n')
+        return WB_EOFFLINE;
+    url[strcspn(url, "\n")] = '\0';
+    if (strcmp(url, req->url) != 0) {
+        fprintf(stderr, "replay: asked %s, recorded %s\n", req->url, url);
+        return WB_EOFFLINE;
+    }
+    if (!(resp->body = malloc(len + 1)) || fread(resp->body, 1, len, t->f) != len)
+        return WB_EOFFLINE;
+    resp->body[len] = '\0';
+    resp->body_len = len;
+    resp->status = (int)status;
+    return 0;
+}
+
+static void tape_free_body(void *ctx, char *body)
+{
+    (void)ctx;
+    free(body);
+}
+
+static int pull_with(char **report, const char *path, const char *url, unsigned page,
+                     wb_transport *tr)
+{
+    wb_sync_options o;
+    wb_store_options so;
+    wb_sync *s = NULL;
+    int rc;
+    if (wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION) != 0 ||
+        wb_store_options_init(&so, WB_STORE_OPTIONS_VERSION) != 0)
+        return -1;
+    so.durability = WB_DURABILITY_NORMAL;
+    o.base_url = url;
+    o.token = "tok2";
+    o.page_size = page;
+    o.transport = tr;
+    if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
+        return rc;
+    rc = wb_sync_run(report, s);
+    if (rc != 0)
+        fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
+    wb_sync_free(s);
+    return rc;
+}
+
+/* --pull-client-only STORE1 STORE2 TAPE URL PAGE: record into STORE1 (not
+ * timed), replay into STORE2; prints "client <seconds> <report>". */
+static int pull_client_only(const char *st1, const char *st2, const char *tape_path,
+                            const char *url, const char *page)
+{
+    tape t = {NULL, NULL, 0};
+    wb_transport tr = {WB_TRANSPORT_VERSION, tape_send, tape_free_body, &t};
+    char *report = NULL;
+    double t0, secs;
+    int rc;
+    if (!(t.f = fopen(tape_path, "w+")) || !(t.easy = curl_easy_init()))
+        return 1;
+    curl_easy_setopt(t.easy, CURLOPT_NOSIGNAL, 1L);
+    rc = pull_with(&report, st1, url, (unsigned)atol(page), &tr);
+    wb_free(report);
+    report = NULL;
+    curl_easy_cleanup(t.easy);
+    rewind(t.f);
+    t.replay = 1;
+    t0 = now_s();
+    if (rc == 0)
+        rc = pull_with(&report, st2, url, (unsigned)atol(page), &tr);
+    secs = now_s() - t0;
+    fclose(t.f);
+    if (rc == 0)
+        printf("client %.3f %s\n", secs, report);
+    wb_free(report);
+    return rc == 0 ? 0 : 1;
+}
+
 /* The pull child: --pull-child STORE URL PAGE. Prints its report. */
 static int pull_child(const char *path, const char *url, const char *page)
 {
@@ -273,22 +432,47 @@ static int pull_child(const char *path, const char *url, const char *page)
     prctl(PR_SET_NAME, "wb-pull"); /* tells it apart in perf */
     rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL, 0);
     if (rc == 0)
-        printf("%s\n", report);
+        printf("%s\nvmhwm %ld\n", report, vm_hwm_kb());
     wb_free(report);
     return rc == 0 ? 0 : 1;
 }
 
+/* Run `self` with args, its stdout into out; its rusage into *ru. 0 when it
+ * exited 0. */
+static int run_child(char *out, size_t size, struct rusage *ru, const char *self,
+                     const char **args)
+{
+    int pipefd[2], status = 0;
+    ssize_t got, len = 0;
+    pid_t pid;
+    if (pipe(pipefd) != 0)
+        return -1;
+    if ((pid = fork()) == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        execv(self, (char *const *)(void *)args);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    while ((got = read(pipefd[0], out + len, size - 1 - (size_t)len)) > 0)
+        len += got;
+    out[len] = '\0';
+    close(pipefd[0]);
+    wait4(pid, &status, 0, ru);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page)
 {
-    char url[64], coll[96], path1[1100], path2[1100], *report = NULL, child_out[4096];
+    char url[64], coll[96], path1[1100], path2[1100], path3[1100], path4[1100],
+        tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
     unsigned port = 0;
-    double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu;
+    double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu, client_s = 0;
     size_t floor_bytes = 0;
     run_stats rs = {0};
-    int pipefd[2], status = 0;
     struct rusage ru;
-    pid_t pid;
-    ssize_t got, len = 0;
+    long hwm_kb;
+    int pull_rc;
 
     snprintf(path1, sizeof(path1), "%s/push-%ld.db", dir, n);
     snprintf(path2, sizeof(path2), "%s/pull-%ld.db", dir, n);
@@ -322,30 +506,33 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     push_s = (rs.push_end ? rs.push_end : now_s()) - t0;
     push_cpu = (rs.push_end ? rs.push_cpu : cpu_s()) - c0;
 
-    if (pipe(pipefd) != 0)
-        return -1;
-    t0 = now_s();
-    if ((pid = fork()) == 0) {
-        char pg[16];
-        snprintf(pg, sizeof(pg), "%u", page);
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        execl(self, self, "--pull-child", path2, url, pg, (char *)NULL);
-        _exit(127);
+    snprintf(pg, sizeof(pg), "%u", page);
+    snprintf(path3, sizeof(path3), "%s/tape-%ld.db", dir, n);
+    snprintf(path4, sizeof(path4), "%s/client-%ld.db", dir, n);
+    snprintf(tape_path, sizeof(tape_path), "%s/tape-%ld", dir, n);
+    {
+        const char *args[] = {self, "--pull-child", path2, url, pg, NULL};
+        t0 = now_s();
+        pull_rc = run_child(child_out, sizeof(child_out), &ru, self, args);
+        pull_s = now_s() - t0;
     }
-    close(pipefd[1]);
-    while ((got = read(pipefd[0], child_out + len, sizeof(child_out) - 1 - (size_t)len)) > 0)
-        len += got;
-    child_out[len] = '\0';
-    close(pipefd[0]);
-    wait4(pid, &status, 0, &ru);
-    pull_s = now_s() - t0;
+    if (pull_rc == 0 && json_num(child_out, "\"inserted\":") == n &&
+        make_store(path3, USER_2, 0) == 0 && make_store(path4, USER_2, 0) == 0) {
+        const char *args[] = {self, "--pull-client-only", path3, path4, tape_path, url, pg, NULL};
+        struct rusage ru2;
+        if (run_child(client_out, sizeof(client_out), &ru2, self, args) == 0 &&
+            json_num(client_out, "\"inserted\":") == n)
+            client_s = atof(client_out + 7);
+    }
     stop_server();
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        json_num(child_out, "\"inserted\":") != n) {
+    if (pull_rc != 0 || json_num(child_out, "\"inserted\":") != n) {
         fprintf(stderr, "pull failed: %s\n", child_out);
         wb_free(report);
         return -1;
+    }
+    {
+        const char *h = strstr(child_out, "vmhwm ");
+        hwm_kb = h ? atol(h + 6) : -1;
     }
     printf("bench: N=%ld floor  %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
            "client cpu %.0f us/record\n",
@@ -356,12 +543,18 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
            (double)json_num(report, "\"bytesSent\":") / 1e6, push_s, floor_s / push_s,
            push_cpu * 1e6 / (double)n);
     printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
-           "page %u  peak RSS %.1f MB  cpu %.2f s\n",
+           "page %u  peak RSS %.1f MB (ru_maxrss %.1f MB)  cpu %.2f s\n",
            n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
            (double)json_num(child_out, "\"bytesReceived\":") / 1e6, pull_s, page,
-           (double)ru.ru_maxrss / 1024.0,
+           (double)hwm_kb / 1024.0, (double)ru.ru_maxrss / 1024.0,
            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+    if (client_s > 0)
+        printf("bench: N=%ld client %8.0f records/s  pull of the same pages from memory  "
+               "%.2f s  end-to-end / client %.2f\n",
+               n, (double)n / client_s, client_s, client_s / pull_s);
+    else
+        printf("bench: N=%ld client  (the client-only pull failed: %s)\n", n, client_out);
     fflush(stdout);
     wb_free(report);
     return 0;
@@ -378,6 +571,8 @@ int main(int argc, char **argv)
 
     if (argc == 5 && strcmp(argv[1], "--pull-child") == 0)
         return pull_child(argv[2], argv[3], argv[4]);
+    if (argc == 7 && strcmp(argv[1], "--pull-client-only") == 0)
+        return pull_client_only(argv[2], argv[3], argv[4], argv[5], argv[6]);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--n") == 0)
             ns = argv[i + 1];
