@@ -78,4 +78,32 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
  * engine wrote it); nothing when the record does not exist. */
 int wb_log__append_current(wb_store *store, const char *local_id, int kind);
 
+/* ---- the log on the wire (log.c; walkbook-server verifies with these) ----
+ * The formulas are in log.c's header comment and README ("Signatures on
+ * the wire"). */
+#define WB_LOG_HASH_BYTES 32
+#define WB_LOG_ALGORITHM "walkbook-log/1"
+/* A create carries at most this many links (entries before its own). */
+#define WB_LOG_MAX_LINKS 1000
+/* One link: seq (8 bytes, big endian) | kind (1) | content (32). */
+#define WB_LOG_LINK_BYTES (8 + 1 + WB_LOG_HASH_BYTES)
+
+/* content of a record whose data (compact JSON) is data_text, NULL for a
+ * delete. WB_ECORRUPT when data_text is not JSON. */
+int wb_log__content(unsigned char *out, const char *local_id, const char *data_text);
+/* The previous digest of entry 1. */
+void wb_log__genesis(unsigned char *out, const unsigned char *public_key);
+/* digest = BLAKE2b-256("walkbook-log/1" | prev | seq | kind | content). */
+void wb_log__link(unsigned char *out, const unsigned char *prev, int64_t seq, int kind,
+                  const unsigned char *content);
+/* Append the signature object of record local_id whose data is data_text
+ * (the latest entry that signed exactly that data, and the links since
+ * the last entry a server acknowledged) to out; *out_seq receives the
+ * entry's seq. WB_ENOTFOUND when no entry signed this data; WB_EKEY
+ * without a device key. */
+int wb_log__signature(wb_buf *out, int64_t *out_seq, wb_store *store, const char *local_id,
+                      const char *data_text);
+/* Note that the create of local_id went out with entry seq (007). */
+int wb_log__signature_sent(wb_store *store, const char *local_id, int64_t seq);
+
 #endif

@@ -42,7 +42,7 @@ static void hash_str(crypto_generichash_state *h, const char *s)
 
 /* The content hash of a record whose data (compact JSON as stored) is
  * data_text, or of a delete when data_text is NULL. */
-static int content_hash(unsigned char *out, const char *local_id, const char *data_text)
+int wb_log__content(unsigned char *out, const char *local_id, const char *data_text)
 {
     crypto_generichash_state h;
 
@@ -76,7 +76,7 @@ static int content_hash(unsigned char *out, const char *local_id, const char *da
     return 0;
 }
 
-static void genesis(unsigned char *out, const unsigned char *pk)
+void wb_log__genesis(unsigned char *out, const unsigned char *pk)
 {
     static const char tag[] = "walkbook-log/1 genesis";
     crypto_generichash_state h;
@@ -86,8 +86,8 @@ static void genesis(unsigned char *out, const unsigned char *pk)
     crypto_generichash_final(&h, out, HASH_BYTES);
 }
 
-static void link_digest(unsigned char *out, const unsigned char *prev, int64_t seq, int kind,
-                        const unsigned char *content)
+void wb_log__link(unsigned char *out, const unsigned char *prev, int64_t seq, int kind,
+                  const unsigned char *content)
 {
     static const char tag[] = "walkbook-log/1";
     unsigned char be[9];
@@ -114,7 +114,7 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
         return 0;
-    if ((error = content_hash(content, local_id, data_text)) < 0)
+    if ((error = wb_log__content(content, local_id, data_text)) < 0)
         return error;
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
         return error;
@@ -128,14 +128,14 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
         seq = sqlite3_column_int64(st, 0) + 1;
         memcpy(prev, sqlite3_column_blob(st, 1), HASH_BYTES);
     } else if (rc == SQLITE_DONE) {
-        genesis(prev, store->keys->sign_pk);
+        wb_log__genesis(prev, store->keys->sign_pk);
     } else {
         error = wb_store__sqlite_error(store, rc, "interaction log");
         sqlite3_reset(st);
         return error;
     }
     sqlite3_reset(st);
-    link_digest(digest, prev, seq, kind, content);
+    wb_log__link(digest, prev, seq, kind, content);
     crypto_sign_detached(sig, NULL, digest, sizeof(digest), store->keys->sign_sk);
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_INSERT)) < 0)
         return error;
@@ -152,13 +152,13 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     return 0;
 }
 
-int wb_log__append_current(wb_store *store, const char *local_id, int kind)
+/* The plaintext data of the record local_id into plain; *found = 0 when
+ * there is no such row. */
+static int read_data(wb_buf *plain, int *found, wb_store *store, const char *local_id)
 {
     sqlite3_stmt *st = NULL;
-    wb_buf plain = WB_BUF_INIT;
     int error = 0, rc;
-    if (!store->keys || !store->keys->has_sign)
-        return 0;
+    *found = 0;
     rc = sqlite3_prepare_v2(store->db, "SELECT data FROM interactions WHERE local_id = ?1", -1,
                             &st, NULL);
     if (rc == SQLITE_OK) {
@@ -166,15 +166,26 @@ int wb_log__append_current(wb_store *store, const char *local_id, int kind)
         rc = sqlite3_step(st);
     }
     if (rc == SQLITE_ROW) {
-        error = wb_crypto__open(&plain, store, "interactions", "data", local_id,
+        *found = 1;
+        error = wb_crypto__open(plain, store, "interactions", "data", local_id,
                                 (const char *)sqlite3_column_text(st, 0),
                                 (size_t)sqlite3_column_bytes(st, 0));
-        if (error == 0)
-            error = wb_log__append(store, local_id, kind, plain.ptr ? plain.ptr : "");
     } else if (rc != SQLITE_DONE) {
         error = wb_store__sqlite_error(store, rc, "interaction log");
     }
     sqlite3_finalize(st);
+    return error;
+}
+
+int wb_log__append_current(wb_store *store, const char *local_id, int kind)
+{
+    wb_buf plain = WB_BUF_INIT;
+    int error, found;
+    if (!store->keys || !store->keys->has_sign)
+        return 0;
+    error = read_data(&plain, &found, store, local_id);
+    if (error == 0 && found)
+        error = wb_log__append(store, local_id, kind, plain.ptr ? plain.ptr : "");
     wb_crypto__wipe_buf(&plain);
     wb_buf__free(&plain);
     return error;
@@ -205,7 +216,7 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
     int64_t expect = 1;
     int rc;
 
-    genesis(prev, store->keys->sign_pk);
+    wb_log__genesis(prev, store->keys->sign_pk);
     rc = sqlite3_prepare_v2(store->db,
                             "SELECT seq, local_id, kind, content, digest, signature"
                             " FROM interaction_log ORDER BY seq",
@@ -223,7 +234,7 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
         }
         if (seq != expect)
             set_broken(b, expect, NULL, "entry missing (the sequence has a gap)");
-        link_digest(digest, prev, seq, sqlite3_column_int(st, 2), sqlite3_column_blob(st, 3));
+        wb_log__link(digest, prev, seq, sqlite3_column_int(st, 2), sqlite3_column_blob(st, 3));
         if (sodium_memcmp(digest, sqlite3_column_blob(st, 4), HASH_BYTES) != 0)
             set_broken(b, seq, id,
                        "digest does not follow from the previous entry (edited, removed or "
@@ -289,7 +300,7 @@ static int check_records(int64_t *records, broken *b, wb_store *store)
         }
         if (error < 0)
             break;
-        error = content_hash(content, id, plain.ptr ? plain.ptr : "");
+        error = wb_log__content(content, id, plain.ptr ? plain.ptr : "");
         if (error == WB_ECORRUPT) {
             set_broken(b, seq, id, "record's data is damaged");
             error = 0;
@@ -370,6 +381,214 @@ int wb_log_verify(char **out_json, wb_store *store)
                                   b.id, b.problem);
     }
 cleanup:
+    wb_buf__free(&out);
+    return error;
+}
+
+/* ---- the signature object that travels with a create ----------------------- */
+
+static int log_step(sqlite3_stmt *st, wb_store *store)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc;
+    return wb_store__sqlite_error(store, rc, "interaction log");
+}
+
+static void put_hex(wb_buf *b, const char *name, const void *bin, size_t len)
+{
+    char hex[crypto_sign_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof(hex), bin, len);
+    wb_buf__printf(b, ",\"%s\":\"%s\"", name, hex);
+}
+
+int wb_log__signature(wb_buf *out, int64_t *out_seq, wb_store *store, const char *local_id,
+                      const char *data_text)
+{
+    unsigned char content[HASH_BYTES], prev[HASH_BYTES], digest[HASH_BYTES];
+    unsigned char sig[crypto_sign_BYTES];
+    sqlite3_stmt *st = NULL;
+    wb_buf links = WB_BUF_INIT;
+    char *b64 = NULL;
+    int64_t seq = 0, anchor = 0, from;
+    int kind = 0, rc, error = 0;
+
+    if (!store->keys || !store->keys->has_sign)
+        return wb_error__set(WB_EKEY, WB_ERRCLASS_CRYPTO,
+                             "signature: this store has no device key");
+    if ((error = wb_log__content(content, local_id, data_text)) < 0)
+        return error;
+    /* The latest entry that signed exactly this data: the record as made at
+     * the door, or as edited on this device before it first went out. */
+    rc = sqlite3_prepare_v2(store->db,
+                            "SELECT seq, kind, digest, signature FROM interaction_log"
+                            " WHERE local_id = ?1 AND content = ?2 ORDER BY seq DESC LIMIT 1",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        error = wb_store__sqlite_error(store, rc, "interaction log");
+        goto cleanup;
+    }
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, content, sizeof(content), SQLITE_STATIC);
+    if ((rc = log_step(st, store)) < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    if (rc == SQLITE_DONE || sqlite3_column_bytes(st, 2) != HASH_BYTES ||
+        sqlite3_column_bytes(st, 3) != crypto_sign_BYTES) {
+        error = wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_CRYPTO,
+                              "interaction %s: no log entry signed its current data", local_id);
+        goto cleanup;
+    }
+    seq = sqlite3_column_int64(st, 0);
+    kind = sqlite3_column_int(st, 1);
+    memcpy(digest, sqlite3_column_blob(st, 2), HASH_BYTES);
+    memcpy(sig, sqlite3_column_blob(st, 3), crypto_sign_BYTES);
+    sqlite3_finalize(st);
+    st = NULL;
+
+    /* The previous digest as the log holds it (a verifier recomputes the
+     * digest from it: a removed or moved entry shows there). */
+    wb_log__genesis(prev, store->keys->sign_pk);
+    rc = sqlite3_prepare_v2(store->db,
+                            "SELECT digest FROM interaction_log WHERE seq < ?1"
+                            " ORDER BY seq DESC LIMIT 1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, seq);
+        rc = log_step(st, store);
+    } else {
+        rc = wb_store__sqlite_error(store, rc, "interaction log");
+    }
+    if (rc < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HASH_BYTES)
+        memcpy(prev, sqlite3_column_blob(st, 0), HASH_BYTES);
+    sqlite3_finalize(st);
+    st = NULL;
+
+    /* Links start after the newest entry a server acknowledged (007). */
+    rc = sqlite3_prepare_v2(store->db,
+                            "SELECT max(u.seq) FROM signature_uploads u JOIN interactions i"
+                            " ON i.local_id = u.local_id"
+                            " WHERE i.server_id IS NOT NULL AND u.seq < ?1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, seq);
+        rc = log_step(st, store);
+    } else {
+        rc = wb_store__sqlite_error(store, rc, "interaction log");
+    }
+    if (rc < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    if (rc == SQLITE_ROW)
+        anchor = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    from = anchor + 1;
+    if (seq - from > WB_LOG_MAX_LINKS)
+        from = seq - WB_LOG_MAX_LINKS;
+
+    rc = sqlite3_prepare_v2(store->db,
+                            "SELECT seq, kind, content FROM interaction_log"
+                            " WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        error = wb_store__sqlite_error(store, rc, "interaction log");
+        goto cleanup;
+    }
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, seq);
+    while ((rc = log_step(st, store)) == SQLITE_ROW) {
+        unsigned char rec[WB_LOG_LINK_BYTES];
+        uint64_t s = (uint64_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 2) != HASH_BYTES)
+            continue; /* a damaged entry: the verifier sees the hole */
+        for (int i = 0; i < 8; i++)
+            rec[i] = (unsigned char)(s >> (56 - 8 * i));
+        rec[8] = (unsigned char)sqlite3_column_int(st, 1);
+        memcpy(rec + 9, sqlite3_column_blob(st, 2), HASH_BYTES);
+        wb_buf__put(&links, (const char *)rec, sizeof(rec));
+    }
+    if (rc < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    if (links.oom) {
+        error = wb_error__oom();
+        goto cleanup;
+    }
+    {
+        size_t b64_len = sodium_base64_ENCODED_LEN(links.len, sodium_base64_VARIANT_ORIGINAL);
+        if (!(b64 = wb__malloc(b64_len))) {
+            error = wb_error__oom();
+            goto cleanup;
+        }
+        sodium_bin2base64(b64, b64_len, (const unsigned char *)(links.ptr ? links.ptr : ""),
+                          links.len, sodium_base64_VARIANT_ORIGINAL);
+    }
+    wb_buf__printf(out, "{\"algorithm\":\"%s\"", WB_LOG_ALGORITHM);
+    put_hex(out, "publicKey", store->keys->sign_pk, crypto_sign_PUBLICKEYBYTES);
+    wb_buf__printf(out, ",\"seq\":%lld,\"kind\":%d", (long long)seq, kind);
+    put_hex(out, "content", content, HASH_BYTES);
+    put_hex(out, "previous", prev, HASH_BYTES);
+    put_hex(out, "digest", digest, HASH_BYTES);
+    put_hex(out, "signature", sig, crypto_sign_BYTES);
+    wb_buf__printf(out, ",\"links\":\"%s\"}", b64);
+    if (out->oom)
+        error = wb_error__oom();
+    else if (out_seq)
+        *out_seq = seq;
+cleanup:
+    sqlite3_finalize(st);
+    wb_buf__free(&links);
+    wb__free(b64);
+    return error;
+}
+
+int wb_log__signature_sent(wb_store *store, const char *local_id, int64_t seq)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "INSERT INTO signature_uploads (local_id, seq) VALUES (?1, ?2)"
+                                " ON CONFLICT (local_id) DO UPDATE SET seq = excluded.seq",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, seq);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : wb_store__sqlite_error(store, rc, "signature uploads");
+}
+
+int wb_log_signature(char **out_json, wb_store *store, const char *id)
+{
+    wb_buf plain = WB_BUF_INIT, out = WB_BUF_INIT;
+    int error, found = 0;
+
+    wb_error__reset();
+    WB__CHECK_ARG(out_json);
+    *out_json = NULL;
+    WB__CHECK_ARG(store);
+    WB__CHECK_ARG(id);
+    /* One read transaction: the record and the log as of one moment. */
+    if ((error = wb_store__exec(store, "BEGIN")) < 0)
+        return error;
+    error = read_data(&plain, &found, store, id);
+    if (error == 0 && !found)
+        error = wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_STORE, "interaction %s: not found", id);
+    if (error == 0)
+        error = wb_log__signature(&out, NULL, store, id, plain.ptr ? plain.ptr : "");
+    wb_store__rollback(store);
+    if (error == 0 && !(*out_json = wb_buf__detach(&out)))
+        error = wb_error__oom();
+    wb_crypto__wipe_buf(&plain);
+    wb_buf__free(&plain);
     wb_buf__free(&out);
     return error;
 }

@@ -293,6 +293,19 @@ WB_API int wb_store_encrypted(const wb_store *store);
  *  Threads: owner. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_log_verify(char *WB_NULLABLE *WB_NULLABLE out_json, wb_store *store);
 
+/** The signature object of a record as it would travel with its create
+ *  (README, "Signatures on the wire"): the device public key, the seq,
+ *  kind, content, previous digest, digest and Ed25519 signature of the
+ *  latest log entry that signed the record's current data, and the links
+ *  (hashes of the entries before it since the last entry a server
+ *  acknowledged). Over the plaintext on encrypted stores; no key leaves.
+ *  @param[out] out_json  the object (wb_free)
+ *  @return 0; WB_ENOTFOUND (no such record, or no entry signed its current
+ *          data); WB_EKEY (no device key); WB_EIO.
+ *  Threads: owner. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_log_signature(char *WB_NULLABLE *WB_NONNULL out_json, wb_store *store,
+                                           const char *id);
+
 /** Close the store. NULL is fine. Iterators still open keep the connection
  *  until the last is freed.
  *  Threads: owner; no other call on the store or its iterators may overlap.
@@ -582,9 +595,9 @@ WB_ENUM(wb_patch_paths){
     WB_PATCH_PATHS_DATA = 1      /**< under data: "/data/successful" (2019-2020 docs) */
 };
 
-/** 2 added `clock` and `patch_paths`; version 1 structs (without them) are
- *  still accepted. */
-#define WB_SYNC_OPTIONS_VERSION 2
+/** 2 added `clock` and `patch_paths`; 3 added `send_signatures`. Older
+ *  structs (without them) are still accepted. */
+#define WB_SYNC_OPTIONS_VERSION 3
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
     const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
@@ -613,10 +626,17 @@ typedef struct wb_sync_options {
     /* ---- version 2 ---- */
     const wb_clock *WB_NULLABLE clock; /**< NULL = system clock, real sleep (copied) */
     int patch_paths;                 /**< wb_patch_paths; default relative to data */
+    /* ---- version 3 ---- */
+    /** 1: each create carries its signed log entry in the optional
+     *  `walkbookSignature` member (README, "Signatures on the wire"). Only
+     *  for a server configured to accept it (walkbook-server
+     *  --accept-signatures); others refuse or store the unknown member.
+     *  Default 0: nothing extra is sent. */
+    int send_signatures;
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
-     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE}
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

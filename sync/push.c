@@ -311,7 +311,9 @@ static int send_op(wb_sync *s, const wb_pending *p, wb_push_op op, wb_http_respo
     memset(r, 0, sizeof(*r));
     if (op == WB_PUSH_CREATE) {
         if ((error = wb_polis__collection_url(&url, s->base_url, s->opts.api)) < 0 ||
-            (error = wb_polis__create_body(&body, s->opts.api, p->local_id, p->data)) < 0)
+            (error = wb_polis__create_body(&body, s->opts.api, p->local_id, p->data)) < 0 ||
+            (s->opts.send_signatures &&
+             (error = wb_polis__sign_create(&body, s, p->local_id, p->data)) < 0))
             goto cleanup;
         /* Durable before the request leaves: a crash from here on makes the
          * next run look for the record before posting it again, and not

@@ -101,10 +101,12 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
         return error;
     if (!(s = wb__calloc(1, sizeof(*s))))
         return wb_error__oom();
-    /* A version 1 caller's struct ends before `clock` (the rest stays 0:
-     * defaults). */
+    /* A version 1 caller's struct ends before `clock`, a version 2 one
+     * before `send_signatures` (the rest stays 0: defaults). */
     memcpy(&s->opts, opts,
-           opts->version >= 2 ? sizeof(*opts) : offsetof(wb_sync_options, clock));
+           opts->version >= 3   ? sizeof(*opts)
+           : opts->version == 2 ? offsetof(wb_sync_options, send_signatures)
+                                : offsetof(wb_sync_options, clock));
     if (opts->version >= 2 && opts->clock)
         s->clock = *opts->clock;
     s->opts.clock = NULL; /* s->clock holds it */

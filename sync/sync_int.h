@@ -101,6 +101,10 @@ int wb_polis__reconcile_filter_campaign(wb_buf *b, const char *campaign);
  * id as a top-level "id" (a server honouring client ids makes a replay
  * harmless; others ignore it). data_text is a compact JSON object. */
 int wb_polis__create_body(wb_buf *b, int api, const char *local_id, const char *data_text);
+/* Add the member "walkbookSignature" (wb_log__signature) to a create body
+ * built by wb_polis__create_body, and note the entry sent (007). A record
+ * that no log entry signed goes out unchanged. */
+int wb_polis__sign_create(wb_buf *body, wb_sync *s, const char *local_id, const char *data_text);
 /* PATCH body {"data":[ops]} from base to data: paths relative to data, or
  * under "/data/" when data_prefixed. *n_ops receives the number of
  * operations. */

@@ -878,6 +878,37 @@ assert len(out) == 1 and "1 conflicts" in out[0] and "1 not synced" in out[0], o
     check "sync with a refused delete exits 7" 7
     S list --deleted --state rejected
     expect "the refused delete is kept as rejected" "$(nlines)" 2
+    # --send-signatures: this server was started without --accept-signatures
+    # and refuses the member; one started with it verifies the signature.
+    G() { run --db "$T/sig.db" "$@"; }
+    G init --customer "$SC" --user "$SU" --security-group "$SG2"
+    G record "$T/s1.json"
+    G sync --server "http://127.0.0.1:$PORT" --token cli-token --send-signatures
+    check "sync --send-signatures to a server that does not accept them exits 7" 7
+    G --json list --state rejected
+    expect "the signed create is kept as rejected" "$(nlines)" 1
+    "$SERVER" --port 0 --port-file "$T/port2" --token "cli-token:$SC:$SG2:$SU:canvasser" \
+        --admin cli-admin --accept-signatures 2>"$T/server2.log" &
+    SERVER2_PID=$!
+    for _ in $(seq 100); do [ -s "$T/port2" ] && break; sleep 0.05; done
+    PORT2=$(cat "$T/port2" 2>/dev/null || echo 1)
+    G2() { run --db "$T/sig2.db" "$@"; }
+    G2 init --customer "$SC" --user "$SU" --security-group "$SG2"
+    G2 record "$T/s1.json"
+    G2 sync --server "http://127.0.0.1:$PORT2" --token cli-token --send-signatures
+    check "sync --send-signatures" 0
+    G2 --json verify
+    PK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["publicKey"])' "$T/out")
+    py "the server verified the signed create under the store's key" '
+import json, sys, urllib.request
+req = urllib.request.Request("http://127.0.0.1:%s/__admin/signatures" % sys.argv[1],
+    headers={"X-Admin-Token": "cli-admin"})
+r = json.load(urllib.request.urlopen(req, timeout=5))
+assert [x["status"] for x in r["records"]] == ["verified"], r
+assert r["devices"][0]["publicKey"] == sys.argv[2] and r["devices"][0]["ok"], r
+' "$PORT2" "$PK"
+    kill "$SERVER2_PID" 2>/dev/null
+    wait "$SERVER2_PID" 2>/dev/null
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
     S sync --server "http://127.0.0.1:$PORT" --token cli-token

@@ -67,6 +67,11 @@ static int wbs_admin__check(wbs_response *res, const wbs_request *req, const wbs
     return 0;
 }
 
+int wbs_admin_check(wbs_response *res, const wbs_request *req, const wbs_admin *a)
+{
+    return wbs_admin__check(res, req, a);
+}
+
 /* ---- faults ---------------------------------------------------------------- */
 
 static void wbs_admin__faults(wbs_response *res, wbs_request *req, void *userdata)

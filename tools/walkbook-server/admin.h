@@ -50,6 +50,10 @@ void wbs_admin_free(wbs_admin *a); /* accepts NULL */
 /* Register the /__admin/ routes. 0 or -1. */
 int wbs_admin_routes(wbs_http *h, wbs_admin *a);
 
+/* 0 when the request carries the admin token; else -1 after answering
+ * 401/403 (for admin routes registered by other modules). */
+int wbs_admin_check(wbs_response *res, const wbs_request *req, const wbs_admin *a);
+
 /* Register GET /__bench/ping. 0 or -1. */
 int wbs_admin_bench_routes(wbs_http *h);
 

@@ -15,6 +15,7 @@
 #include "jsonpatch.h"
 #include "listing.h"
 #include "resource.h"
+#include "signatures.h"
 #include "timeutil.h"
 #include "uuid.h"
 #include "validate.h"
@@ -30,6 +31,7 @@ struct wbs_interactions {
     wbs_records *records;
     int client_ids;
     wbs_ix_api api[2];
+    wbs_signatures *sigs; /* walkbookSignature on creates (signatures.h) */
 };
 
 wbs_interactions *wbs_interactions_new(wbs_records *r, int client_ids)
@@ -44,6 +46,11 @@ wbs_interactions *wbs_interactions_new(wbs_records *r, int client_ids)
         ix->api[i].version = i + 1;
     }
     return ix;
+}
+
+void wbs_interactions_set_signatures(wbs_interactions *ix, wbs_signatures *sigs)
+{
+    ix->sigs = sigs;
 }
 
 void wbs_interactions_free(wbs_interactions *ix)
@@ -143,6 +150,7 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
     const cJSON *d, *campaign;
     char id[WB_UUID_LEN + 1], now[WB_TIMESTAMP_LEN + 1], location[96];
     char *text = NULL, *existing = NULL;
+    wbs_sig *sig = NULL;
     wbs_etag_text t;
     int rc, replay;
 
@@ -154,6 +162,9 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
     }
     /* A top-level id is not part of either body shape: take it out first. */
     client_id = cJSON_DetachItemFromObjectCaseSensitive(body, "id");
+    /* So is walkbookSignature (a 400 when refused or malformed). */
+    if (wbs_sig_take(&sig, api->ix->sigs, body, client_id, res) < 0)
+        goto cleanup;
     replay = api->ix->client_ids && client_id;
     if (replay) {
         if (!cJSON_IsString(client_id) || !wb_uuid__valid(client_id->valuestring)) {
@@ -184,6 +195,8 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         wbs_resource_fail(res, "ValidationError", "data: invalid");
         goto cleanup;
     }
+    if (sig)
+        wbs_sig_check(sig, d); /* the data as received, before listId and distance */
 
     /* The lock is held twice, briefly: to read the campaign and household
      * the record derives from, then to stamp its time and store it. The
@@ -225,7 +238,8 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         goto unlock;
     }
     if (wbs_records_put_known(r, WBS_IX, req->who.customer, id, text, now,
-                              cJSON_IsString(campaign) ? campaign->valuestring : NULL, 0) < 0) {
+                              cJSON_IsString(campaign) ? campaign->valuestring : NULL, 0) < 0 ||
+        (sig && wbs_sig_store(api->ix->sigs, sig, &req->who, id) < 0)) {
         wbs_respond_error(res, 500, "ServerError", "storage error");
         goto unlock;
     }
@@ -245,6 +259,7 @@ cleanup:
     cJSON_Delete(data);
     cJSON_Delete(client_id);
     cJSON_Delete(body);
+    wbs_sig_free(sig);
 }
 
 /* Paths relative to data, the "/data/" base stripped, writes outside data

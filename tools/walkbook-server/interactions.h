@@ -26,6 +26,11 @@ typedef struct wbs_interactions wbs_interactions;
 wbs_interactions *wbs_interactions_new(wbs_records *r, int client_ids);
 void wbs_interactions_free(wbs_interactions *ix);
 
+/* walkbookSignature on creates (signatures.h); without it the member is
+ * refused. */
+struct wbs_signatures;
+void wbs_interactions_set_signatures(wbs_interactions *ix, struct wbs_signatures *sigs);
+
 /* Create the tables and register the routes of both versions. 0 or -1. */
 int wbs_interactions_routes(wbs_http *h, wbs_interactions *ix);
 

@@ -8,6 +8,7 @@
  *                   [--auth-code C:CUSTOMER:SG:USER[:ROLE]]…
  *                   [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]
  *                   [--faults FILE] [--admin TOKEN] [--bench-routes]
+ *                   [--accept-signatures]
  *                   [--seed-demo [--seed N] [--seed-households N]]
  *
  * Listens on 127.0.0.1 unless --listen says otherwise. --port 0 takes any
@@ -25,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "admin.h"
+#include "signatures.h"
 #include "auth.h"
 #include "common.h"
 #include "faults.h"
@@ -48,6 +50,7 @@ typedef struct wbs_options {
     int bench_routes;    /* --bench-routes: GET /__bench/ping */
     int seed_demo;       /* --seed-demo: demo data and tokens (seed.h) */
     wbs_seed_options seed;
+    int accept_signatures; /* --accept-signatures: walkbookSignature (signatures.h) */
 } wbs_options;
 
 static void wbs_usage(FILE *f)
@@ -57,7 +60,7 @@ static void wbs_usage(FILE *f)
           "         [--token-file FILE]... (one TOKEN:CUSTOMER:SECURITY_GROUP:USER[:ROLE] a line)\n"
           "         [--auth-code CODE:CUSTOMER:SECURITY_GROUP:USER[:ROLE]]...\n"
           "         [--token-lifetime SECONDS] [--client-ids] [--threads N] [--log]\n"
-          "         [--faults FILE] [--admin TOKEN] [--bench-routes]\n"
+          "         [--faults FILE] [--admin TOKEN] [--bench-routes] [--accept-signatures]\n"
           "         [--seed-demo [--seed N] [--seed-households N (default 300)]]\n"
           "ROLE is admin (default) or canvasser.\n",
           f);
@@ -95,11 +98,12 @@ static int wbs_write_port_file(const char *path, unsigned port)
 int main(int argc, char **argv)
 {
     wbs_options o = {8080, NULL, NULL, ":memory:", 0, 4, 0, 0, NULL, NULL, 0, 0,
-                     {0, WBS_SEED_DEFAULT_HOUSEHOLDS}};
+                     {0, WBS_SEED_DEFAULT_HOUSEHOLDS}, 0};
     wbs_auth *auth = NULL;
     wbs_records *records = NULL;
     wbs_http *http = NULL;
     wbs_interactions *ix = NULL;
+    wbs_signatures *sigs = NULL;
     wbs_walklist *wl = NULL;
     wbs_seed_summary seeded;
     wbs_faults *faults = NULL;
@@ -123,6 +127,9 @@ int main(int argc, char **argv)
         int takes = 1;
         if (strcmp(a, "--client-ids") == 0) {
             o.client_ids = 1;
+            takes = 0;
+        } else if (strcmp(a, "--accept-signatures") == 0) {
+            o.accept_signatures = 1;
             takes = 0;
         } else if (strcmp(a, "--log") == 0) {
             o.log = 1;
@@ -195,6 +202,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--auth-code") == 0)
             rc = wbs_auth_add_code(auth, argv[++i], err, sizeof(err));
         else if (strcmp(argv[i], "--client-ids") != 0 && strcmp(argv[i], "--log") != 0 &&
+                 strcmp(argv[i], "--accept-signatures") != 0 &&
                  strcmp(argv[i], "--bench-routes") != 0 && strcmp(argv[i], "--seed-demo") != 0)
             i++;
         if (rc < 0) {
@@ -219,8 +227,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "walkbook-server: cannot set up the walk-list routes\n");
         goto cleanup;
     }
-    if (!(ix = wbs_interactions_new(records, o.client_ids)) || wbs_auth_routes(http, auth) < 0 ||
-        wbs_interactions_routes(http, ix) < 0) {
+    if (!(ix = wbs_interactions_new(records, o.client_ids)) ||
+        !(sigs = wbs_signatures_new(records, o.accept_signatures)) ||
+        wbs_auth_routes(http, auth) < 0 || wbs_interactions_routes(http, ix) < 0) {
         fprintf(stderr, "walkbook-server: cannot set up the routes\n");
         goto cleanup;
     }
@@ -236,8 +245,10 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     wbs_faults_install(http, faults);
+    wbs_interactions_set_signatures(ix, sigs);
     if ((o.admin && (!(admin = wbs_admin_new(o.admin, records, auth, faults)) ||
-                     wbs_admin_routes(http, admin) < 0)) ||
+                     wbs_admin_routes(http, admin) < 0 ||
+                     wbs_signatures_admin_routes(http, sigs, admin) < 0)) ||
         (o.bench_routes && wbs_admin_bench_routes(http) < 0)) {
         fprintf(stderr, "walkbook-server: cannot set up the admin routes\n");
         goto cleanup;
@@ -270,6 +281,7 @@ cleanup:
     wbs_admin_free(admin);
     wbs_faults_free(faults);
     wbs_interactions_free(ix);
+    wbs_signatures_free(sigs);
     wbs_walklist_free(wl);
     wbs_records_close(records);
     wbs_auth_free(auth);

@@ -651,3 +651,8 @@ int wbs_records_modified_gaps(wbs_records *r, const char *resource, const char *
     wbs_records__put_stmt(&u);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
+
+sqlite3 *wbs_records_db(wbs_records *r)
+{
+    return r->db;
+}

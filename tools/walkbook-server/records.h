@@ -113,4 +113,9 @@ int wbs_records_select(wbs_records *r, const char *resource, const char *custome
  * sort; 0 when none; -1 on a storage error. */
 int wbs_records_modified_gaps(wbs_records *r, const char *resource, const char *customer);
 
+/* The connection, for modules that keep tables of their own beside the
+ * records (signatures.c). Use it with the lock held. */
+struct sqlite3;
+struct sqlite3 *wbs_records_db(wbs_records *r);
+
 #endif

@@ -13,7 +13,7 @@
 const char cli_usage_sync[] =
     "usage: walkbook [--db PATH] [--json] sync --server URL [--token TOKEN] [--api v1|v2]\n"
     "                [--policy merge|server-wins|client-wins|manual] [--prefer local|remote]\n"
-    "                [--ca-file FILE] [--page-size N] [--walklists]\n"
+    "                [--ca-file FILE] [--page-size N] [--walklists] [--send-signatures]\n"
     "\n"
     "Push local changes to the server, then pull the server's changes.\n"
     "  --server URL    base URL, e.g. https://api.polisapp.com or http://127.0.0.1:8080\n"
@@ -29,6 +29,9 @@ const char cli_usage_sync[] =
     "  --walklists     also download the walk lists of your campaigns (campaigns,\n"
     "                  surveys, lists with their households and contacts) for\n"
     "                  offline use; see 'walkbook walklist'\n"
+    "  --send-signatures  each create carries its signed log entry (the optional\n"
+    "                  walkbookSignature member) for a server that accepts it, such\n"
+    "                  as walkbook-server --accept-signatures; other servers refuse it\n"
     "\n"
     "Prints a progress bar on a terminal (stderr) and a one-line summary; with\n"
     "--json the report. Exit 0 when everything is synced, 7 when records remain\n"
@@ -87,8 +90,9 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
 {
     const char *server = NULL, *token = NULL, *api = NULL, *policy = NULL, *prefer = NULL;
     const char *ca_file = NULL, *page_size = NULL;
-    int walklists = 0;
+    int walklists = 0, send_signatures = 0;
     const cli_opt opts[] = {
+        {"send-signatures", CLI_OPT_FLAG, &send_signatures, NULL, NULL},
         {"walklists", CLI_OPT_FLAG, &walklists, NULL, NULL},
         {"server", CLI_OPT_VALUE, NULL, &server, NULL},
         {"token", CLI_OPT_VALUE, NULL, &token, NULL},
@@ -125,6 +129,7 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     o.base_url = server;
     o.token = token;
     o.ca_file = ca_file;
+    o.send_signatures = send_signatures;
     if (api && strcmp(api, "v1") == 0)
         o.api = WB_API_V1;
     else if (api && strcmp(api, "v2") != 0)
