@@ -14,6 +14,12 @@
  * double), absent ones as "null"; a delete's content hashes only the id.
  * Whoever holds the public key can check that no entry was changed, removed
  * or moved, and (with the data) that a record is what the device signed.
+ *
+ * wb_log__signature exports one entry for a create on the wire (README,
+ * "Signatures on the wire"): the entry, its previous digest as the log
+ * holds it, and as links the (seq, kind, content) of the entries since the
+ * last one a server acknowledged, from which a verifier recomputes the
+ * chain up to it. walkbook-server verifies with the same functions.
  */
 #include <math.h>
 #include <string.h>

@@ -335,6 +335,8 @@ static void test_sync_signatures__malformed_refused(void)
         {"\"digest\":\"", "\"digestX\":\"", "walkbookSignature.digestX: unknown member"},
         {"\"publicKey\":\"", "\"publicKey\":\"zz", "walkbookSignature.publicKey"},
         {"\"seq\":", "\"seq\":-", "walkbookSignature.seq"},
+        {"\"seq\":", "\"seq\":0.5", "walkbookSignature.seq: must be an integer"},
+        {"\"seq\":", "\"seq\":1e20", "walkbookSignature.seq: must be an integer"},
         {"\"algorithm\":\"walkbook-log/1\"", "\"algorithm\":\"rsa\"",
          "walkbookSignature.algorithm"},
         {"\"links\":\"", "\"links\":\"!!", "walkbookSignature.links"},

@@ -128,8 +128,9 @@ static int wbs_sig__int(int64_t *out, const cJSON *obj, const char *name, int64_
     char msg[96];
     if (!v)
         return wbs_sig__bad(res, name, "required");
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-        v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
+    /* Range first: casting an out-of-range double is undefined. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble) {
         snprintf(msg, sizeof(msg), "must be an integer from %lld to %lld", (long long)lo,
                  (long long)hi);
         return wbs_sig__bad(res, name, msg);
