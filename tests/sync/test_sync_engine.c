@@ -482,7 +482,7 @@ static void test_sync_engine__options_checked(void)
     WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "policy");
     WBT_ASSERT(s == NULL);
     o.policy = WB_POLICY_MERGE;
-    o.version = 3;
+    o.version = WB_SYNC_OPTIONS_VERSION + 1;
     WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "version");
     {
         /* Version 2 checks its clock; a version 1 struct ends before it. */
