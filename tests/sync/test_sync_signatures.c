@@ -120,11 +120,11 @@ static const char *status_of(const cJSON *rep, const char *local)
 static wb_store *store_with(char ids[][WB_UUID_LEN + 1], int n)
 {
     wb_store *st = fx_store(store_name);
-    char ts[32], contact[48];
+    char ts[48], contact[64];
     for (int i = 0; st && i < n; i++) {
         char *id = NULL;
-        snprintf(ts, sizeof(ts), "2024-05-01T10:00:%02d.000Z", i);
-        snprintf(contact, sizeof(contact), "0478dbbf-b6eb-4168-afa9-%012d", i);
+        snprintf(ts, sizeof(ts), "2024-05-01T10:00:%02d.000Z", i % 60);
+        snprintf(contact, sizeof(contact), "0478dbbf-b6eb-4168-afa9-%012d", i % 1000);
         if (wb_interaction_record(&id, st, fx_body(NULL, contact, ts)) != 0) {
             wb_store_free(st);
             return NULL;
