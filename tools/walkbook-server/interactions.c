@@ -182,6 +182,8 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         wbs_resource_fail(res, "ValidationError", "body: not an interaction");
         goto cleanup;
     }
+    if (sig)
+        wbs_sig_check(sig, d); /* the data as received, before listId and distance */
     /* The data is taken out of the body rather than copied. */
     if (d == body) {
         data = body;
@@ -195,8 +197,6 @@ static void wbs_ix__create(wbs_response *res, wbs_request *req, void *userdata)
         wbs_resource_fail(res, "ValidationError", "data: invalid");
         goto cleanup;
     }
-    if (sig)
-        wbs_sig_check(sig, d); /* the data as received, before listId and distance */
 
     /* The lock is held twice, briefly: to read the campaign and household
      * the record derives from, then to stamp its time and store it. The
