@@ -144,12 +144,16 @@ int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, in
         return 0;
     /* The modified index is walked from the cursor: without it every batch
      * would step over all the records synced before it (quadratic in a
-     * large push). */
+     * large push). Two statements, since "?3 IS NULL OR (…) > (…)" makes
+     * SQLite scan the index from its start instead of seeking. */
     if ((error = prepare(&st, store,
-                         PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
-                                         " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                                         " AND (?3 IS NULL OR (modified, local_id) > (?3, ?4))"
-                                         " ORDER BY modified, local_id LIMIT ?2")) < 0)
+                         after ? PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
+                                                 " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                                                 " AND (modified, local_id) > (?3, ?4)"
+                                                 " ORDER BY modified, local_id LIMIT ?2"
+                               : PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
+                                                 " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                                                 " ORDER BY modified, local_id LIMIT ?2")) < 0)
         return error;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -250,12 +254,42 @@ static int update_one(wb_store *store, const char *sql, const char *local_id, in
     return error;
 }
 
+#define MARK_SQL "UPDATE interactions SET create_attempted = 1, next_attempt = ?2 WHERE local_id = ?1"
+
 int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms)
 {
-    return update_one(store,
-                      "UPDATE interactions SET create_attempted = 1, next_attempt = ?2"
-                      " WHERE local_id = ?1",
-                      local_id, settle_ms, "mark");
+    return update_one(store, MARK_SQL, local_id, settle_ms, "mark");
+}
+
+int wb_syncstore__mark_create_attempts(wb_store *store, const char *const *local_ids, size_t n,
+                                       int64_t settle_ms)
+{
+    int error, own;
+    if (n == 0)
+        return 0;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    for (size_t i = 0; i < n && error >= 0; i++)
+        error = update_one(store, MARK_SQL, local_ids[i], settle_ms, "mark");
+    return end_tx(store, own, error);
+}
+
+int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *local_ids,
+                                         size_t n)
+{
+    int error, own;
+    if (n == 0)
+        return 0;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    /* Only a record still without a server id (the pull may have adopted
+     * it meanwhile). update_one's ?2 is unused here. */
+    for (size_t i = 0; i < n && error >= 0; i++)
+        error = update_one(store,
+                           "UPDATE interactions SET create_attempted = 0, next_attempt = NULL"
+                           " WHERE local_id = ?1 AND server_id IS NULL",
+                           local_ids[i], 0, "unmark");
+    return end_tx(store, own, error);
 }
 
 /* ---- acknowledgements ----------------------------------------------------- */
@@ -372,8 +406,10 @@ static int row_status(wb_store *store, const char *local_id, int64_t *version, i
     return error;
 }
 
-/* Adopt a server version of a record we sent: see wb_syncstore__ack_write. */
-static int adopt(wb_store *store, const char *local_id, int64_t version, const remote_env *r)
+/* Adopt a server version of a record we sent: see wb_syncstore__ack_write.
+ * `sent` is the data text the request carried (NULL when unknown). */
+static int adopt(wb_store *store, const char *local_id, int64_t version, const remote_env *r,
+                 const char *sent)
 {
     int64_t cur = 0;
     int state = 0, deleted = 0, error;
@@ -383,7 +419,11 @@ static int adopt(wb_store *store, const char *local_id, int64_t version, const r
     if (!(data_text = wb_json__print(r->data)))
         return WB_ENOMEM;
     if (cur == version && !deleted)
-        error = write_server_version(store, local_id, r, data_text, 1, WB_STATE_SYNCED, 0);
+        /* The server echoing exactly what we sent changes no data: no data
+         * write and no log entry (the log records changes of the data; the
+         * last entry already covers this one). */
+        error = write_server_version(store, local_id, r, data_text,
+                                     !sent || strcmp(sent, data_text) != 0, WB_STATE_SYNCED, 0);
     else
         /* Changed while the request was in flight: keep the change, now
          * relative to the server's version. */
@@ -527,7 +567,24 @@ int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t versi
         return error;
     if ((error = begin_if_needed(store, &own)) < 0)
         return error;
-    error = adopt(store, local_id, version, &r);
+    error = adopt(store, local_id, version, &r, NULL);
+    return end_tx(store, own, error);
+}
+
+int wb_syncstore__ack_group(wb_store *store, const wb_syncstore_ack *acks, size_t n)
+{
+    int error = 0, own;
+    if (n == 0)
+        return 0;
+    if ((error = begin_if_needed(store, &own)) < 0)
+        return error;
+    for (size_t i = 0; i < n && error >= 0; i++) {
+        remote_env r;
+        if (!acks[i].envelope)
+            error = wb_syncstore__ack_delete(store, acks[i].local_id, acks[i].version);
+        else if ((error = read_envelope(&r, acks[i].envelope)) >= 0)
+            error = adopt(store, acks[i].local_id, acks[i].version, &r, acks[i].sent);
+    }
     return end_tx(store, own, error);
 }
 

@@ -55,6 +55,16 @@ int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, cons
  * nothing and posts a duplicate. The acknowledgement clears it. */
 int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms);
 
+/* The same for a group of records about to be posted, in one transaction
+ * (a push marks a group before sending any of it: one commit instead of
+ * one per record). */
+int wb_syncstore__mark_create_attempts(wb_store *store, const char *const *local_ids, size_t n,
+                                       int64_t settle_ms);
+/* Undo the mark of records whose POST was never handed to the transport
+ * (the run stopped before their turn): no lookup is needed for them. */
+int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *local_ids,
+                                         size_t n);
+
 /* The server acknowledged a create or an update of `local_id` (sent at
  * `version`) with `envelope`: base and base etag become the server's, the
  * server id is recorded; if the record is unchanged since, its data becomes
@@ -72,6 +82,20 @@ int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t versi
  * server's version, else pending as an update (or a delete). */
 int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *envelope,
                             int prefer_remote);
+
+/* One acknowledgement of a group: a create or update (envelope, as
+ * wb_syncstore__ack_write; `sent` is the data text the request carried,
+ * so that an echo of it writes no data and no log entry) or a delete
+ * (envelope NULL, as wb_syncstore__ack_delete). */
+typedef struct wb_syncstore_ack {
+    const char *local_id;
+    int64_t version;
+    const cJSON *envelope;
+    const char *sent;
+} wb_syncstore_ack;
+
+/* Apply a group of acknowledgements in one short transaction. */
+int wb_syncstore__ack_group(wb_store *store, const wb_syncstore_ack *acks, size_t n);
 
 /* The server acknowledged the delete (or already had none). */
 int wb_syncstore__ack_delete(wb_store *store, const char *local_id, int64_t version);

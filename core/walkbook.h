@@ -595,9 +595,9 @@ WB_ENUM(wb_patch_paths){
     WB_PATCH_PATHS_DATA = 1      /**< under data: "/data/successful" (2019-2020 docs) */
 };
 
-/** 2 added `clock` and `patch_paths`; 3 added `send_signatures`. Older
+/** 2 added `clock` and `patch_paths`; 3 added `send_signatures`, 4 `parallel`. Older
  *  structs (without them) are still accepted. */
-#define WB_SYNC_OPTIONS_VERSION 3
+#define WB_SYNC_OPTIONS_VERSION 4
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
     const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
@@ -633,10 +633,16 @@ typedef struct wb_sync_options {
      *  --accept-signatures); others refuse or store the unknown member.
      *  Default 0: nothing extra is sent. */
     int send_signatures;
+    /* ---- version 4 ---- */
+    /** Connections the push sends on at once (1 to 16; 0 = 1). Each record
+     *  still goes out exactly once and its own requests in order; only
+     *  different records overlap. With a caller's transport the push uses
+     *  one connection (its send may not be safe on several threads). */
+    unsigned int parallel;
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
-     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0}
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0, 1}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

@@ -5,14 +5,14 @@
  * POST, and a create whose outcome is unknown is looked up on the server
  * (and adopted) before it is ever posted again.
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "sync_int.h"
 #include "timeutil.h"
-
-#define WB_PUSH_BATCH 64
 
 /* ---- decisions (no I/O) ------------------------------------------------------ */
 
@@ -298,46 +298,56 @@ static int64_t settle_ms(const wb_sync *s)
     return 2 * (int64_t)s->opts.timeout_ms;
 }
 
+/* The URL, body and method of op for p. */
+static int build_request(wb_sync *s, const wb_pending *p, wb_push_op op, wb_buf *url,
+                         wb_buf *body, const char **method)
+{
+    size_t n_ops = 0;
+    int error;
+    *method = "POST";
+    if (op == WB_PUSH_CREATE) {
+        if ((error = wb_polis__collection_url(url, s->base_url, s->opts.api)) < 0 ||
+            (error = wb_polis__create_body(body, s->opts.api, p->local_id, p->data)) < 0)
+            return error;
+        return s->opts.send_signatures ? wb_polis__sign_create(body, s, p->local_id, p->data) : 0;
+    }
+    if ((error = wb_polis__record_url(url, s->base_url, s->opts.api, p->server_id)) < 0)
+        return error;
+    if (op == WB_PUSH_DELETE) {
+        *method = "DELETE";
+        return 0;
+    }
+    *method = "PATCH";
+    return wb_polis__patch_body(body, &n_ops, p->base ? p->base : "{}", p->data,
+                                s->opts.patch_paths == WB_PATCH_PATHS_DATA);
+}
+
+/* The etag header of op's request. */
+static const char *etag_of(const wb_pending *p, wb_push_op op)
+{
+    return op == WB_PUSH_CREATE ? NULL : (p->base_etag ? p->base_etag : "");
+}
+
 /* Build and send the request of op; *verdict_out as classified. */
 static int send_op(wb_sync *s, const wb_pending *p, wb_push_op op, wb_http_response *r,
-                   int *verdict_out, int *nothing_to_send)
+                   int *verdict_out)
 {
     wb_buf url = WB_BUF_INIT, body = WB_BUF_INIT;
-    const char *method = "POST";
-    size_t n_ops = 0;
+    const char *method;
     int rc, error = 0;
 
-    *nothing_to_send = 0;
     memset(r, 0, sizeof(*r));
-    if (op == WB_PUSH_CREATE) {
-        if ((error = wb_polis__collection_url(&url, s->base_url, s->opts.api)) < 0 ||
-            (error = wb_polis__create_body(&body, s->opts.api, p->local_id, p->data)) < 0 ||
-            (s->opts.send_signatures &&
-             (error = wb_polis__sign_create(&body, s, p->local_id, p->data)) < 0))
-            goto cleanup;
-        /* Durable before the request leaves: a crash from here on makes the
-         * next run look for the record before posting it again, and not
-         * before the server is surely done with this request (settle_ms). */
-        if ((error = wb_syncstore__mark_create_attempt(s->store, p->local_id,
-                                                       wb_sync__now(s) + settle_ms(s))) < 0)
-            goto cleanup;
-    } else {
-        if ((error = wb_polis__record_url(&url, s->base_url, s->opts.api, p->server_id)) < 0)
-            goto cleanup;
-        if (op == WB_PUSH_UPDATE) {
-            method = "PATCH";
-            if ((error = wb_polis__patch_body(&body, &n_ops, p->base ? p->base : "{}", p->data,
-                                              s->opts.patch_paths == WB_PATCH_PATHS_DATA)) <
-                0)
-                goto cleanup;
-        } else {
-            method = "DELETE";
-        }
-    }
-    rc = wb_sync__send(s, r, method, url.ptr, body.ptr, body.len,
-                       op == WB_PUSH_CREATE ? NULL : (p->base_etag ? p->base_etag : ""));
+    if ((error = build_request(s, p, op, &url, &body, &method)) < 0)
+        goto cleanup;
+    /* Durable before the request leaves: a crash from here on makes the
+     * next run look for the record before posting it again, and not
+     * before the server is surely done with this request (settle_ms). */
+    if (op == WB_PUSH_CREATE &&
+        (error = wb_syncstore__mark_create_attempt(s->store, p->local_id,
+                                                   wb_sync__now(s) + settle_ms(s))) < 0)
+        goto cleanup;
+    rc = wb_sync__send(s, r, method, url.ptr, body.ptr, body.len, etag_of(p, op));
     *verdict_out = wb_push__classify(op, rc, r);
-    (void)n_ops;
 cleanup:
     wb_buf__free(&url);
     wb_buf__free(&body);
@@ -365,9 +375,26 @@ static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
     return 0;
 }
 
+/* The first request of one record in a group (see push_group): built on
+ * the run's thread, sent on whichever connection is free, its response
+ * read on the run's thread again. */
+typedef struct push_job {
+    wb_pending *p;
+    wb_push_op op;
+    const char *method;
+    wb_buf url, body;
+    wb_http_response r;
+    int rc;     /* of wb_sync__send_once */
+    int handed; /* given to a transport: a response or a failure came back */
+    int visited; /* push_one took the record over */
+    unsigned token_gen; /* of the token it was sent with */
+    wb_sync_counts counts;
+} push_job;
+
 /* Push one record until it is acknowledged, refused, deferred, or the run
- * stops. Returns < 0 only for errors that stop the run. */
-static int push_one(wb_sync *s, wb_pending *p)
+ * stops. `first`: the response to its first request when a group sent it
+ * (NULL: send it here). Returns < 0 only for errors that stop the run. */
+static int push_one(wb_sync *s, wb_pending *p, push_job *first)
 {
     push_visit v = {0, p->create_attempted, 0, 0};
     wb_http_response r;
@@ -375,7 +402,7 @@ static int push_one(wb_sync *s, wb_pending *p)
 
     for (int guard = 0; guard < 64; guard++) {
         wb_push_op op = wb_push__plan(p, v.unknown_outcome);
-        int verdict = WB_VERDICT_OK, nothing = 0, stop = 0, found = 0, still = 0;
+        int verdict = WB_VERDICT_OK, stop = 0, found = 0, still = 0;
         cJSON *env = NULL;
 
         memset(&r, 0, sizeof(r));
@@ -414,8 +441,14 @@ static int push_one(wb_sync *s, wb_pending *p)
                 continue; /* a PATCH/DELETE of later edits, or the POST */
             }
         } else {
-            if ((error = send_op(s, p, op, &r, &verdict, &nothing)) < 0)
+            if (first && first->op == op) {
+                r = first->r; /* the response is ours now */
+                memset(&first->r, 0, sizeof(first->r));
+                verdict = wb_push__classify(op, first->rc, &r);
+                first = NULL;
+            } else if ((error = send_op(s, p, op, &r, &verdict)) < 0) {
                 return error;
+            }
             if (op == WB_PUSH_CREATE && verdict == WB_VERDICT_RETRY && r.status == 0 && r.sent) {
                 v.unknown_outcome = 1;
                 v.timed_out = r.timed_out;
@@ -546,13 +579,422 @@ static int push_one(wb_sync *s, wb_pending *p)
     return wb_syncstore__defer(s->store, p->local_id, wb_sync__now(s) + 1000);
 }
 
+/* ---- groups and parallel connections -------------------------------------- */
+
+/*
+ * A run takes pending records in groups of WB_PUSH_GROUP. The creates of a
+ * group are marked attempted in one transaction before any of them is
+ * sent; then the first request of each record is sent, and the plain 2xx
+ * answers are acknowledged in transactions of up to WB_PUSH_ACKS (or what
+ * arrived within WB_PUSH_ACK_MS, so that progress keeps moving on a slow
+ * server): two commits per group and a few per record less, each short
+ * (the app writes on its own handle meanwhile). The first answer that is
+ * not a plain 2xx (a failure, a 401, a 412, a lost response, a record
+ * filed under another customer) stops the group's sending: that record
+ * and the rest go on one by one through push_one, as before. A run killed
+ * between the mark and the acknowledgements leaves creates of the group
+ * marked: the next run looks each one up before posting it again
+ * (reconcile), so none is created twice. Creates never handed to a
+ * transport (the run was cancelled first) are unmarked.
+ *
+ * Connections: by default the run's thread sends the group itself, one
+ * request after the other on its connection. With the libcurl transport
+ * and wb_sync_options.parallel > 1 the requests are sent by that many
+ * sender threads, each with an easy handle and so a connection of its
+ * own, while the run's thread reads the answers and writes the store (the
+ * store work overlaps the round trips). One connection stays on the run's
+ * thread: a sender thread would overlap the store work too, but costs
+ * more CPU per record in wake-ups than it saves on a busy two-core
+ * device (walkbook-sync-bench). Threads rather than
+ * a libcurl multi handle, because sending is the engine's transport hook
+ * (a blocking wb_transport.send): the same code serves a platform
+ * transport, and the senders run nothing but wb_sync__send_once.
+ * Everything that touches the store, the report and the callbacks stays on
+ * the run's thread. A record is in one group at a time and its next
+ * request is only built after its previous one was answered, so its
+ * create, updates and delete never overlap or reorder. A caller's
+ * transport may not be safe on other threads: its requests are sent on
+ * the run's thread, one at a time.
+ */
+#define WB_PUSH_GROUP 64
+#define WB_PUSH_ACKS 16
+#define WB_PUSH_ACK_MS 50
+#define WB_PUSH_PARALLEL_MAX 16
+
+typedef struct push_worker {
+    struct push_pool *pool;
+    pthread_t thread;
+    wb_transport transport;
+    void *ctx;
+    int started;
+} push_worker;
+
+typedef struct push_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    push_job *jobs;
+    size_t n_jobs, limit, next, busy;
+    size_t *finished, n_finished; /* job indexes in the order they came back */
+    int halt, quit;
+    wb_sync *s;
+    push_worker *workers;
+    size_t n_workers;
+} push_pool;
+
+static void job_send(wb_sync *s, const wb_transport *t, push_job *j)
+{
+    j->rc = wb_sync__send_once(s, t, &j->counts, &j->r, j->method, j->url.ptr, j->body.ptr,
+                               j->body.len, etag_of(j->p, j->op));
+    j->handed = 1;
+}
+
+static void *worker_main(void *arg)
+{
+    push_worker *w = arg;
+    push_pool *pool = w->pool;
+    pthread_mutex_lock(&pool->mu);
+    for (;;) {
+        size_t k;
+        while (!pool->quit &&
+               (pool->halt || pool->next >= pool->limit || wb_sync__cancelled(pool->s)))
+            pthread_cond_wait(&pool->wake, &pool->mu);
+        if (pool->quit)
+            break;
+        k = pool->next++;
+        pool->busy++;
+        pthread_mutex_unlock(&pool->mu);
+        job_send(pool->s, &w->transport, &pool->jobs[k]);
+        pthread_mutex_lock(&pool->mu);
+        pool->busy--;
+        pool->finished[pool->n_finished++] = k;
+        pthread_cond_signal(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+static void pool_free(push_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->mu);
+    pool->quit = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mu);
+    for (size_t i = 0; i < pool->n_workers; i++) {
+        if (pool->workers[i].started)
+            pthread_join(pool->workers[i].thread, NULL);
+        wb_transport_curl__free(pool->workers[i].ctx);
+    }
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->mu);
+    wb__free(pool->workers);
+    wb__free(pool->finished);
+    wb__free(pool);
+}
+
+/* The sender threads: NULL when the caller's transport is used. */
+static int pool_new(push_pool **out, wb_sync *s)
+{
+    unsigned n = s->opts.parallel == 0                    ? 1
+                 : s->opts.parallel > WB_PUSH_PARALLEL_MAX ? WB_PUSH_PARALLEL_MAX
+                                                           : s->opts.parallel;
+    push_pool *pool;
+    int error = 0;
+    *out = NULL;
+    if (!s->curl || n <= 1)
+        return 0;
+    if (!(pool = wb__calloc(1, sizeof(*pool))))
+        return wb_error__oom();
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    pool->s = s;
+    if (!(pool->workers = wb__calloc(n, sizeof(*pool->workers))) ||
+        !(pool->finished = wb__calloc(WB_PUSH_GROUP, sizeof(*pool->finished)))) {
+        pool_free(pool);
+        return wb_error__oom();
+    }
+    pool->n_workers = n;
+    for (size_t i = 0; i < n && error >= 0; i++) {
+        push_worker *w = &pool->workers[i];
+        w->pool = pool;
+        if ((error = wb_transport_curl__new(&w->transport, &w->ctx, s)) < 0)
+            break;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            error = wb_error__set(WB_ERROR, WB_ERRCLASS_SYNC, "sync: cannot start a push thread");
+        else
+            w->started = 1;
+    }
+    if (error < 0) {
+        pool_free(pool);
+        return error;
+    }
+    *out = pool;
+    return 0;
+}
+
+/* The answers of one group being read on the run's thread. */
+typedef struct push_acks {
+    wb_syncstore_ack *acks;
+    size_t *which; /* job index of each ack */
+    cJSON **envs;  /* per job */
+    unsigned char *acked;
+    size_t n;
+    int64_t since; /* when the oldest unwritten one came */
+} push_acks;
+
+/* Write the acknowledgements collected so far, then report their progress. */
+static int flush_acks(wb_sync *s, push_job *jobs, push_acks *a, uint64_t *done, uint64_t total)
+{
+    int error;
+    if (a->n == 0)
+        return 0;
+    if ((error = wb_syncstore__ack_group(s->store, a->acks, a->n)) < 0)
+        return error;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t k = a->which[i];
+        if (jobs[k].op == WB_PUSH_CREATE)
+            s->report.created++;
+        else if (jobs[k].op == WB_PUSH_UPDATE)
+            s->report.updated++;
+        else
+            s->report.deleted++;
+        a->acked[k] = 1;
+        (*done)++;
+        wb_sync__progress(s, 1, *done, total > *done ? total : *done);
+    }
+    a->n = 0;
+    return 0;
+}
+
+/* One answer: 1 when it is a plain 2xx (queued for acknowledgement), 0
+ * when push_one must handle it. */
+static int take_answer(wb_sync *s, push_job *jobs, size_t k, push_acks *a)
+{
+    push_job *j = &jobs[k];
+    const cJSON *cust;
+    s->report.requests += j->counts.requests;
+    s->report.bytes_sent += j->counts.bytes_sent;
+    s->report.bytes_received += j->counts.bytes_received;
+    if (wb_push__classify(j->op, j->rc, &j->r) != WB_VERDICT_OK)
+        return 0;
+    if (j->op != WB_PUSH_DELETE) {
+        if (wb_polis__parse_envelope(&a->envs[k], j->r.body, j->r.body_len) < 0) {
+            wb_error_clear(); /* push_one handles the unreadable body */
+            return 0;
+        }
+        cust = wb_json__get(a->envs[k], "customerId");
+        if (cJSON_IsString(cust) && strcmp(cust->valuestring, s->store->customer_id))
+            return 0; /* push_one stops the run */
+    }
+    if (a->n == 0)
+        a->since = wb_sync__now(s);
+    a->acks[a->n] = (wb_syncstore_ack){j->p->local_id, j->p->version, a->envs[k],
+                                       j->op == WB_PUSH_DELETE ? NULL : j->p->data};
+    a->which[a->n++] = k;
+    return 1;
+}
+
+/* 1 when the collected acknowledgements are due to be written. */
+static int acks_due(wb_sync *s, const push_acks *a)
+{
+    return a->n >= WB_PUSH_ACKS || (a->n > 0 && wb_sync__now(s) - a->since >= WB_PUSH_ACK_MS);
+}
+
+/* Send the group's first requests (the first one alone when `probe`:
+ * a token of another customer or a refused token shows there) and
+ * acknowledge the plain 2xx answers, until all are sent or one is not
+ * plain. */
+static int send_group(wb_sync *s, push_pool *pool, push_job *jobs, size_t n_jobs, push_acks *a,
+                      int probe, uint64_t *done, uint64_t total)
+{
+    size_t seen = 0;
+    int error = 0;
+
+    if (!pool) {
+        for (size_t k = 0; k < n_jobs && error >= 0 && !wb_sync__cancelled(s); k++) {
+            job_send(s, &s->transport, &jobs[k]);
+            if (!take_answer(s, jobs, k, a))
+                break;
+            if (acks_due(s, a))
+                error = flush_acks(s, jobs, a, done, total);
+        }
+        return error;
+    }
+    pthread_mutex_lock(&pool->mu);
+    pool->jobs = jobs;
+    pool->n_jobs = n_jobs;
+    pool->limit = probe && n_jobs > 0 ? 1 : n_jobs;
+    pool->next = pool->busy = pool->n_finished = 0;
+    pool->halt = 0;
+    pthread_cond_broadcast(&pool->wake);
+    for (;;) {
+        while (seen < pool->n_finished) {
+            size_t k = pool->finished[seen++];
+            int plain;
+            pthread_mutex_unlock(&pool->mu);
+            plain = take_answer(s, jobs, k, a);
+            if (plain && acks_due(s, a))
+                error = flush_acks(s, jobs, a, done, total);
+            pthread_mutex_lock(&pool->mu);
+            if (!plain || error < 0)
+                pool->halt = 1; /* no more of this group leaves */
+            else if (pool->limit < n_jobs) {
+                pool->limit = n_jobs; /* the probe went through */
+                pthread_cond_broadcast(&pool->wake);
+            }
+        }
+        if (pool->busy == 0 && seen == pool->n_finished &&
+            (pool->halt || pool->next >= pool->limit || wb_sync__cancelled(s)))
+            break;
+        if (a->n > 0) {
+            /* Write what came while waiting for more, at the latest when
+             * it is due. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 5 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&pool->done, &pool->mu, &ts) != 0 && acks_due(s, a)) {
+                pthread_mutex_unlock(&pool->mu);
+                error = flush_acks(s, jobs, a, done, total);
+                pthread_mutex_lock(&pool->mu);
+                if (error < 0)
+                    pool->halt = 1;
+            }
+        } else {
+            pthread_cond_wait(&pool->done, &pool->mu);
+        }
+    }
+    pool->jobs = NULL;
+    pool->n_jobs = pool->limit = pool->next = 0;
+    pthread_mutex_unlock(&pool->mu);
+    return error;
+}
+
+/* One group: mark its creates, send the first requests, acknowledge the
+ * plain answers, then go on record by record with the others. *done
+ * counts the records finished (progress); *probe: send the next group's
+ * first request alone first. */
+static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, uint64_t *done,
+                      uint64_t total, int *probe)
+{
+    push_job *jobs = wb__calloc(n, sizeof(*jobs));
+    const char **ids = wb__calloc(n, sizeof(*ids));
+    push_acks a = {wb__calloc(n, sizeof(*a.acks)), wb__calloc(n, sizeof(*a.which)),
+                   wb__calloc(n, sizeof(*a.envs)), wb__calloc(n, 1), 0, 0};
+    size_t n_jobs = 0, n_ids = 0;
+    int error = 0;
+
+    if (!jobs || !ids || !a.acks || !a.which || !a.envs || !a.acked) {
+        error = wb_error__oom();
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        wb_push_op op = wb_push__plan(&list[i], list[i].create_attempted);
+        push_job *j;
+        if (op != WB_PUSH_CREATE && op != WB_PUSH_UPDATE && op != WB_PUSH_DELETE)
+            continue; /* a lookup or a local acknowledgement: push_one */
+        j = &jobs[n_jobs++];
+        j->p = &list[i];
+        j->op = op;
+        j->token_gen = s->token_gen;
+        if ((error = build_request(s, j->p, op, &j->url, &j->body, &j->method)) < 0)
+            goto cleanup;
+        if (op == WB_PUSH_CREATE)
+            ids[n_ids++] = j->p->local_id;
+    }
+    /* Durable before any request leaves (see send_op). */
+    if ((error = wb_syncstore__mark_create_attempts(s->store, ids, n_ids,
+                                                    wb_sync__now(s) + settle_ms(s))) < 0)
+        goto cleanup;
+    error = send_group(s, pool, jobs, n_jobs, &a, *probe, done, total);
+    if (error >= 0)
+        error = flush_acks(s, jobs, &a, done, total);
+    if (error < 0)
+        goto cleanup;
+    /* The rest, one by one, in the group's order. */
+    *probe = 0;
+    for (size_t i = 0, k = 0; i < n && error >= 0 && !wb_sync__cancelled(s); i++) {
+        push_job *first = NULL;
+        while (k < n_jobs && jobs[k].p < &list[i])
+            k++;
+        if (k < n_jobs && jobs[k].p == &list[i]) {
+            if (a.acked[k])
+                continue;
+            jobs[k].visited = 1;
+            if (jobs[k].handed)
+                first = &jobs[k];
+            if (first && first->rc == 0 && first->r.status == 401) {
+                /* As wb_sync__send does: a new token once per run (asked on
+                 * this thread), and the request again; else stop. */
+                wb_sync__response_free(s, &first->r);
+                if (jobs[k].token_gen == s->token_gen &&
+                    (error = wb_sync__token_refused(s)) < 0) {
+                    jobs[k].visited = 0; /* left answered: see below */
+                    break;
+                }
+                first = NULL;
+            }
+        }
+        *probe = 1; /* the token may have changed: probe the next group */
+        if ((error = push_one(s, &list[i], first)) >= 0) {
+            (*done)++;
+            wb_sync__progress(s, 1, *done, total > *done ? total : *done);
+        }
+    }
+    if (error >= 0 && wb_sync__cancelled(s))
+        error = wb_sync__cancel_error();
+cleanup:
+    /* Creates marked but never handed to a transport (the run stopped
+     * first) need no lookup: unmarked. push_one marks again what it sends. */
+    n_ids = 0;
+    for (size_t k = 0; jobs && ids && k < n_jobs; k++)
+        if (!jobs[k].handed && !jobs[k].visited && jobs[k].op == WB_PUSH_CREATE)
+            ids[n_ids++] = jobs[k].p->local_id;
+    if (jobs && ids) {
+        wb_error_saved saved;
+        int uerr = 0;
+        wb_error__save(&saved);
+        uerr = wb_syncstore__unmark_create_attempts(s->store, ids, n_ids);
+        /* Answered but left (the run stopped): nothing is in flight, due
+         * again at once, looked up first as push_one leaves them. */
+        for (size_t k = 0; k < n_jobs && uerr >= 0; k++)
+            if (jobs[k].handed && !jobs[k].visited && !a.acked[k] &&
+                jobs[k].op == WB_PUSH_CREATE && jobs[k].rc == 0 && jobs[k].r.status != 0)
+                uerr = wb_syncstore__mark_create_attempt(s->store, jobs[k].p->local_id, 0);
+        if (uerr < 0 && error >= 0)
+            error = uerr;
+        else
+            wb_error__restore(&saved);
+    }
+    for (size_t k = 0; jobs && k < n_jobs; k++) {
+        wb_sync__response_free(s, &jobs[k].r);
+        wb_buf__free(&jobs[k].url);
+        wb_buf__free(&jobs[k].body);
+        cJSON_Delete(a.envs ? a.envs[k] : NULL);
+    }
+    wb__free(jobs);
+    wb__free(ids);
+    wb__free(a.acks);
+    wb__free(a.which);
+    wb__free(a.envs);
+    wb__free(a.acked);
+    return error;
+}
+
 int wb_push__run(wb_sync *s)
 {
     int64_t started = wb_sync__now(s);
     uint64_t done = 0, total = 0, visits = 0;
     wb_query q = WB_QUERY_INIT;
     wb_pending cursor;
-    int error = 0, have_cursor = 0, restarted = 0;
+    push_pool *pool = NULL;
+    int error = 0, have_cursor = 0, restarted = 0, probe = 1;
 
     memset(&cursor, 0, sizeof(cursor));
     q.states = WB_STATE_PENDING;
@@ -560,15 +1002,17 @@ int wb_push__run(wb_sync *s)
     if ((error = wb_interaction_count(&total, s->store, &q)) < 0)
         return error;
     wb_sync__progress(s, 1, 0, total);
+    if (total > 0 && (error = pool_new(&pool, s)) < 0)
+        return error;
     for (;;) {
         wb_pending *list = NULL;
         size_t n = 0;
         /* Due at the start of the run: records deferred in this run are not
-         * picked up again. Batches follow a cursor; one pass from the start
+         * picked up again. Groups follow a cursor; one pass from the start
          * at the end picks up what is still pending behind it. */
-        if ((error = wb_syncstore__pending_after(&list, &n, s->store, started, WB_PUSH_BATCH,
+        if ((error = wb_syncstore__pending_after(&list, &n, s->store, started, WB_PUSH_GROUP,
                                                  have_cursor ? &cursor : NULL)) < 0)
-            return error;
+            break;
         if (n == 0) {
             wb_syncstore__pending_free(list, n);
             if (have_cursor && !restarted) {
@@ -581,12 +1025,7 @@ int wb_push__run(wb_sync *s)
         memcpy(cursor.modified, list[n - 1].modified, sizeof(cursor.modified));
         memcpy(cursor.local_id, list[n - 1].local_id, sizeof(cursor.local_id));
         have_cursor = 1;
-        for (size_t i = 0; i < n && error >= 0; i++) {
-            if ((error = push_one(s, &list[i])) >= 0) {
-                done++;
-                wb_sync__progress(s, 1, done, total > done ? total : done);
-            }
-        }
+        error = push_group(s, pool, list, n, &done, total, &probe);
         wb_syncstore__pending_free(list, n);
         /* Every visit ends acknowledged, refused, deferred or edited again;
          * the bound only guards against an app editing without pause. */
@@ -594,5 +1033,6 @@ int wb_push__run(wb_sync *s)
         if (error < 0 || visits > 4 * total + 1024)
             break;
     }
+    pool_free(pool);
     return error;
 }

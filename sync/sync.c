@@ -66,6 +66,9 @@ static int check_options(const wb_sync_options *o)
         o->patch_paths != WB_PATCH_PATHS_DATA)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: patch_paths %d unknown", o->patch_paths);
+    if (o->version >= 4 && o->parallel > 16)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: parallel %u out of range (1 to 16)", o->parallel);
     if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 || o->max_attempts < 0 ||
         o->backoff_base_ms < 0 || o->backoff_max_ms < 0)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
@@ -102,9 +105,11 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
     if (!(s = wb__calloc(1, sizeof(*s))))
         return wb_error__oom();
     /* A version 1 caller's struct ends before `clock`, a version 2 one
-     * before `send_signatures` (the rest stays 0: defaults). */
+     * before `send_signatures`, a version 3 one before `parallel` (the rest
+     * stays 0: defaults). */
     memcpy(&s->opts, opts,
-           opts->version >= 3   ? sizeof(*opts)
+           opts->version >= 4   ? sizeof(*opts)
+           : opts->version == 3 ? offsetof(wb_sync_options, parallel)
            : opts->version == 2 ? offsetof(wb_sync_options, send_signatures)
                                 : offsetof(wb_sync_options, clock));
     if (opts->version >= 2 && opts->clock)
@@ -246,6 +251,7 @@ static int refresh_token(wb_sync *s)
     if (rc == 0 && buf[0]) {
         wipe_free(s->token);
         s->token = wb__strdup(buf);
+        s->token_gen++;
         rc = s->token ? 0 : -1;
     } else {
         rc = -1;
@@ -255,52 +261,72 @@ static int refresh_token(wb_sync *s)
     return rc;
 }
 
-int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const char *url,
-                  const char *body, size_t body_len, const char *etag)
+int wb_sync__send_once(wb_sync *s, const wb_transport *t, wb_sync_counts *counts,
+                       wb_http_response *resp, const char *method, const char *url,
+                       const char *body, size_t body_len, const char *etag)
 {
     wb_http_header headers[4];
     wb_http_request req;
     wb_buf auth = WB_BUF_INIT;
+    size_t n = 0;
+    int rc;
+
+    if (wb_sync__cancelled(s))
+        return wb_sync__cancel_error();
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_s = -1;
+    resp->sent = 1;
+    if (s->token && wb_buf__printf(&auth, "Bearer %s", s->token) < 0)
+        return wb_error__oom();
+    headers[n++] = (wb_http_header){"Accept", "application/json"};
+    if (s->token)
+        headers[n++] = (wb_http_header){"Authorization", auth.ptr};
+    if (body)
+        headers[n++] = (wb_http_header){"Content-Type", "application/json"};
+    if (etag)
+        headers[n++] = (wb_http_header){"etag", etag};
+    req.method = method;
+    req.url = url;
+    req.headers = headers;
+    req.n_headers = n;
+    req.body = body;
+    req.body_len = body ? body_len : 0;
+    req.timeout_ms = s->opts.timeout_ms;
+    counts->requests++;
+    counts->bytes_sent += req.body_len;
+    rc = t->send(t->ctx, &req, resp);
+    counts->bytes_received += resp->body_len;
+    if (rc != 0) {
+        if (rc != WB_EOFFLINE && rc != WB_ENOMEM)
+            rc = WB_EOFFLINE;
+        if (rc == WB_EOFFLINE && (!wb_error_last() || wb_error_last()->code != WB_EOFFLINE))
+            wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET, "%s %s: no response", method, url);
+    }
+    if (auth.ptr)
+        sodium_memzero(auth.ptr, auth.cap);
+    wb_buf__free(&auth);
+    return rc;
+}
+
+int wb_sync__token_refused(wb_sync *s)
+{
+    if (refresh_token(s) == 0)
+        return 0;
+    wb_error__set(WB_EAUTH, WB_ERRCLASS_NET, "server refused the token (HTTP 401)");
+    wb_error__set_http(401);
+    return WB_EAUTH;
+}
+
+int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const char *url,
+                  const char *body, size_t body_len, const char *etag)
+{
+    wb_sync_counts counts = {0, 0, 0};
     int rc = 0;
 
     for (int round = 0; round < 2; round++) {
-        size_t n = 0;
-        if (wb_sync__cancelled(s))
-            return wb_sync__cancel_error();
-        memset(resp, 0, sizeof(*resp));
-        resp->retry_after_s = -1;
-        resp->sent = 1;
-        wb_buf__clear(&auth);
-        if (s->token && wb_buf__printf(&auth, "Bearer %s", s->token) < 0) {
-            rc = wb_error__oom();
-            break;
-        }
-        headers[n++] = (wb_http_header){"Accept", "application/json"};
-        if (s->token)
-            headers[n++] = (wb_http_header){"Authorization", auth.ptr};
-        if (body)
-            headers[n++] = (wb_http_header){"Content-Type", "application/json"};
-        if (etag)
-            headers[n++] = (wb_http_header){"etag", etag};
-        req.method = method;
-        req.url = url;
-        req.headers = headers;
-        req.n_headers = n;
-        req.body = body;
-        req.body_len = body ? body_len : 0;
-        req.timeout_ms = s->opts.timeout_ms;
-        s->report.requests++;
-        s->report.bytes_sent += req.body_len;
-        rc = s->transport.send(s->transport.ctx, &req, resp);
-        s->report.bytes_received += resp->body_len;
-        if (rc != 0) {
-            if (rc != WB_EOFFLINE && rc != WB_ENOMEM)
-                rc = WB_EOFFLINE;
-            if (rc == WB_EOFFLINE && (!wb_error_last() || wb_error_last()->code != WB_EOFFLINE))
-                wb_error__set(WB_EOFFLINE, WB_ERRCLASS_NET, "%s %s: no response", method, url);
-            break;
-        }
-        if (resp->status != 401)
+        rc = wb_sync__send_once(s, &s->transport, &counts, resp, method, url, body, body_len,
+                                etag);
+        if (rc != 0 || resp->status != 401)
             break;
         wb_sync__response_free(s, resp);
         if (round == 0 && refresh_token(s) == 0)
@@ -309,9 +335,9 @@ int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const 
         wb_error__set_http(401);
         break;
     }
-    if (auth.ptr)
-        sodium_memzero(auth.ptr, auth.cap);
-    wb_buf__free(&auth);
+    s->report.requests += counts.requests;
+    s->report.bytes_sent += counts.bytes_sent;
+    s->report.bytes_received += counts.bytes_received;
     return rc;
 }
 

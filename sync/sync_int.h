@@ -43,6 +43,7 @@ struct wb_sync {
     void *curl;             /* the libcurl transport's context, when ours */
     atomic_int cancel;
     int refreshed;          /* token_refresh used in this run */
+    unsigned token_gen;     /* changes with the token */
     int running;
     wb_sync_report report;
     wb_clock clock;         /* the caller's; zero = system clock, nanosleep in slices */
@@ -51,6 +52,19 @@ struct wb_sync {
 };
 
 /* ---- sync.c ---------------------------------------------------------------- */
+
+/* Request counters of one sender (the report's, or a push worker's). */
+typedef struct wb_sync_counts {
+    uint64_t requests, bytes_sent, bytes_received;
+} wb_sync_counts;
+
+/* One request on transport t, counted in *counts: no token refresh, no
+ * report (safe on a push worker while the run's thread waits; s is only
+ * read). Returns 0 when a response arrived (any status, 401 too), else
+ * as wb_sync__send. */
+int wb_sync__send_once(wb_sync *s, const wb_transport *t, wb_sync_counts *counts,
+                       wb_http_response *resp, const char *method, const char *url,
+                       const char *body, size_t body_len, const char *etag);
 
 /* Send one request: Authorization, Accept, Content-Type (with a body) and
  * an etag header when etag is not NULL. Counts requests and bytes. A 401
@@ -62,6 +76,9 @@ struct wb_sync {
 int wb_sync__send(wb_sync *s, wb_http_response *resp, const char *method, const char *url,
                   const char *body, size_t body_len, const char *etag);
 void wb_sync__response_free(wb_sync *s, wb_http_response *resp);
+/* A request was answered 401: 0 when the host gave a new token (the first
+ * time in a run: send it again), else WB_EAUTH with the error set. */
+int wb_sync__token_refused(wb_sync *s);
 
 /* 1 when a cancel was asked (wb_sync_cancel or the progress callback). */
 int wb_sync__cancelled(wb_sync *s);

@@ -198,16 +198,17 @@ static int floor_posts(double *secs, size_t *bytes_out, const char *url, long n)
 
 /* ---- devices -------------------------------------------------------------------- */
 
-static int make_store(const char *path, const char *user, long n)
+static int make_store_of(const char *path, const char *customer, const char *group,
+                         const char *user, long n)
 {
     wb_store *st = NULL;
-    const char *groups[] = {SG_A};
+    const char *groups[] = {group};
     wb_store_options so;
     int rc;
     if (wb_store_options_init(&so, WB_STORE_OPTIONS_VERSION) != 0)
         return -1;
     so.durability = WB_DURABILITY_NORMAL;
-    if (wb_store_open(&st, path, &so) != 0 || wb_store_set_identity(st, CUST_A, user, groups, 1))
+    if (wb_store_open(&st, path, &so) != 0 || wb_store_set_identity(st, customer, user, groups, 1))
         return -1;
     rc = 0;
     for (long i = 0; i < n && rc == 0; i += 1000) {
@@ -224,9 +225,15 @@ static int make_store(const char *path, const char *user, long n)
     return rc;
 }
 
+static int make_store(const char *path, const char *user, long n)
+{
+    return make_store_of(path, CUST_A, SG_A, user, n);
+}
+
 typedef struct run_stats {
     double push_end; /* time of the first pull progress report */
     double push_cpu; /* process CPU time then */
+    int push_only;   /* cancel the run there (the pull is not measured) */
 } run_stats;
 
 static int on_progress(const wb_sync_progress *p, void *ud)
@@ -236,7 +243,7 @@ static int on_progress(const wb_sync_progress *p, void *ud)
         r->push_end = now_s();
         r->push_cpu = cpu_s();
     }
-    return 0;
+    return p->phase == 2 && r->push_only;
 }
 
 static long json_num(const char *report, const char *key)
@@ -246,7 +253,7 @@ static long json_num(const char *report, const char *key)
 }
 
 static int sync_store(char **report, const char *path, const char *url, const char *token,
-                      unsigned page, run_stats *rs, int mmap_mib)
+                      unsigned page, run_stats *rs, int mmap_mib, unsigned parallel)
 {
     wb_sync_options o;
     wb_store_options so;
@@ -263,11 +270,14 @@ static int sync_store(char **report, const char *path, const char *url, const ch
     o.base_url = url;
     o.token = token;
     o.page_size = page;
+    o.parallel = parallel;
     o.progress = rs ? on_progress : NULL;
     o.userdata = rs;
     if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
         return rc;
     rc = wb_sync_run(report, s);
+    if (rc != 0 && rs && rs->push_only && rs->push_end != 0)
+        rc = 0; /* cancelled where the pull began, as asked */
     if (rc != 0)
         fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
     wb_sync_free(s);
@@ -388,6 +398,8 @@ static int pull_with(char **report, const char *path, const char *url, unsigned 
     if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
         return rc;
     rc = wb_sync_run(report, s);
+    if (rc != 0 && rs && rs->push_only && rs->push_end != 0)
+        rc = 0; /* cancelled where the pull began, as asked */
     if (rc != 0)
         fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
     wb_sync_free(s);
@@ -430,7 +442,7 @@ static int pull_child(const char *path, const char *url, const char *page)
     char *report = NULL;
     int rc;
     prctl(PR_SET_NAME, "wb-pull"); /* tells it apart in perf */
-    rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL, 0);
+    rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL, 0, 1);
     if (rc == 0)
         printf("%s\nvmhwm %ld\n", report, vm_hwm_kb());
     wb_free(report);
@@ -462,21 +474,26 @@ static int run_child(char *out, size_t size, struct rusage *ru, const char *self
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page)
+static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page,
+                   unsigned parallel)
 {
     char url[64], coll[96], path1[1100], path2[1100], path3[1100], path4[1100],
         tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
     unsigned port = 0;
     double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu, client_s = 0;
     size_t floor_bytes = 0;
-    run_stats rs = {0};
+    run_stats rs = {0}, prs = {0, 0, 1};
+    char path5[1100], *preport = NULL;
+    double par_s = 0, par_cpu = 0;
     struct rusage ru;
     long hwm_kb;
     int pull_rc;
 
     snprintf(path1, sizeof(path1), "%s/push-%ld.db", dir, n);
     snprintf(path2, sizeof(path2), "%s/pull-%ld.db", dir, n);
-    if (make_store(path1, USER_1, n) != 0 || make_store(path2, USER_2, 0) != 0) {
+    snprintf(path5, sizeof(path5), "%s/parallel-%ld.db", dir, n);
+    if (make_store(path1, USER_1, n) != 0 || make_store(path2, USER_2, 0) != 0 ||
+        (parallel > 1 && make_store_of(path5, CUST_B, SG_B, USER_F, n) != 0)) {
         fprintf(stderr, "cannot make the stores\n");
         return -1;
     }
@@ -496,7 +513,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     floor_cpu = cpu_s() - c0;
     c0 = cpu_s();
     t0 = now_s();
-    if (sync_store(&report, path1, url, "tok1", page, &rs, 256) != 0 ||
+    if (sync_store(&report, path1, url, "tok1", page, &rs, 256, 1) != 0 ||
         json_num(report, "\"created\":") != n) {
         fprintf(stderr, "push failed: %s\n", report ? report : "-");
         wb_free(report);
@@ -505,6 +522,24 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     }
     push_s = (rs.push_end ? rs.push_end : now_s()) - t0;
     push_cpu = (rs.push_end ? rs.push_cpu : cpu_s()) - c0;
+
+    /* The same push on `parallel` connections, from a device of the floor's
+     * customer (the pull below does not see its records either); its run
+     * stops where the pull would begin. */
+    if (parallel > 1) {
+        c0 = cpu_s();
+        t0 = now_s();
+        if (sync_store(&preport, path5, url, "tokf", page, &prs, 256, parallel) != 0 ||
+            json_num(preport, "\"created\":") != n) {
+            fprintf(stderr, "parallel push failed: %s\n", preport ? preport : "-");
+            wb_free(report);
+            wb_free(preport);
+            stop_server();
+            return -1;
+        }
+        par_s = prs.push_end - t0;
+        par_cpu = prs.push_cpu - c0;
+    }
 
     snprintf(pg, sizeof(pg), "%u", page);
     snprintf(path3, sizeof(path3), "%s/tape-%ld.db", dir, n);
@@ -528,6 +563,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     if (pull_rc != 0 || json_num(child_out, "\"inserted\":") != n) {
         fprintf(stderr, "pull failed: %s\n", child_out);
         wb_free(report);
+        wb_free(preport);
         return -1;
     }
     {
@@ -542,6 +578,12 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
            n, (double)n / push_s, json_num(report, "\"requests\":"),
            (double)json_num(report, "\"bytesSent\":") / 1e6, push_s, floor_s / push_s,
            push_cpu * 1e6 / (double)n);
+    if (parallel > 1)
+        printf("bench: N=%ld push%-2u %8.0f records/s  %ld requests  %.1f MB sent  %.2f s  "
+               "ratio to floor %.2f  client cpu %.0f us/record  (%u connections)\n",
+               n, parallel, (double)n / par_s, json_num(preport, "\"requests\":"),
+               (double)json_num(preport, "\"bytesSent\":") / 1e6, par_s, floor_s / par_s,
+               par_cpu * 1e6 / (double)n, parallel);
     printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
            "page %u  peak RSS %.1f MB (ru_maxrss %.1f MB)  cpu %.2f s\n",
            n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
@@ -557,6 +599,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         printf("bench: N=%ld client  (the client-only pull failed: %s)\n", n, client_out);
     fflush(stdout);
     wb_free(report);
+    wb_free(preport);
     return 0;
 }
 
@@ -565,7 +608,7 @@ int main(int argc, char **argv)
     const char *server = WBB_SERVER_BIN, *ns = "10000,100000";
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[1024], self[1024], cmd[1100];
-    unsigned page = 500;
+    unsigned page = 500, parallel = 4;
     ssize_t sl;
     int failed = 0;
 
@@ -576,6 +619,8 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--n") == 0)
             ns = argv[i + 1];
+        else if (strcmp(argv[i], "--parallel") == 0)
+            parallel = (unsigned)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--page-size") == 0)
             page = (unsigned)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--server") == 0)
@@ -597,7 +642,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof(dir), "%s/wb-sync-bench-XXXXXX", tmp);
         if (n <= 0 || !mkdtemp(dir))
             return 2;
-        if (bench_n(self, server, dir, n, page) != 0)
+        if (bench_n(self, server, dir, n, page, parallel) != 0)
             failed = 1;
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)

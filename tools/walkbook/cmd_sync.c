@@ -13,7 +13,8 @@
 const char cli_usage_sync[] =
     "usage: walkbook [--db PATH] [--json] sync --server URL [--token TOKEN] [--api v1|v2]\n"
     "                [--policy merge|server-wins|client-wins|manual] [--prefer local|remote]\n"
-    "                [--ca-file FILE] [--page-size N] [--walklists] [--send-signatures]\n"
+    "                [--ca-file FILE] [--page-size N] [--parallel N] [--walklists]\n"
+    "                [--send-signatures]\n"
     "\n"
     "Push local changes to the server, then pull the server's changes.\n"
     "  --server URL    base URL, e.g. https://api.polisapp.com or http://127.0.0.1:8080\n"
@@ -26,6 +27,8 @@ const char cli_usage_sync[] =
     "  --prefer SIDE   under merge, the side of a field changed on both (default local)\n"
     "  --ca-file FILE  CA bundle for TLS\n"
     "  --page-size N   records per pulled page (default 200)\n"
+    "  --parallel N    push on N connections at once (1 to 16, default 1); each\n"
+    "                  record still goes out once, its changes in order\n"
     "  --walklists     also download the walk lists of your campaigns (campaigns,\n"
     "                  surveys, lists with their households and contacts) for\n"
     "                  offline use; see 'walkbook walklist'\n"
@@ -89,7 +92,7 @@ static int parse_policy(const char *s)
 int cli_cmd_sync(cli *c, int argc, char **argv)
 {
     const char *server = NULL, *token = NULL, *api = NULL, *policy = NULL, *prefer = NULL;
-    const char *ca_file = NULL, *page_size = NULL;
+    const char *ca_file = NULL, *page_size = NULL, *parallel = NULL;
     int walklists = 0, send_signatures = 0;
     const cli_opt opts[] = {
         {"send-signatures", CLI_OPT_FLAG, &send_signatures, NULL, NULL},
@@ -101,6 +104,7 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
         {"prefer", CLI_OPT_VALUE, NULL, &prefer, NULL},
         {"ca-file", CLI_OPT_VALUE, NULL, &ca_file, NULL},
         {"page-size", CLI_OPT_VALUE, NULL, &page_size, NULL},
+        {"parallel", CLI_OPT_VALUE, NULL, &parallel, NULL},
     };
     const char *pos[1];
     size_t n_pos;
@@ -146,6 +150,13 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
         if (*end || n < 1 || n > 10000)
             return cli_usage_error(c, "--page-size must be a number from 1 to 10000");
         o.page_size = (unsigned)n;
+    }
+    if (parallel) {
+        char *end;
+        long n = strtol(parallel, &end, 10);
+        if (*end || n < 1 || n > 16)
+            return cli_usage_error(c, "--parallel must be a number from 1 to 16");
+        o.parallel = (unsigned)n;
     }
     if (isatty(STDERR_FILENO) && !c->json)
         o.progress = progress_bar;
