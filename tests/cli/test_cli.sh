@@ -909,6 +909,24 @@ assert r["devices"][0]["publicKey"] == sys.argv[2] and r["devices"][0]["ok"], r
 ' "$PORT2" "$PK"
     kill "$SERVER2_PID" 2>/dev/null
     wait "$SERVER2_PID" 2>/dev/null
+    # --parallel N: a device's records pushed on N connections.
+    P() { run --db "$T/sync-par.db" "$@"; }
+    P init --customer "$SC" --user "$SU" --security-group "$SG2"
+    for i in 1 2 3 4 5; do
+        body "$CAMP_A" "$CONTACT_2" "2020-04-0${i}T11:00:00.000Z" >"$T/p$i.json"
+        P record "$T/p$i.json"
+    done
+    P sync --server "http://127.0.0.1:$PORT" --token cli-token --parallel 0
+    check "sync --parallel 0 is refused" 1 "--parallel"
+    P sync --server "http://127.0.0.1:$PORT" --token cli-token --parallel 3
+    check "sync --parallel 3" 0
+    py "sync --parallel pushed every record once" '
+import sys
+out = open(sys.argv[1]).read()
+assert "pushed 5 created" in out and "0 not synced" in out, out
+' "$T/out"
+    P --json status
+    py "everything synced after sync --parallel" 'import json,sys; d=json.load(open(sys.argv[1]))["interactions"]; assert d["synced"] == 5, d' "$T/out"
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
     S sync --server "http://127.0.0.1:$PORT" --token cli-token

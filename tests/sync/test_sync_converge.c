@@ -6,8 +6,9 @@
  * once, some SIGKILLed, the parent editing meanwhile), 15 % of requests
  * faulted; then a clean sync of every device until quiet and the checks
  * (identical data record by record, no duplicate on the server, no lost
- * edit under merge). One case per policy. walkbook-sync-converge runs many
- * more seeds.
+ * edit under merge). One case per policy, and two seeds whose pushes use
+ * several connections (wb_sync_options.parallel). walkbook-sync-converge
+ * runs many more seeds (--parallel N).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "walkbook.h"
 #include "wbtest.h"
 
-static void run_seed(unsigned long seed, int policy)
+static void run_seed_on(unsigned long seed, int policy, unsigned parallel)
 {
     wbc_opts o = WBC_OPTS_INIT;
     wbc_result r;
@@ -27,6 +28,7 @@ static void run_seed(unsigned long seed, int policy)
     o.workdir = wbt_path(dir);
     o.rounds = 6;
     o.policy = policy;
+    o.parallel = parallel;
     WBT_ASSERT(mkdir(o.workdir, 0700) == 0);
     WBT_ASSERT(wbc_run_seed(&r, seed, &o) == 0);
     if (!r.ok)
@@ -35,6 +37,11 @@ static void run_seed(unsigned long seed, int policy)
     WBT_ASSERT(r.records > 0 && r.updates > 0 && r.syncs > 0);
     WBT_ASSERT(r.faults_fired > 0);
     WBT_ASSERT(r.server_live > 0);
+}
+
+static void run_seed(unsigned long seed, int policy)
+{
+    run_seed_on(seed, policy, 1);
 }
 
 static void test_sync_converge__merge(void)
@@ -52,10 +59,23 @@ static void test_sync_converge__client_wins(void)
     run_seed(103, WB_POLICY_CLIENT_WINS);
 }
 
+/* Pushes on 3 connections at once, under the same faults and kills. */
+static void test_sync_converge__merge_parallel(void)
+{
+    run_seed_on(104, WB_POLICY_MERGE, 3);
+}
+
+static void test_sync_converge__server_wins_parallel(void)
+{
+    run_seed_on(105, WB_POLICY_SERVER_WINS, 4);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_sync_converge__merge),
     WBT_CASE(test_sync_converge__server_wins),
     WBT_CASE(test_sync_converge__client_wins),
+    WBT_CASE(test_sync_converge__merge_parallel),
+    WBT_CASE(test_sync_converge__server_wins_parallel),
 };
 
 WBT_MAIN(cases, NULL, NULL)

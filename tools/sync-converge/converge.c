@@ -574,6 +574,7 @@ static int sync_device(run *c, int dev, int faulty, char **report)
     o.backoff_base_ms = 5;
     o.backoff_max_ms = 100;
     o.page_size = (unsigned)(3 + rnd_int(&c->r, 40));
+    o.parallel = c->o->parallel;
     if ((rc = wb_sync_new(&s, c->store_path[dev], NULL, &o)) != 0)
         return rc;
     rc = wb_sync_run(report, s);

@@ -42,9 +42,10 @@ typedef struct wbc_opts {
     double kill_rate;       /* chance that a sync child is SIGKILLed */
     int policy;             /* WB_POLICY_*; -1 = from the seed */
     int verbose;
+    unsigned parallel;      /* push connections of every sync (0 = 1) */
 } wbc_opts;
 
-#define WBC_OPTS_INIT {NULL, NULL, 3, 8, 0.15, 0.3, -1, 0}
+#define WBC_OPTS_INIT {NULL, NULL, 3, 8, 0.15, 0.3, -1, 0, 0}
 
 typedef struct wbc_result {
     int ok;

@@ -3,7 +3,7 @@
  * converge.h over a range of seeds, one line per seed and a total.
  *
  *   walkbook-sync-converge [--seeds A..B] [--devices N] [--rounds R]
- *                          [--fault-rate P] [--kill-rate P]
+ *                          [--fault-rate P] [--kill-rate P] [--parallel N]
  *                          [--policy merge|server-wins|client-wins]
  *                          [--server PATH] [--keep]
  *
@@ -32,7 +32,8 @@
 static void usage(void)
 {
     fputs("usage: walkbook-sync-converge [--seeds A..B] [--devices N] [--rounds R]\n"
-          "         [--fault-rate P] [--kill-rate P] [--policy merge|server-wins|client-wins]\n"
+          "         [--fault-rate P] [--kill-rate P] [--parallel N]\n"
+          "         [--policy merge|server-wins|client-wins]\n"
           "         [--server PATH] [--keep] [--verbose]\n",
           stderr);
     exit(2);
@@ -79,6 +80,10 @@ int main(int argc, char **argv)
             o.fault_rate = atof(v);
         } else if (strcmp(a, "--kill-rate") == 0) {
             o.kill_rate = atof(v);
+        } else if (strcmp(a, "--parallel") == 0) {
+            o.parallel = (unsigned)atoi(v); /* push connections, 1 to 16 */
+            if (o.parallel < 1 || o.parallel > 16)
+                usage();
         } else if (strcmp(a, "--policy") == 0) {
             if (strcmp(v, "merge") == 0)
                 o.policy = WB_POLICY_MERGE;
