@@ -636,6 +636,7 @@ typedef struct push_pool {
     size_t n_jobs, limit, next, busy;
     size_t *finished, n_finished; /* job indexes in the order they came back */
     int halt, quit;
+    int64_t send_until; /* no first request leaves after this (run's clock) */
     wb_sync *s;
     push_worker *workers;
     size_t n_workers;
@@ -808,13 +809,15 @@ static int acks_due(wb_sync *s, const push_acks *a)
  * acknowledge the plain 2xx answers, until all are sent or one is not
  * plain. */
 static int send_group(wb_sync *s, push_pool *pool, push_job *jobs, size_t n_jobs, push_acks *a,
-                      int probe, uint64_t *done, uint64_t total)
+                      int probe, int64_t send_until, uint64_t *done, uint64_t total)
 {
     size_t seen = 0;
     int error = 0;
 
     if (!pool) {
         for (size_t k = 0; k < n_jobs && error >= 0 && !wb_sync__cancelled(s); k++) {
+            if (wb_sync__now(s) > send_until)
+                break; /* the rest one by one, each marked as it leaves */
             job_send(s, &s->transport, &jobs[k]);
             if (!take_answer(s, jobs, k, a))
                 break;
@@ -849,9 +852,11 @@ static int send_group(wb_sync *s, push_pool *pool, push_job *jobs, size_t n_jobs
         if (pool->busy == 0 && seen == pool->n_finished &&
             (pool->halt || pool->next >= pool->limit || wb_sync__cancelled(s)))
             break;
-        if (a->n > 0) {
+        if (!pool->halt && wb_sync__now(s) > send_until)
+            pool->halt = 1; /* the rest one by one, each marked as it leaves */
+        {
             /* Write what came while waiting for more, at the latest when
-             * it is due. */
+             * it is due; look at the clock every 5 ms. */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 5 * 1000000L;
@@ -866,8 +871,6 @@ static int send_group(wb_sync *s, push_pool *pool, push_job *jobs, size_t n_jobs
                 if (error < 0)
                     pool->halt = 1;
             }
-        } else {
-            pthread_cond_wait(&pool->done, &pool->mu);
         }
     }
     pool->jobs = NULL;
@@ -888,6 +891,7 @@ static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, u
     push_acks a = {wb__calloc(n, sizeof(*a.acks)), wb__calloc(n, sizeof(*a.which)),
                    wb__calloc(n, sizeof(*a.envs)), wb__calloc(n, 1), 0, 0};
     size_t n_jobs = 0, n_ids = 0;
+    int64_t now;
     int error = 0;
 
     if (!jobs || !ids || !a.acks || !a.which || !a.envs || !a.acked) {
@@ -908,11 +912,16 @@ static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, u
         if (op == WB_PUSH_CREATE)
             ids[n_ids++] = j->p->local_id;
     }
-    /* Durable before any request leaves (see send_op). */
+    /* Durable before any request leaves (see send_op). The settle time
+     * must follow the last request of the group, not the mark: the group's
+     * first requests leave only within one settle time of the mark, and the
+     * mark gives them two more. What is left unsent then goes one by one,
+     * each marked as it leaves. */
+    now = wb_sync__now(s);
     if ((error = wb_syncstore__mark_create_attempts(s->store, ids, n_ids,
-                                                    wb_sync__now(s) + settle_ms(s))) < 0)
+                                                    now + 3 * settle_ms(s))) < 0)
         goto cleanup;
-    error = send_group(s, pool, jobs, n_jobs, &a, *probe, done, total);
+    error = send_group(s, pool, jobs, n_jobs, &a, *probe, now + settle_ms(s), done, total);
     if (error >= 0)
         error = flush_acks(s, jobs, &a, done, total);
     if (error < 0)
