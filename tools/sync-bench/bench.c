@@ -398,8 +398,6 @@ static int pull_with(char **report, const char *path, const char *url, unsigned 
     if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
         return rc;
     rc = wb_sync_run(report, s);
-    if (rc != 0 && rs && rs->push_only && rs->push_end != 0)
-        rc = 0; /* cancelled where the pull began, as asked */
     if (rc != 0)
         fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
     wb_sync_free(s);
