@@ -53,37 +53,9 @@ static size_t make_ad(unsigned char *ad, const char *table, const char *column,
     return n;
 }
 
-/* Base64url without padding, table-driven: ciphertext is not secret, so the
- * constant-time codec of libsodium is not needed on this hot path. */
-static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t b64_encoded_len(size_t n)
-{
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-static void b64_encode(char *out, const unsigned char *in, size_t n)
-{
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *out++ = b64_chars[v >> 18];
-        *out++ = b64_chars[(v >> 12) & 63];
-        *out++ = b64_chars[(v >> 6) & 63];
-        *out++ = b64_chars[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *out++ = b64_chars[v >> 18];
-        *out++ = b64_chars[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *out++ = b64_chars[v >> 18];
-        *out++ = b64_chars[(v >> 12) & 63];
-        *out++ = b64_chars[(v >> 6) & 63];
-    }
-}
-
+/* Base64url (no padding) of the format before 006, decoded once by that
+ * migration (wb_unbase64). Table-driven: ciphertext is not secret, so the
+ * constant-time codec of libsodium is not needed. */
 /* Value of each base64url character, 64 for anything else. */
 static const unsigned char b64_table[256] = {
     64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
@@ -142,82 +114,69 @@ static long b64_decode(unsigned char *out, const char *in, size_t len)
 static int seal_with(wb_buf *out, const unsigned char *key, const char *table,
                      const char *column, const char *row_key, const char *plain, size_t len)
 {
-    unsigned char ad[AD_MAX], stack[1024];
-    unsigned char *raw = stack, *heap = NULL;
-    size_t raw_len = len + WB_CRYPTO_OVERHEAD, ad_len, enc_len;
+    unsigned char ad[AD_MAX], *raw;
+    size_t raw_len = len + WB_CRYPTO_OVERHEAD, ad_len;
     unsigned long long clen = 0;
-    int error = 0;
 
     if (len > (size_t)INT32_MAX)
         return wb_error__set(WB_ETOOBIG, WB_ERRCLASS_CRYPTO, "%s.%s: value too large to seal",
                              table, column);
-    if (raw_len > sizeof(stack)) {
-        if (!(heap = wb__malloc(raw_len)))
-            return wb_error__oom();
-        raw = heap;
-    }
+    /* Sealed straight into the caller's buffer: no staging copy. */
+    if (wb_buf__grow(out, raw_len) < 0)
+        return wb_error__oom();
+    raw = (unsigned char *)out->ptr + out->len;
     ad_len = make_ad(ad, table, column, row_key);
     raw[0] = WB_CRYPTO_VERSION_BYTE;
     randombytes_buf(raw + 1, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
         (const unsigned char *)plain, len, ad, ad_len, NULL, raw + 1, key);
-    enc_len = b64_encoded_len(raw_len);
-    if (wb_buf__grow(out, enc_len) < 0) {
-        error = wb_error__oom();
-        goto cleanup;
-    }
-    b64_encode(out->ptr + out->len, raw, raw_len);
-    out->len += enc_len;
+    out->len += raw_len;
     out->ptr[out->len] = '\0';
-cleanup:
-    wb__free(heap);
-    return error;
+    return 0;
+}
+
+/* Open raw sealed bytes into dst (room for len - WB_CRYPTO_OVERHEAD bytes);
+ * the plaintext length in *plen. */
+static int open_raw(unsigned char *dst, unsigned long long *plen, const unsigned char *key,
+                    const char *table, const char *column, const char *row_key,
+                    const unsigned char *raw, size_t len)
+{
+    unsigned char ad[AD_MAX];
+    size_t ad_len;
+    if (!raw || len < WB_CRYPTO_OVERHEAD || raw[0] != WB_CRYPTO_VERSION_BYTE)
+        return wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
+                             "%s.%s of %s: not a sealed value (modified or written in clear)",
+                             table, column, row_key);
+    ad_len = make_ad(ad, table, column, row_key);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            dst, plen, NULL, raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+            (unsigned long long)len - 1 - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad,
+            ad_len, raw + 1, key) != 0)
+        return wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
+                             "%s.%s of %s: sealed value failed authentication (tampered, or "
+                             "moved from another row or column)",
+                             table, column, row_key);
+    return 0;
 }
 
 static int open_with(wb_buf *out, const unsigned char *key, const char *table,
                      const char *column, const char *row_key, const char *sealed, size_t len)
 {
-    unsigned char ad[AD_MAX], stack[1024];
-    unsigned char *raw = stack, *heap = NULL;
-    size_t cap = len / 4 * 3 + 3, ad_len;
     unsigned long long plen = 0;
-    long raw_len;
-    int error = 0;
-
-    if (cap > sizeof(stack)) {
-        if (!(heap = wb__malloc(cap)))
-            return wb_error__oom();
-        raw = heap;
-    }
-    raw_len = b64_decode(raw, sealed, len);
-    if (raw_len < (long)WB_CRYPTO_OVERHEAD || raw[0] != WB_CRYPTO_VERSION_BYTE) {
-        error = wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
-                              "%s.%s of %s: not a sealed value (modified or written in clear)",
-                              table, column, row_key);
-        goto cleanup;
-    }
-    if (wb_buf__grow(out, (size_t)raw_len) < 0) {
-        error = wb_error__oom();
-        goto cleanup;
-    }
-    ad_len = make_ad(ad, table, column, row_key);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            (unsigned char *)out->ptr + out->len, &plen, NULL,
-            raw + 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-            (unsigned long long)raw_len - 1 - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad,
-            ad_len, raw + 1, key) != 0) {
-        error = wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
-                              "%s.%s of %s: sealed value failed authentication (tampered, or "
-                              "moved from another row or column)",
-                              table, column, row_key);
-        goto cleanup;
+    int error;
+    /* Decrypted straight into the caller's buffer (an envelope being
+     * built, on the read path): no staging copy. */
+    if (wb_buf__grow(out, len) < 0)
+        return wb_error__oom();
+    if ((error = open_raw((unsigned char *)out->ptr + out->len, &plen, key, table, column,
+                          row_key, (const unsigned char *)sealed, len)) < 0) {
+        out->ptr[out->len] = '\0';
+        return error;
     }
     out->len += (size_t)plen;
     out->ptr[out->len] = '\0';
-cleanup:
-    wb__free(heap);
-    return error;
+    return 0;
 }
 
 int wb_crypto__seal(wb_buf *out, const wb_store *store, const char *table, const char *column,
@@ -229,6 +188,25 @@ int wb_crypto__seal(wb_buf *out, const wb_store *store, const char *table, const
         return 0;
     }
     return seal_with(out, store->keys->field, table, column, row_key, plain, len);
+}
+
+int wb_crypto__bind_sealed(sqlite3_stmt *st, int idx, const wb_store *store, const wb_buf *sealed)
+{
+    const char *p = sealed->ptr ? sealed->ptr : "";
+    if (store->encrypted)
+        return sqlite3_bind_blob64(st, idx, p, sealed->len, SQLITE_STATIC);
+    return sqlite3_bind_text64(st, idx, p, sealed->len, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+int wb_crypto__open_column(wb_buf *out, const wb_store *store, const char *table,
+                           const char *column, const char *row_key, sqlite3_stmt *st, int col)
+{
+    /* column_blob hands out the stored bytes as they are; column_text on a
+     * BLOB would first copy it to add a terminator. */
+    const char *v = store->encrypted ? (const char *)sqlite3_column_blob(st, col)
+                                     : (const char *)sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    return wb_crypto__open(out, store, table, column, row_key, v ? v : "", len);
 }
 
 int wb_crypto__open(wb_buf *out, const wb_store *store, const char *table, const char *column,
@@ -262,6 +240,18 @@ void wb_crypto__wipe_buf(wb_buf *b)
 
 enum { FN_SEAL, FN_OPEN, FN_RESEAL };
 
+/* Plaintext handed to SQLite as a function result: SQLite owns it without a
+ * copy and frees it through this, which wipes it first. The length sits in
+ * front of the text. */
+static void free_wiped(void *p)
+{
+    unsigned char *base = (unsigned char *)p - sizeof(size_t);
+    size_t len;
+    memcpy(&len, base, sizeof(len));
+    sodium_memzero(base, len + sizeof(size_t));
+    sqlite3_free(base);
+}
+
 static void sql_fn(sqlite3_context *ctx, int kind, sqlite3_value **argv)
 {
     wb_store *store = sqlite3_user_data(ctx);
@@ -270,43 +260,72 @@ static void sql_fn(sqlite3_context *ctx, int kind, sqlite3_value **argv)
     const char *row_key = (const char *)sqlite3_value_text(argv[2]);
     const char *value;
     wb_buf out = WB_BUF_INIT, mid = WB_BUF_INIT;
-    int error;
+    int error, type = sqlite3_value_type(argv[3]);
 
-    if (sqlite3_value_type(argv[3]) == SQLITE_NULL) {
+    if (type == SQLITE_NULL) {
         sqlite3_result_null(ctx);
         return;
     }
-    value = (const char *)sqlite3_value_text(argv[3]);
-    if (!table || !column || !row_key || !value) {
+    if (!store->encrypted && kind != FN_RESEAL) {
+        /* A plain store: both are the identity. */
+        sqlite3_result_value(ctx, argv[3]);
+        return;
+    }
+    /* Sealed values are BLOBs, plaintext is TEXT; either is read as the
+     * bytes it holds (a TEXT where a sealed value belongs fails to open). */
+    value = kind == FN_SEAL ? (const char *)sqlite3_value_text(argv[3])
+                            : (const char *)sqlite3_value_blob(argv[3]);
+    size_t len = (size_t)sqlite3_value_bytes(argv[3]);
+    if (!table || !column || !row_key || (!value && len > 0)) {
         sqlite3_result_error_nomem(ctx);
         return;
     }
-    size_t len = (size_t)sqlite3_value_bytes(argv[3]);
-    switch (kind) {
-    case FN_SEAL: error = wb_crypto__seal(&out, store, table, column, row_key, value, len); break;
-    case FN_OPEN: error = wb_crypto__open(&out, store, table, column, row_key, value, len); break;
-    default:
-        /* Rekey: open under the current key, seal under the new one. */
+    if (!value)
+        value = "";
+    if (kind == FN_OPEN) {
+        unsigned long long plen = 0;
+        size_t cap = len + sizeof(size_t) + 1;
+        unsigned char *base = sqlite3_malloc64(cap);
+        if (!base) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        error = open_raw(base + sizeof(size_t), &plen, store->keys->field, table, column,
+                         row_key, (const unsigned char *)value, len);
+        if (error < 0) {
+            sqlite3_free(base);
+            sqlite3_result_error(ctx, wb_error_last() ? wb_error_last()->message : "crypto", -1);
+            sqlite3_result_error_code(ctx, SQLITE_AUTH);
+            return;
+        }
+        size_t n = (size_t)plen;
+        memcpy(base, &n, sizeof(n));
+        base[sizeof(size_t) + n] = '\0';
+        sqlite3_result_text64(ctx, (const char *)base + sizeof(size_t), n, free_wiped,
+                              SQLITE_UTF8);
+        return;
+    }
+    if (kind == FN_SEAL) {
+        error = seal_with(&out, store->keys->field, table, column, row_key, value, len);
+    } else {
+        /* Rekey or encrypt: open under the current key (the identity in a
+         * plain store), seal under the new one. */
         error = wb_crypto__open(&mid, store, table, column, row_key, value, len);
         if (error == 0)
             error = seal_with(&out, store->rekey_to->field, table, column, row_key,
                               mid.ptr ? mid.ptr : "", mid.len);
         if (mid.ptr)
-            sodium_memzero(mid.ptr, mid.len);
-        break;
+            sodium_memzero(mid.ptr, mid.cap);
+        wb_buf__free(&mid);
     }
-    wb_buf__free(&mid);
     if (error < 0) {
         wb_buf__free(&out);
         sqlite3_result_error(ctx, wb_error_last() ? wb_error_last()->message : "crypto", -1);
         sqlite3_result_error_code(ctx, SQLITE_AUTH);
         return;
     }
-    /* Plaintext handed to SQLite is wiped by us after SQLite copied it. */
-    sqlite3_result_text(ctx, out.ptr ? out.ptr : "", (int)out.len, SQLITE_TRANSIENT);
-    if (out.ptr && kind == FN_OPEN)
-        sodium_memzero(out.ptr, out.len);
-    wb_buf__free(&out);
+    /* Ciphertext: SQLite frees the buffer itself, no copy. */
+    sqlite3_result_blob64(ctx, out.ptr, out.len, wb__free);
 }
 
 static void sql_seal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -325,6 +344,41 @@ static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     sql_fn(ctx, FN_RESEAL, argv);
+}
+
+/* wb_unbase64(x): migration 006. Base64url TEXT to its BLOB; anything else
+ * (NULL, a BLOB, text that does not decode) comes back unchanged. */
+static void sql_unbase64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *in;
+    size_t len;
+    unsigned char *out;
+    long n;
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    in = (const char *)sqlite3_value_text(argv[0]);
+    len = (size_t)sqlite3_value_bytes(argv[0]);
+    if (!in || !(out = sqlite3_malloc64(len / 4 * 3 + 3))) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    n = b64_decode(out, in, len);
+    if (n < (long)WB_CRYPTO_OVERHEAD || out[0] != WB_CRYPTO_VERSION_BYTE) {
+        sqlite3_free(out);
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    sqlite3_result_blob64(ctx, out, (sqlite3_uint64)n, sqlite3_free);
+}
+
+int wb_crypto__register_migration(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "wb_unbase64", 1,
+                                   SQLITE_UTF8 | SQLITE_DIRECTONLY | SQLITE_DETERMINISTIC, NULL,
+                                   sql_unbase64, NULL, NULL);
 }
 
 int wb_crypto__register(wb_store *store)
@@ -500,7 +554,7 @@ static int create_keys(wb_store *store, const wb_store_options *opts)
         /* Raw secret key bytes in a plain store are not text: store them as
          * hex there, like any other clear value. */
         if (encrypt) {
-            sqlite3_bind_text(st, 8, sealed_sk.ptr, (int)sealed_sk.len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 8, sealed_sk.ptr, (int)sealed_sk.len, SQLITE_STATIC);
         } else {
             char hex[crypto_sign_SECRETKEYBYTES * 2 + 1];
             sodium_bin2hex(hex, sizeof(hex), store->keys->sign_sk, sizeof(store->keys->sign_sk));
@@ -601,9 +655,7 @@ static int load_keys(wb_store *store, const wb_store_options *opts)
             goto cleanup;
         }
         store->encrypted = 1;
-        error = wb_crypto__open(&sk, store, "store_keys", "sign_secret", "1",
-                                (const char *)sqlite3_column_text(st, 3),
-                                (size_t)sqlite3_column_bytes(st, 3));
+        error = wb_crypto__open_column(&sk, store, "store_keys", "sign_secret", "1", st, 3);
         if (error < 0)
             goto cleanup;
         if (sk.len != crypto_sign_SECRETKEYBYTES) {
@@ -782,7 +834,7 @@ int wb_store_rekey(wb_store *store, const wb_store_options *new_keys)
                 wb_buf__free(&sk);
                 goto cleanup;
             }
-            sqlite3_bind_text(st, 7, sk.ptr, (int)sk.len, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 7, sk.ptr, (int)sk.len, SQLITE_TRANSIENT);
         }
         wb_buf__free(&sk);
         rc = sqlite3_step(st);

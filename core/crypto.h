@@ -2,9 +2,11 @@
  * crypto.h - sealing personal fields at rest, the store's keys and the
  * signed interaction log.
  *
- * A sealed value is TEXT (the STRICT tables declare these columns TEXT):
- * base64url, no padding, of  0x01 | nonce (24) | XChaCha20-Poly1305
- * ciphertext and tag. The associated data is "walkbook/1:<table>.<column>:
+ * A sealed value is a BLOB (the sealed columns are declared ANY since
+ * migration 006; a plain store keeps TEXT there):  0x01 | nonce (24) |
+ * XChaCha20-Poly1305 ciphertext and tag. Stores made before 006 kept the
+ * same bytes as base64url TEXT; that migration decodes them once. The
+ * associated data is "walkbook/1:<table>.<column>:
  * <row key>", so a ciphertext copied to another row or column fails to open
  * (reported as WB_ETAMPER, like any other modification).
  *
@@ -15,8 +17,9 @@
  *
  * SQL functions registered on every connection of a store, for statements
  * that read or write sealed columns without a C round trip:
- *   wb_seal(table, column, row_key, value)   -> sealed TEXT (NULL stays NULL)
+ *   wb_seal(table, column, row_key, value)   -> sealed BLOB (NULL stays NULL)
  *   wb_open(table, column, row_key, value)   -> plaintext TEXT
+ * (in a plain store both return the value unchanged)
  * A failure inside them sets the walkbook error (WB_ETAMPER, WB_ENOMEM) and
  * makes the statement fail with SQLITE_AUTH; wb_store__sqlite_error then
  * passes that error through.
@@ -41,7 +44,9 @@ typedef struct wb_keys {
     int has_sign;
 } wb_keys;
 
-/* Append the sealed form of plain[0..len) to out (NUL-terminated). */
+/* Append the sealed form of plain[0..len) to out (NUL-terminated; binary
+ * in an encrypted store, the text itself in a plain one). Bind it with
+ * wb_crypto__bind_sealed. */
 int wb_crypto__seal(wb_buf *out, const wb_store *store, const char *table, const char *column,
                     const char *row_key, const char *plain, size_t len);
 /* Append the plaintext of a sealed value to out (NUL-terminated).
@@ -50,6 +55,14 @@ int wb_crypto__seal(wb_buf *out, const wb_store *store, const char *table, const
 int wb_crypto__open(wb_buf *out, const wb_store *store, const char *table, const char *column,
                     const char *row_key, const char *sealed, size_t len);
 
+/* Bind what wb_crypto__seal made: a BLOB in an encrypted store, TEXT in a
+ * plain one. SQLITE_STATIC: out must outlive the statement's step. */
+int wb_crypto__bind_sealed(sqlite3_stmt *st, int idx, const wb_store *store, const wb_buf *sealed);
+/* Open column col of the current row of st (sealed BLOB, or the TEXT of a
+ * plain store), read without SQLite converting or copying it. */
+int wb_crypto__open_column(wb_buf *out, const wb_store *store, const char *table,
+                           const char *column, const char *row_key, sqlite3_stmt *st, int col);
+
 /* Wipe then free plaintext: a heap string (set to NULL), or a buffer's
  * contents (the buffer stays usable, empty). */
 void wb_crypto__wipe_free(char **text);
@@ -57,6 +70,9 @@ void wb_crypto__wipe_buf(wb_buf *b);
 
 /* Register wb_seal/wb_open on the store's connection. */
 int wb_crypto__register(wb_store *store);
+/* Register what the migrations call (wb_unbase64, migration 006) on a
+ * connection; returns an SQLite result code. */
+int wb_crypto__register_migration(sqlite3 *db);
 
 /* At open, after the migrations: check or set up the keys according to the
  * options (WB_EKEY for a wrong, missing or unexpected key). */

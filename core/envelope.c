@@ -15,18 +15,15 @@ static void put_text(wb_buf *b, sqlite3_stmt *st, int col)
 
 int wb_envelope__append(wb_buf *b, sqlite3_stmt *st, const wb_store *store)
 {
-    const char *data = (const char *)sqlite3_column_text(st, 1);
-    int data_len = sqlite3_column_bytes(st, 1);
     const char *id = (const char *)sqlite3_column_text(st, 0);
     size_t start = b->len;
     int error;
-    if (!data || !id)
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL || !id)
         return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction: missing id or data");
     wb_buf__puts(b, "{\"id\":");
     put_text(b, st, 0);
     wb_buf__puts(b, ",\"data\":");
-    if ((error = wb_crypto__open(b, store, "interactions", "data", id, data, (size_t)data_len)) <
-        0) {
+    if ((error = wb_crypto__open_column(b, store, "interactions", "data", id, st, 1)) < 0) {
         if (b->ptr) {
             b->len = start;
             b->ptr[start] = '\0';

@@ -125,7 +125,7 @@ static int insert_one(wb_store *store, const char *body, char *id)
     wb_store__next_modified(store, now);
     sqlite3_bind_text(st, 1, id, WB_UUID_LEN, SQLITE_STATIC);
     bind_index_columns(st, data, 2, 3, 4, 5, 6);
-    sqlite3_bind_text(st, 7, sealed.ptr, (int)sealed.len, SQLITE_STATIC);
+    wb_crypto__bind_sealed(st, 7, store, &sealed);
     sqlite3_bind_text(st, 8, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, store->user_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, store->customer_id, -1, SQLITE_STATIC);
@@ -274,12 +274,10 @@ static void copy_local_id(char *out, sqlite3_stmt *st)
 static int open_column(wb_buf *out, wb_store *store, sqlite3_stmt *st, int col,
                        const char *column, const char *local_id)
 {
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    if (!v)
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE, "interaction %s: no %s", local_id,
                              column);
-    return wb_crypto__open(out, store, "interactions", column, local_id, v,
-                           (size_t)sqlite3_column_bytes(st, col));
+    return wb_crypto__open_column(out, store, "interactions", column, local_id, st, col);
 }
 
 static int check_id(const char *id)
@@ -485,7 +483,7 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
         goto cleanup;
     wb_store__next_modified(store, now);
     sqlite3_bind_text(st, 1, local_id, WB_UUID_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sealed.ptr, (int)sealed.len, SQLITE_STATIC);
+    wb_crypto__bind_sealed(st, 2, store, &sealed);
     bind_index_columns(st, doc, 3, 4, 5, 6, 7);
     sqlite3_bind_text(st, 8, now, WB_TIMESTAMP_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, store->user_id, -1, SQLITE_STATIC);

@@ -212,6 +212,8 @@ int wb_store__migrate(sqlite3 *db, int target)
     latest = wb_schema__migrations[wb_schema__migration_count - 1].number;
     if (target <= 0 || target > latest)
         target = latest;
+    if ((rc = wb_crypto__register_migration(db)) != SQLITE_OK)
+        return wb_store__sqlite_error_db(db, rc, "migrate");
     rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return wb_store__sqlite_error_db(db, rc, "migrate");

@@ -5,6 +5,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <signal.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "fixtures.h"
 #include "json.h"
+#include "store_int.h"
 #include "syncstore.h"
 #include "wbtest.h"
 
@@ -230,6 +232,39 @@ static sqlite3 *raw_db(const char *path)
     return db;
 }
 
+/* Flip one bit of byte `at` of interactions.data of `id`, keeping it a BLOB. */
+static int flip_bit(sqlite3 *db, const char *id, int at)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char buf[4096];
+    int n = 0, rc;
+    rc = sqlite3_prepare_v2(db, "SELECT data FROM interactions WHERE local_id = ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+            (n = sqlite3_column_bytes(st, 0)) > at && n <= (int)sizeof(buf)) {
+            memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+            rc = SQLITE_OK;
+        } else {
+            rc = SQLITE_MISMATCH;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_OK)
+        return rc;
+    buf[at] ^= 0x04;
+    rc = sqlite3_prepare_v2(db, "UPDATE interactions SET data = ?2 WHERE local_id = ?1", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, buf, n, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static void test_core_crypto__tampered_and_swapped_values(void)
 {
     const char *path = wbt_path("tamper.db");
@@ -248,13 +283,9 @@ static void test_core_crypto__tampered_and_swapped_values(void)
 
     db = raw_db(path);
     WBT_ASSERT(db);
-    /* Record 0: one character of its ciphertext changed. */
-    snprintf(sql, sizeof(sql),
-             "UPDATE interactions SET data = substr(data, 1, 40) ||"
-             " CASE substr(data, 41, 1) WHEN 'A' THEN 'B' ELSE 'A' END || substr(data, 42)"
-             " WHERE local_id = '%s'",
-             ids[0]);
-    WBT_ASSERT_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* Record 0: one bit of its ciphertext flipped (the value stays a BLOB
+     * of the same length). */
+    WBT_ASSERT_INT(flip_bit(db, ids[0], 40), SQLITE_OK);
     /* Records 1 and 2: ciphertexts swapped (through a copy, so that the
      * second assignment does not see the first). */
     snprintf(sql, sizeof(sql),
@@ -481,6 +512,220 @@ static void test_core_crypto__rekey_killed_at_many_points(void)
     WBT_ASSERT(switched > 0);
 }
 
+/* ---- migration 006: stores made in the format before it ------------------------ */
+
+/* Seal like the library did until schema 005: base64url (no padding) TEXT
+ * of 0x01 | nonce | XChaCha20-Poly1305(plain, AD) under the field key. */
+static void old_seal(char *out, size_t cap, const unsigned char *field, const char *table,
+                     const char *column, const char *row_key, const char *plain)
+{
+    unsigned char raw[2048], ad[160];
+    unsigned long long clen = 0;
+    size_t len = strlen(plain);
+    int ad_len = snprintf((char *)ad, sizeof(ad), "walkbook/1:%s.%s:%s", table, column, row_key);
+    raw[0] = 0x01;
+    randombytes_buf(raw + 1, 24);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 25, &clen, (const unsigned char *)plain,
+                                               len, ad, (unsigned long long)ad_len, NULL,
+                                               raw + 1, field);
+    sodium_bin2base64(out, cap, raw, 25 + (size_t)clen,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* A schema-5 store written the way the 005 library wrote it: the keys row,
+ * `n` interactions and a breadcrumb; encrypted under key_a, or plain. The
+ * sealed data of records 0 and 1 is damaged when `damage`. */
+static int make_v5_store(const char *path, int encrypted, int n, int damage)
+{
+    sqlite3 *db = raw_db(path);
+    sqlite3_stmt *st = NULL;
+    unsigned char field[32], ck[32], check[32], pk[crypto_sign_PUBLICKEYBYTES],
+        sk[crypto_sign_SECRETKEYBYTES];
+    static char sealed[4096];
+    char hex[sizeof(sk) * 2 + 1], id[40];
+    int rc;
+    if (!db)
+        return SQLITE_CANTOPEN;
+    if (sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        wb_store__migrate(db, 5) < 0) {
+        sqlite3_close(db);
+        return SQLITE_ERROR;
+    }
+    static const char check_msg[] = "walkbook key check v1";
+    crypto_kdf_derive_from_key(field, sizeof(field), 1, "wbfields", key_a);
+    crypto_kdf_derive_from_key(ck, sizeof(ck), 2, "wbkcheck", key_a);
+    crypto_generichash(check, 32, (const unsigned char *)check_msg, sizeof(check_msg) - 1, ck,
+                       sizeof(ck));
+    crypto_sign_keypair(pk, sk);
+    rc = sqlite3_prepare_v2(db,
+                            "INSERT INTO store_keys (id, encrypted, key_check, sign_public,"
+                            " sign_secret, created) VALUES (1, ?1, ?2, ?3, ?4,"
+                            " '2024-05-01T10:00:00.000Z')",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, encrypted);
+        if (encrypted) {
+            sqlite3_bind_blob(st, 2, check, sizeof(check), SQLITE_STATIC);
+            /* The secret key is binary: sealed from its bytes. */
+            {
+                unsigned char raw[200], ad[64];
+                unsigned long long clen = 0;
+                int ad_len = snprintf((char *)ad, sizeof(ad), "walkbook/1:store_keys.sign_secret:1");
+                raw[0] = 0x01;
+                randombytes_buf(raw + 1, 24);
+                crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 25, &clen, sk, sizeof(sk), ad,
+                                                           (unsigned long long)ad_len, NULL,
+                                                           raw + 1, field);
+                sodium_bin2base64(sealed, sizeof(sealed), raw, 25 + (size_t)clen,
+                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+            }
+            sqlite3_bind_text(st, 4, sealed, -1, SQLITE_TRANSIENT);
+        } else {
+            sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
+            sqlite3_bind_text(st, 4, hex, -1, SQLITE_TRANSIENT);
+        }
+        sqlite3_bind_blob(st, 3, pk, sizeof(pk), SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(
+            db,
+            "INSERT INTO interactions (campaign_id, ts, local_id, contact_id, data, created,"
+            " created_by, modified, modified_by, customer_id, security_group_id, state)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?2, ?6, ?2, ?6, ?7, ?8, 2)",
+            -1, &st, NULL);
+    for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+        char ts[32];
+        const char *body = secret_body(i);
+        snprintf(id, sizeof(id), "%s", fx_uuid(1000u + (unsigned)i));
+        snprintf(ts, sizeof(ts), "2024-05-01T10:%02d:%02d.000Z", (i / 60) % 60, i % 60);
+        /* The body is the compact data object the library stores. */
+        if (encrypted)
+            old_seal(sealed, sizeof(sealed), field, "interactions", "data", id, body);
+        else
+            snprintf(sealed, sizeof(sealed), "%s", body);
+        if (damage && i == 0) /* still base64: decodes, fails to open */
+            sealed[30] = sealed[30] == 'A' ? 'B' : 'A';
+        if (damage && i == 1) /* no longer base64: stays TEXT, fails to open */
+            sealed[30] = '*';
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, FX_CAMPAIGN_A, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, fx_uuid((unsigned)i + 1), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, sealed, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, FX_USER, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, FX_CUSTOMER, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, FX_GROUP, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db,
+                                "INSERT INTO breadcrumbs (seq, user_id, at_ms, point)"
+                                " VALUES (1, ?1, 1714557600000, ?2)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        const char *point = "{\"lat\":" SECRET_LAT ",\"lng\":-84.1,\"accuracy\":5}";
+        if (encrypted)
+            old_seal(sealed, sizeof(sealed), field, "breadcrumbs", "point", "1", point);
+        else
+            snprintf(sealed, sizeof(sealed), "%s", point);
+        sqlite3_bind_text(st, 1, FX_USER, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sealed, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    sodium_memzero(field, sizeof(field));
+    sodium_memzero(sk, sizeof(sk));
+    sqlite3_close(db);
+    return rc;
+}
+
+/* What SQL says about a value of the raw file. */
+static void raw_text(char *out, size_t cap, const char *path, const char *sql)
+{
+    sqlite3 *db = raw_db(path);
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_core_crypto__migration_006_converts_old_stores(void)
+{
+    const char *enc = wbt_path("v5-enc.db"), *plain = wbt_path("v5-plain.db");
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a);
+    char *json = NULL, *report = NULL, got[64];
+    int bad = 0;
+
+    /* Encrypted: every value becomes the BLOB of the bytes its base64
+     * spelled, and reads back; the damaged one stays damaged. */
+    WBT_ASSERT_INT(make_v5_store(enc, 1, 30, 1), SQLITE_OK);
+    raw_text(got, sizeof(got), enc, "SELECT typeof(data) FROM interactions LIMIT 1");
+    WBT_ASSERT_STR(got, "text");
+    raw_text(got, sizeof(got), enc, "PRAGMA user_version");
+    WBT_ASSERT_STR(got, "5");
+    WBT_OK(open_identity(&s, enc, &o));
+    WBT_ASSERT(wb_store_schema_version(s) >= 6);
+    WBT_ASSERT_INT(count_all(s, &bad), 28);
+    WBT_ASSERT_INT(bad, 2);
+    WBT_OK(wb_interaction_get(&json, s, fx_uuid(1002), 0));
+    WBT_ASSERT_CONTAINS(json, SECRET_NAME);
+    wb_free(json);
+    WBT_FAILS(wb_interaction_get(&json, s, fx_uuid(1000), 0), WB_ETAMPER, "authentication");
+    WBT_FAILS(wb_interaction_get(&json, s, fx_uuid(1001), 0), WB_ETAMPER, "not a sealed value");
+    {
+        /* The breadcrumb and the device key (sealed too) open. */
+        char *track = NULL;
+        WBT_OK(wb_track_get(&track, s, NULL, NULL));
+        WBT_ASSERT_CONTAINS(track, "\"points\":1");
+        WBT_ASSERT_CONTAINS(track, "12.345");
+        wb_free(track);
+    }
+    /* New records go next to the converted ones, in the new format, and
+     * are signed with the device key (opened from its converted seal). */
+    WBT_OK(wb_interaction_record(NULL, s, secret_body(99)));
+    WBT_ASSERT_INT(wb_log_verify(&report, s), WB_ETAMPER); /* the 30 were never logged */
+    WBT_ASSERT_CONTAINS(report, "\"entries\":1");
+    wb_free(report);
+    wb_store_free(s);
+    s = NULL;
+    raw_text(got, sizeof(got), enc,
+             "SELECT group_concat(DISTINCT typeof(data)) FROM interactions");
+    WBT_ASSERT_STR(got, "blob,text"); /* the one that was not base64 */
+    raw_text(got, sizeof(got), enc,
+             "SELECT typeof(sign_secret) || ',' || typeof(point) FROM store_keys, breadcrumbs");
+    WBT_ASSERT_STR(got, "blob,blob");
+    /* The raw bytes (version byte 0x01 first), not the base64 as a BLOB. */
+    raw_text(got, sizeof(got), enc,
+             "SELECT count(*) FROM interactions WHERE typeof(data) = 'blob'"
+             " AND substr(data, 1, 1) = x'01'");
+    WBT_ASSERT_STR(got, "30"); /* 29 converted and the new one */
+    WBT_ASSERT(!files_contain(enc, SECRET_NAME));
+
+    /* Plain: the values stay TEXT and read as before. */
+    WBT_ASSERT_INT(make_v5_store(plain, 0, 5, 0), SQLITE_OK);
+    WBT_OK(open_identity(&s, plain, NULL));
+    WBT_ASSERT_INT(wb_store_encrypted(s), 0);
+    WBT_ASSERT_INT(count_all(s, &bad), 5);
+    WBT_ASSERT_INT(bad, 0);
+    WBT_OK(wb_interaction_get(&json, s, fx_uuid(1004), 0));
+    WBT_ASSERT_CONTAINS(json, SECRET_NAME);
+    wb_free(json);
+    wb_store_free(s);
+    raw_text(got, sizeof(got), plain,
+             "SELECT group_concat(DISTINCT typeof(data)) FROM interactions");
+    WBT_ASSERT_STR(got, "text");
+}
+
 /* ---- signed log ------------------------------------------------------------ */
 
 static void exec_raw(const char *path, const char *sql)
@@ -645,11 +890,14 @@ static void test_core_crypto__log_in_encrypted_store(void)
         sqlite3 *db = raw_db(path);
         sqlite3_stmt *st = NULL;
         WBT_ASSERT(db);
-        WBT_ASSERT_INT(sqlite3_prepare_v2(db, "SELECT length(sign_secret) FROM store_keys", -1,
-                                          &st, NULL),
+        WBT_ASSERT_INT(sqlite3_prepare_v2(db,
+                                          "SELECT typeof(sign_secret), length(sign_secret)"
+                                          " FROM store_keys",
+                                          -1, &st, NULL),
                        SQLITE_OK);
         WBT_ASSERT_INT(sqlite3_step(st), SQLITE_ROW);
-        WBT_ASSERT(sqlite3_column_int(st, 0) > 128); /* base64 of 1+24+64+16 bytes */
+        WBT_ASSERT_STR((const char *)sqlite3_column_text(st, 0), "blob");
+        WBT_ASSERT_INT(sqlite3_column_int(st, 1), 1 + 24 + 64 + 16); /* version, nonce, tag */
         sqlite3_finalize(st);
         sqlite3_close(db);
     }
@@ -729,6 +977,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__tampered_and_swapped_values),
     WBT_CASE(test_core_crypto__rekey),
     WBT_CASE(test_core_crypto__rekey_killed_at_many_points),
+    WBT_CASE(test_core_crypto__migration_006_converts_old_stores),
     WBT_CASE(test_core_crypto__log_catches_edits_deletes_and_reorders),
     WBT_CASE(test_core_crypto__log_in_encrypted_store),
     WBT_CASE(test_core_crypto__tenancy),

@@ -2,7 +2,7 @@
  * crypt_bench.c - walkbook-crypt-bench: what encryption at rest costs.
  *
  *   walkbook-crypt-bench [--n N] [--read-n N] [--rekey-n N] [--runs R]
- *                        [--mmap MIB] [--quick]
+ *                        [--mmap MIB] [--quick] [--only PHASE]
  *
  * In one process, on the same generated bodies (the Polis v2 create
  * example), a plain store and an encrypted one take turns chunk by chunk, so
@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 {
     size_t n = 10000, rekey_n = 100000, read_n = 100000;
     int runs = 5;
+    const char *only = NULL; /* --only record|batch|query|rekey */
     const char *seed = WB_BENCH_SEED;
     char dir[] = "/tmp/walkbook-crypt-bench.XXXXXX";
     bench_bodies g;
@@ -256,6 +257,8 @@ int main(int argc, char **argv)
             read_n = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0) {
             n = 1000;
             rekey_n = 5000;
@@ -263,7 +266,8 @@ int main(int argc, char **argv)
             runs = 3;
         } else {
             fprintf(stderr, "usage: walkbook-crypt-bench [--n N] [--read-n N] [--rekey-n N] "
-                            "[--runs R] [--mmap MIB] [--quick]\n");
+                            "[--runs R] [--mmap MIB] [--quick]\n"
+                            "       [--only record|batch|query|rekey]   one phase, for a profiler\n");
             return 1;
         }
     }
@@ -277,11 +281,18 @@ int main(int argc, char **argv)
            wb_version(), n, g.seed_len, mmap_mib < 0 ? 256 : mmap_mib);
     printf("| phase | plain | encrypted | ratio (time) | target <= %.2f |\n|---|---|---|---|---|\n",
            TARGET);
-    record_phase(dir, &g, n, WB_DURABILITY_NORMAL, 0);
-    record_phase(dir, &g, n, WB_DURABILITY_FULL, 0);
-    record_phase(dir, &g, n * 4, WB_DURABILITY_FULL, 1);
-    query_phase(dir, &g, read_n, runs);
-    rekey_phase(dir, &g, rekey_n);
+#define PHASE(name) (!only || strcmp(only, name) == 0)
+    if (PHASE("record")) {
+        record_phase(dir, &g, n, WB_DURABILITY_NORMAL, 0);
+        record_phase(dir, &g, n, WB_DURABILITY_FULL, 0);
+    }
+    if (PHASE("batch"))
+        record_phase(dir, &g, n * 4, WB_DURABILITY_FULL, 1);
+    if (PHASE("query"))
+        query_phase(dir, &g, read_n, runs);
+    if (PHASE("rekey"))
+        rekey_phase(dir, &g, rekey_n);
+#undef PHASE
     bench_bodies_free(&g);
     rmdir(dir);
     return 0;
