@@ -17,6 +17,8 @@
 #define KDF_ALG "argon2id13"
 #define AD_MAX 160
 
+static void finish_compaction(wb_store *store);
+
 /* Every sealed column of the store, for rekeying: table, row key column,
  * sealed column. Add a row here for each new sealed column. */
 static const struct {
@@ -266,6 +268,8 @@ static void sql_fn(sqlite3_context *ctx, int kind, sqlite3_value **argv)
         sqlite3_result_null(ctx);
         return;
     }
+    if (kind == FN_RESEAL && !store->rekey_to)
+        kind = FN_OPEN; /* decrypting: the plaintext goes back */
     if (!store->encrypted && kind != FN_RESEAL) {
         /* A plain store: both are the identity. */
         sqlite3_result_value(ctx, argv[3]);
@@ -706,8 +710,11 @@ int wb_crypto__open_keys(wb_store *store, const wb_store_options *opts)
             return wb_error__set(WB_EKEY, WB_ERRCLASS_CRYPTO, "key: the store is not encrypted");
         return 0;
     }
-    if ((error = load_keys(store, opts)) != 1)
+    if ((error = load_keys(store, opts)) != 1) {
+        if (error == 0)
+            finish_compaction(store);
         return error;
+    }
     /* No keys row: a new store, or one made before encryption existed. */
     if (!has_key(opts) && opts->version >= 2 && opts->encryption == WB_ENCRYPTION_REQUIRED)
         return wb_error__set(WB_EKEY, WB_ERRCLASS_CRYPTO,
@@ -740,59 +747,125 @@ int wb_store_encrypted(const wb_store *store)
     return store && store->encrypted;
 }
 
-/* ---- rekey ------------------------------------------------------------------- */
+/* ---- rekey, encrypt, decrypt ---------------------------------------------- */
 
-int wb_store_rekey(wb_store *store, const wb_store_options *new_keys)
+enum reseal_mode { RESEAL_REKEY, RESEAL_ENCRYPT, RESEAL_DECRYPT };
+
+/* Rewrite every page of the file so that no page that held a plaintext
+ * value survives: VACUUM builds a fresh copy (from the sealed values only)
+ * and copies all of it back through the WAL; the TRUNCATE checkpoint writes
+ * it over the old pages, cuts the file to its new size and empties the
+ * WAL. compact_pending is cleared only then, so a crash before leaves it
+ * set and the next writable open does it again. 1 when another connection
+ * kept the checkpoint from finishing (still pending). */
+static int compact(wb_store *store)
 {
+    int rc, log_frames = -1, done_frames = -1;
+    if (store->live_iters > 0)
+        return 1; /* VACUUM cannot run under an open statement */
+    rc = sqlite3_exec(store->db, "VACUUM", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                       &done_frames);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+        (rc == SQLITE_OK && log_frames > 0))
+        return 1;
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "encrypt: compact");
+    rc = sqlite3_exec(store->db, "UPDATE store_keys SET compact_pending = 0", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "encrypt: compact");
+    sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return 0;
+}
+
+/* At a writable open: finish a compaction that a crash interrupted. Best
+ * effort: the store is already wholly encrypted, and what is left (pages
+ * that held plaintext) is retried at the next open. */
+static void finish_compaction(wb_store *store)
+{
+    sqlite3_stmt *st = NULL;
+    int pending = 0;
+    if (store->readonly || store->schema_version < 6)
+        return;
+    if (sqlite3_prepare_v2(store->db, "SELECT compact_pending FROM store_keys WHERE id = 1", -1,
+                           &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        pending = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (pending) {
+        wb_error_saved saved;
+        wb_error__save(&saved);
+        (void)compact(store);
+        wb_error__restore(&saved);
+    }
+}
+
+/* Re-seal every sealed column in one transaction: under new keys (rekey),
+ * from clear (encrypt) or to clear (decrypt), together with the keys row,
+ * so that a crash leaves the store wholly as it was or wholly as asked. */
+static int reseal_store(wb_store *store, const wb_store_options *new_keys, int mode)
+{
+    static const char *const what[] = {"rekey", "encrypt", "decrypt"};
     unsigned char k[WB_KEY_BYTES], check[32];
     char now[WB_TIMESTAMP_LEN + 1];
-    wb_buf sql = WB_BUF_INIT;
+    wb_buf sql = WB_BUF_INIT, sk = WB_BUF_INIT;
     sqlite3_stmt *st = NULL;
     key_params p;
-    int error = 0, rc, in_tx = 0, was_encrypted;
+    int error = 0, rc, in_tx = 0, was_encrypted = store->encrypted;
 
-    wb_error__reset();
-    WB__CHECK_ARG(store);
-    WB__CHECK_ARG(new_keys);
-    WB__CHECK_ARG(new_keys->version == WB_STORE_OPTIONS_VERSION);
+    memset(&p, 0, sizeof(p));
     if (store->readonly)
-        return wb_error__set(WB_EREADONLY, WB_ERRCLASS_STORE, "rekey: store is read-only");
-    if (!store->keys || !store->keys->has_sign || store->schema_version < 5)
-        return wb_error__set(WB_EINVALID, WB_ERRCLASS_CRYPTO, "rekey: store has no keys");
-    if (!has_key(new_keys))
-        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
-                             "rekey: give the new key or passphrase");
-    if ((error = check_options(new_keys)) < 0 || (error = new_params(&p, new_keys)) < 0)
-        return error;
-    if (!(store->rekey_to = sodium_malloc(sizeof(*store->rekey_to))))
-        return wb_error__oom();
-    sodium_memzero(store->rekey_to, sizeof(*store->rekey_to));
-    if ((error = store_key(k, new_keys, &p)) < 0)
-        goto cleanup;
-    subkeys(store->rekey_to, check, k);
-    sodium_memzero(k, sizeof(k));
+        return wb_error__set(WB_EREADONLY, WB_ERRCLASS_STORE, "%s: store is read-only",
+                             what[mode]);
+    if (!store->keys || !store->keys->has_sign || store->schema_version < 6)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_CRYPTO, "%s: store has no keys",
+                             what[mode]);
+    if (store->live_iters > 0)
+        return wb_error__set(WB_EBUSY, WB_ERRCLASS_STORE,
+                             "%s: free the open iterators of this handle first", what[mode]);
+    if (mode == RESEAL_ENCRYPT && was_encrypted)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_CRYPTO,
+                             "encrypt: the store is already encrypted (rekey changes its key)");
+    if (mode == RESEAL_DECRYPT && !was_encrypted)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_CRYPTO, "decrypt: the store is not encrypted");
+    if (mode != RESEAL_DECRYPT) {
+        if (!has_key(new_keys))
+            return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                                 "%s: give the new key or passphrase", what[mode]);
+        if ((error = check_options(new_keys)) < 0 || (error = new_params(&p, new_keys)) < 0)
+            return error;
+        if (!(store->rekey_to = sodium_malloc(sizeof(*store->rekey_to))))
+            return wb_error__oom();
+        sodium_memzero(store->rekey_to, sizeof(*store->rekey_to));
+        if ((error = store_key(k, new_keys, &p)) < 0)
+            goto cleanup;
+        subkeys(store->rekey_to, check, k);
+        sodium_memzero(k, sizeof(k));
+    }
 
     if ((error = wb_store__begin(store)) < 0)
         goto cleanup;
     in_tx = 1;
-    was_encrypted = store->encrypted;
-    if (!was_encrypted) {
+    if (mode == RESEAL_REKEY && !was_encrypted) {
         uint64_t n = 0;
         if ((error = wb_interaction_count(&n, store, &(wb_query)WB_QUERY_INIT)) < 0)
             goto cleanup;
         if (n > 0) {
             error = wb_error__set(WB_EKEY, WB_ERRCLASS_CRYPTO,
-                                  "rekey: this store holds records in clear; it cannot be "
-                                  "encrypted in place");
+                                  "rekey: this store holds records in clear; encrypt it with "
+                                  "wb_store_encrypt (walkbook encrypt)");
             goto cleanup;
         }
     }
-    /* One UPDATE per sealed column: each value is opened under the old key
-     * and sealed under the new one inside SQLite (wb_reseal). Any value that
+    /* One UPDATE per sealed column: each value is opened under the current
+     * key (taken as it is in a plain store) and sealed under the new one, or
+     * left open when decrypting, inside SQLite (wb_reseal). Any value that
      * fails to open aborts the statement and the transaction. The signing
      * key of a plain store is hex: it is sealed from its bytes below. */
     for (size_t i = 0; i < WB__ARRAY_SIZE(sealed_columns); i++) {
-        if (!was_encrypted)
+        if ((!was_encrypted || mode == RESEAL_DECRYPT) &&
+            strcmp(sealed_columns[i].table, "store_keys") == 0)
             continue;
         wb_buf__clear(&sql);
         wb_buf__printf(&sql,
@@ -806,58 +879,99 @@ int wb_store_rekey(wb_store *store, const wb_store_options *new_keys)
         }
         rc = sqlite3_exec(store->db, sql.ptr, NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
-            error = wb_store__sqlite_error(store, rc, "rekey");
+            error = wb_store__sqlite_error(store, rc, what[mode]);
             goto cleanup;
         }
     }
     wb_time__format(now, wb_store__now(store));
     rc = sqlite3_prepare_v2(store->db,
-                            "UPDATE store_keys SET encrypted = 1, kdf = ?1, kdf_salt = ?2,"
+                            "UPDATE store_keys SET encrypted = ?8, kdf = ?1, kdf_salt = ?2,"
                             " kdf_opslimit = ?3, kdf_memlimit = ?4, key_check = ?5, rekeyed = ?6,"
-                            " sign_secret = CASE WHEN ?7 IS NULL THEN sign_secret ELSE ?7 END"
-                            " WHERE id = 1",
+                            " sign_secret = CASE WHEN ?7 IS NULL THEN sign_secret ELSE ?7 END,"
+                            " compact_pending = ?9 WHERE id = 1",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        wb_buf sk = WB_BUF_INIT;
         if (p.has_kdf) {
             sqlite3_bind_text(st, 1, KDF_ALG, -1, SQLITE_STATIC);
             sqlite3_bind_blob(st, 2, p.salt, sizeof(p.salt), SQLITE_STATIC);
             sqlite3_bind_int64(st, 3, (sqlite3_int64)p.opslimit);
             sqlite3_bind_int64(st, 4, (sqlite3_int64)p.memlimit);
         }
-        sqlite3_bind_blob(st, 5, check, sizeof(check), SQLITE_STATIC);
+        if (mode != RESEAL_DECRYPT)
+            sqlite3_bind_blob(st, 5, check, sizeof(check), SQLITE_STATIC);
         sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-        if (!was_encrypted) {
+        if (mode == RESEAL_DECRYPT) {
+            /* Clear again: the signing key as hex, like any plain store. */
+            char hex[crypto_sign_SECRETKEYBYTES * 2 + 1];
+            sodium_bin2hex(hex, sizeof(hex), store->keys->sign_sk, sizeof(store->keys->sign_sk));
+            sqlite3_bind_text(st, 7, hex, -1, SQLITE_TRANSIENT);
+            sodium_memzero(hex, sizeof(hex));
+        } else if (!was_encrypted) {
             if ((error = seal_with(&sk, store->rekey_to->field, "store_keys", "sign_secret", "1",
                                    (const char *)store->keys->sign_sk,
-                                   sizeof(store->keys->sign_sk))) < 0) {
-                wb_buf__free(&sk);
+                                   sizeof(store->keys->sign_sk))) < 0)
                 goto cleanup;
-            }
-            sqlite3_bind_blob(st, 7, sk.ptr, (int)sk.len, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 7, sk.ptr, (int)sk.len, SQLITE_STATIC);
         }
-        wb_buf__free(&sk);
+        sqlite3_bind_int(st, 8, mode != RESEAL_DECRYPT);
+        /* Values that were clear in this file: rewrite its pages. */
+        sqlite3_bind_int(st, 9, !was_encrypted);
         rc = sqlite3_step(st);
     }
     if (rc != SQLITE_DONE) {
-        error = wb_store__sqlite_error(store, rc, "rekey");
+        error = wb_store__sqlite_error(store, rc, what[mode]);
         goto cleanup;
     }
+    sqlite3_finalize(st);
+    st = NULL;
     in_tx = 0;
     if ((error = wb_store__commit(store)) < 0)
         goto cleanup;
-    /* Committed: the new key is the store's. */
-    memcpy(store->keys->field, store->rekey_to->field, sizeof(store->keys->field));
-    store->encrypted = 1;
+    /* Committed: the new key (or none) is the store's. */
+    if (mode == RESEAL_DECRYPT) {
+        sodium_memzero(store->keys->field, sizeof(store->keys->field));
+        store->encrypted = 0;
+    } else {
+        memcpy(store->keys->field, store->rekey_to->field, sizeof(store->keys->field));
+        store->encrypted = 1;
+    }
+    if (!was_encrypted && (error = compact(store)) > 0)
+        error = 0; /* pending: the next open finishes it */
 cleanup:
     sqlite3_finalize(st);
     if (in_tx)
         wb_store__rollback(store);
     wb_buf__free(&sql);
+    wb_buf__free(&sk);
     sodium_memzero(k, sizeof(k));
     if (store->rekey_to) {
         sodium_free(store->rekey_to);
         store->rekey_to = NULL;
     }
     return error;
+}
+
+int wb_store_rekey(wb_store *store, const wb_store_options *new_keys)
+{
+    wb_error__reset();
+    WB__CHECK_ARG(store);
+    WB__CHECK_ARG(new_keys);
+    WB__CHECK_ARG(new_keys->version == WB_STORE_OPTIONS_VERSION);
+    return reseal_store(store, new_keys, RESEAL_REKEY);
+}
+
+int wb_store_encrypt(wb_store *store, const wb_store_options *keys)
+{
+    wb_error__reset();
+    WB__CHECK_ARG(store);
+    WB__CHECK_ARG(keys);
+    WB__CHECK_ARG(keys->version == WB_STORE_OPTIONS_VERSION);
+    return reseal_store(store, keys, RESEAL_ENCRYPT);
+}
+
+int wb_store_decrypt(wb_store *store)
+{
+    wb_error__reset();
+    WB__CHECK_ARG(store);
+    return reseal_store(store, NULL, RESEAL_DECRYPT);
 }

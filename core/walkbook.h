@@ -272,11 +272,36 @@ WB_API WB_WARN_UNUSED int wb_store_open(wb_store *WB_NULLABLE *WB_NONNULL out, c
  *  the store wholly under the old key or wholly under the new one. Also
  *  encrypts a plain store that has no records yet.
  *  @return 0; WB_EINVALID (no new key given); WB_EKEY (the store is plain and
- *          has records); WB_ETAMPER (a sealed value did not authenticate:
- *          nothing changed); WB_EBUSY, WB_EIO.
+ *          has records: use wb_store_encrypt); WB_ETAMPER (a sealed value did
+ *          not authenticate: nothing changed); WB_EBUSY (iterators of this
+ *          handle are open), WB_EIO.
  *  Threads: owner; other handles on the file must be reopened with the new
  *  key. Fails: any. */
 WB_API WB_WARN_UNUSED int wb_store_rekey(wb_store *store, const wb_store_options *new_keys);
+
+/** Encrypt a plain store that already holds records, under the key or
+ *  passphrase of @p keys (as for wb_store_rekey). Every personal field is
+ *  sealed in one transaction with the keys row (a crash leaves the store
+ *  wholly plain or wholly encrypted), then the file is rewritten (VACUUM)
+ *  and the WAL emptied, so no page that held a plaintext value is left in
+ *  the file or its WAL. A crash during that rewrite leaves it pending: the
+ *  next writable open finishes it (also when another connection kept the
+ *  checkpoint from completing).
+ *  @return 0; WB_EINVALID (no key given, or already encrypted); WB_ETAMPER
+ *          never (nothing is opened); WB_EBUSY (iterators of this handle are
+ *          open, or another connection writes), WB_EIO.
+ *  Threads: owner; other handles on the file must be reopened with the key.
+ *  Fails: any. */
+WB_API WB_WARN_UNUSED int wb_store_encrypt(wb_store *store, const wb_store_options *keys);
+
+/** The reverse of wb_store_encrypt: open every sealed value and store it in
+ *  clear, in one transaction (a crash leaves the store wholly encrypted or
+ *  wholly plain); the store then opens without a key.
+ *  @return 0; WB_EINVALID (not encrypted); WB_ETAMPER (a sealed value did not
+ *          authenticate: nothing changed); WB_EBUSY, WB_EIO.
+ *  Threads: owner; other handles on the file must be reopened without the
+ *  key. Fails: any. */
+WB_API WB_WARN_UNUSED int wb_store_decrypt(wb_store *store);
 
 /** 1 when the store's personal fields are encrypted, 0 when not.
  *  Threads: owner. Fails: never. */

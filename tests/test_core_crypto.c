@@ -726,6 +726,181 @@ static void test_core_crypto__migration_006_converts_old_stores(void)
     WBT_ASSERT_STR(got, "text");
 }
 
+/* ---- encrypting a plain store, and back ---------------------------------------- */
+
+static void test_core_crypto__encrypt_and_decrypt_existing_store(void)
+{
+    const char *path = wbt_path("to-encrypt.db");
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a), none = WB_STORE_OPTIONS_INIT;
+    char *id = NULL, *json = NULL, *report = NULL;
+    wb_iter *it = NULL;
+    int bad = 0, kept = 0;
+
+    WBT_OK(open_identity(&s, path, NULL));
+    for (int i = 0; i < 40; i++)
+        WBT_OK(wb_interaction_record(i == 0 ? &id : NULL, s, secret_body(i)));
+    WBT_OK(wb_interaction_update(s, id,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_track_add(&kept, s, 12.3456789, -84.1, 5, NULL, 0));
+    WBT_ASSERT(files_contain(path, SECRET_NAME));
+    /* rekey is for encrypted stores (or empty ones). */
+    {
+        wb_store_options nk = keyed(key_a);
+        WBT_FAILS(wb_store_rekey(s, &nk), WB_EKEY, "wb_store_encrypt");
+    }
+    WBT_FAILS(wb_store_encrypt(s, &none), WB_EINVALID, "give the new key");
+    WBT_FAILS(wb_store_decrypt(s), WB_EINVALID, "not encrypted");
+    /* Not under an open iterator of the handle (VACUUM could not run). */
+    WBT_OK(wb_interaction_query(&it, s, NULL));
+    WBT_FAILS(wb_store_encrypt(s, &o), WB_EBUSY, "iterators");
+    wb_iter_free(it);
+
+    WBT_OK(wb_store_encrypt(s, &o));
+    WBT_ASSERT_INT(wb_store_encrypted(s), 1);
+    WBT_FAILS(wb_store_encrypt(s, &o), WB_EINVALID, "already encrypted");
+    /* The same handle reads on; the log still verifies (same data). */
+    WBT_ASSERT_INT(count_all(s, &bad), 40);
+    WBT_ASSERT_INT(bad, 0);
+    WBT_OK(wb_interaction_get(&json, s, id, 0));
+    WBT_ASSERT_CONTAINS(json, "\"successful\":false");
+    wb_free(json);
+    WBT_OK(wb_log_verify(&report, s));
+    wb_free(report);
+    /* No plaintext left in the file or the WAL, with the handle open (the
+     * old pages were rewritten, not just freed) and after closing. */
+    WBT_ASSERT(!files_contain(path, SECRET_NAME));
+    WBT_ASSERT(!files_contain(path, SECRET_LAT));
+    WBT_OK(wb_interaction_record(NULL, s, secret_body(77)));
+    wb_store_free(s);
+    s = NULL;
+    WBT_ASSERT(!files_contain(path, SECRET_NAME));
+    WBT_ASSERT(!files_contain(path, "Prufrock"));
+
+    WBT_FAILS(wb_store_open(&s, path, &none), WB_EKEY, "encrypted");
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_ASSERT_INT(count_all(s, &bad), 41);
+    WBT_ASSERT_INT(bad, 0);
+    {
+        char *track = NULL;
+        WBT_OK(wb_track_get(&track, s, NULL, NULL));
+        WBT_ASSERT_CONTAINS(track, "12.345");
+        wb_free(track);
+    }
+
+    /* And back: plain again, opens without the key, reads the same. */
+    WBT_OK(wb_store_decrypt(s));
+    WBT_ASSERT_INT(wb_store_encrypted(s), 0);
+    WBT_ASSERT_INT(count_all(s, &bad), 41);
+    wb_store_free(s);
+    s = NULL;
+    WBT_FAILS(wb_store_open(&s, path, &o), WB_EKEY, "not encrypted");
+    WBT_OK(wb_store_open(&s, path, &none));
+    WBT_OK(wb_interaction_get(&json, s, id, 0));
+    WBT_ASSERT_CONTAINS(json, SECRET_NAME);
+    wb_free(json);
+    WBT_OK(wb_log_verify(&report, s));
+    wb_free(report);
+    /* A passphrase works as well as a key. */
+    {
+        wb_store_options p = with_passphrase("a long enough passphrase");
+        WBT_OK(wb_store_encrypt(s, &p));
+        wb_store_free(s);
+        s = NULL;
+        WBT_OK(wb_store_open(&s, path, &p));
+        WBT_ASSERT_INT(count_all(s, &bad), 41);
+    }
+    wb_store_free(s);
+    wb_free(id);
+}
+
+#define FLIP_RECORDS 1500
+#define FLIP_ROUNDS 20
+
+/* 1 when the store's compaction is pending (read from the raw file). */
+static int compact_pending(const char *path)
+{
+    char got[16];
+    raw_text(got, sizeof(got), path, "SELECT compact_pending FROM store_keys");
+    return strcmp(got, "1") == 0;
+}
+
+/* Encrypt and decrypt in turn, killed with SIGKILL at many points: each
+ * time the store opens either plain or with the key, never both or
+ * neither, every record reads, and an encrypted store's file and WAL hold
+ * no plaintext once it has been opened again. */
+static void test_core_crypto__encrypt_killed_at_many_points(void)
+{
+    const char *path = wbt_path("flip-kill.db");
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a), none = WB_STORE_OPTIONS_INIT;
+    static char *owned[FLIP_RECORDS];
+    const char *bodies[FLIP_RECORDS];
+    double t0, full;
+    int bad = 0, encrypted = 0, flipped = 0, kept = 0, pending = 0;
+    unsigned seed = (unsigned)time(NULL) ^ 0x5a5a;
+
+    WBT_OK(open_identity(&s, path, NULL));
+    for (int i = 0; i < FLIP_RECORDS; i++)
+        bodies[i] = owned[i] = strdup(secret_body(i));
+    WBT_OK(wb_interaction_record_batch(NULL, s, bodies, FLIP_RECORDS));
+    for (int i = 0; i < FLIP_RECORDS; i++)
+        free(owned[i]);
+    t0 = now_s();
+    WBT_OK(wb_store_encrypt(s, &o));
+    WBT_OK(wb_store_decrypt(s));
+    full = now_s() - t0; /* one encrypt and one decrypt */
+    wb_store_free(s);
+    srand(seed);
+
+    for (int round = 0; round < FLIP_ROUNDS; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            wb_store *c = NULL;
+            wb_store_options co = encrypted ? keyed(key_a) : (wb_store_options)WB_STORE_OPTIONS_INIT;
+            if (wb_store_open(&c, path, &co) != 0)
+                _exit(2);
+            _exit((encrypted ? wb_store_decrypt(c) : wb_store_encrypt(c, &o)) == 0 ? 0 : 3);
+        }
+        WBT_ASSERT(pid > 0);
+        if (round % 4 == 3) /* let this one finish (one direction is half of full) */
+            usleep((useconds_t)((full * 2 + 0.2) * 1e6));
+        else if (round % 4 != 0) /* round % 4 == 0: killed before it starts */
+            usleep((useconds_t)((double)rand() / RAND_MAX * (full * 0.8 + 0.01) * 1e6));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+
+        pending += compact_pending(path);
+        {
+            wb_store *sp = NULL, *se = NULL;
+            int rc_plain = wb_store_open(&sp, path, &none);
+            int rc_enc = wb_store_open(&se, path, &o);
+            if (!((rc_plain == 0) ^ (rc_enc == 0)))
+                WBT_FAIL("round %d: opens plain %d, with the key %d", round, rc_plain, rc_enc);
+            WBT_ASSERT_INT(rc_plain == 0 ? rc_enc : rc_plain, WB_EKEY);
+            WBT_ASSERT_INT(count_all(sp ? sp : se, &bad), FLIP_RECORDS);
+            WBT_ASSERT_INT(bad, 0);
+            if ((se != NULL) != encrypted)
+                flipped++;
+            else
+                kept++;
+            encrypted = se != NULL;
+            wb_store_free(sp);
+            wb_store_free(se);
+        }
+        /* The open above finished any rewrite the kill interrupted. */
+        if (encrypted) {
+            WBT_ASSERT(!compact_pending(path));
+            WBT_ASSERT(!files_contain(path, SECRET_NAME));
+        }
+    }
+    printf("  encrypt+decrypt of %d records: %.0f ms; %d kills left it as it was, %d changed, "
+           "%d with the rewrite pending (seed %u)\n",
+           FLIP_RECORDS, full * 1000, kept, flipped, pending, seed);
+    WBT_ASSERT(kept > 0);
+    WBT_ASSERT(flipped > 0);
+}
+
 /* ---- signed log ------------------------------------------------------------ */
 
 static void exec_raw(const char *path, const char *sql)
@@ -978,6 +1153,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__rekey),
     WBT_CASE(test_core_crypto__rekey_killed_at_many_points),
     WBT_CASE(test_core_crypto__migration_006_converts_old_stores),
+    WBT_CASE(test_core_crypto__encrypt_and_decrypt_existing_store),
+    WBT_CASE(test_core_crypto__encrypt_killed_at_many_points),
     WBT_CASE(test_core_crypto__log_catches_edits_deletes_and_reorders),
     WBT_CASE(test_core_crypto__log_in_encrypted_store),
     WBT_CASE(test_core_crypto__tenancy),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_cli_crypt.sh - the CLI on encrypted stores: init --encrypt, the
 # passphrase from a file, the environment or nowhere (refused, saying why),
-# a wrong one, rekey, verify catching an edited record, and no personal
-# value in the files.
+# a wrong one, rekey, encrypt and decrypt of a store that holds records,
+# verify catching an edited record, and no personal value in the files.
 #
 # usage: test_cli_crypt.sh WALKBOOK_BINARY
 set -u
@@ -84,6 +84,37 @@ db.execute("UPDATE interactions SET data = json_set(data, '$.unavailable', json(
 db.commit()
 PY
 t "verify catches an edited record" 12 "edited" -- --db "$P" verify
+
+# Encrypting a plain store that holds records, and back.
+E=$T/later.db
+DB=$E
+t "init a plain store" 0 "" -- --db "$E" init --customer $CUST --user $USER
+for i in 1 2 3; do
+    t "record $i in clear" 0 "" -- --db "$E" record "$T/r.json"
+done
+t "rekey refuses a plain store with records, naming encrypt" 11 "encrypt" -- \
+    --db "$E" rekey --new-passphrase-file "$T/new"
+if grep -qa Moved-Away-Quixotically "$E" "$E-wal" 2>/dev/null; then
+    PASS=$((PASS + 1)); echo "ok   the plain store holds the value in clear"
+else
+    FAIL=$((FAIL + 1)); echo "FAIL: the scan does not find the value in the plain store"
+fi
+t "encrypt without a passphrase is refused" 11 "passphrase" -- --db "$E" encrypt
+t "encrypt" 0 "" -- --db "$E" --passphrase-file "$T/pass" encrypt
+grep -q "encrypted" "$T/out" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: encrypt output: $(cat "$T/out")"; }
+no_value "no unavailable reason in the files after encrypt" Moved-Away-Quixotically
+no_value "no latitude in the files after encrypt" 47.6543219
+t "encrypt again is refused" 1 "already encrypted" -- --db "$E" --passphrase-file "$T/pass" encrypt
+t "no passphrase after encrypt: refused" 11 "the store is encrypted" -- --db "$E" list
+WALKBOOK_PASSPHRASE='a long passphrase' t "list after encrypt" 0 "" -- --db "$E" --json list
+[ "$(grep -c Moved-Away "$T/out")" = 3 ] && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: records after encrypt"; }
+t "verify after encrypt" 0 "" -- --db "$E" --passphrase-file "$T/pass" verify
+t "decrypt with a wrong passphrase" 11 "wrong passphrase" -- --db "$E" --passphrase-file "$T/wrong" decrypt
+t "decrypt" 0 "" -- --db "$E" --passphrase-file "$T/pass" --json decrypt
+grep -q '"encrypted":false' "$T/out" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: decrypt output: $(cat "$T/out")"; }
+t "list without a passphrase after decrypt" 0 "" -- --db "$E" --json list
+[ "$(grep -c Moved-Away "$T/out")" = 3 ] && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: records after decrypt"; }
+t "decrypt a plain store is refused" 1 "not encrypted" -- --db "$E" decrypt
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -46,6 +46,8 @@ static const cli_command commands[] = {
     {"sync", cli_cmd_sync, cli_usage_sync, "push local changes to a Polis server and pull its changes"},
     {"conflicts", cli_cmd_conflicts, cli_usage_conflicts, "list, show and resolve sync conflicts"},
     {"rekey", cli_cmd_rekey, cli_usage_rekey, "re-encrypt the store under a new passphrase"},
+    {"encrypt", cli_cmd_encrypt, cli_usage_encrypt, "encrypt a plain store that holds records"},
+    {"decrypt", cli_cmd_decrypt, cli_usage_decrypt, "store an encrypted store's fields in clear"},
     {"verify", cli_cmd_verify, cli_usage_verify, "check the signed interaction log"},
     {"walklist", cli_cmd_walklist, cli_usage_walklist, "walk lists: list, show, progress, next doors"},
     {"import", cli_cmd_import, cli_usage_import, "import households or contacts (CSV, GeoJSON)"},

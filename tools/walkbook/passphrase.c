@@ -1,6 +1,6 @@
 /*
  * passphrase.c - where the CLI gets a store's passphrase, and the commands
- * that deal with keys: `walkbook rekey` and `walkbook verify`.
+ * that deal with keys: `walkbook rekey`, `encrypt`, `decrypt` and `verify`.
  *
  * A passphrase comes from --passphrase-file FILE, else $WALKBOOK_PASSPHRASE,
  * else a prompt on the terminal (no echo) when there is one. Never from a
@@ -198,6 +198,101 @@ int cli_cmd_rekey(cli *c, int argc, char **argv)
     rc = cli_finish_stdout(c);
 cleanup:
     explicit_bzero(&fresh, sizeof(fresh));
+    wb_store_free(store);
+    return rc;
+}
+
+/* ---- walkbook encrypt / decrypt -------------------------------------------- */
+
+const char cli_usage_encrypt[] =
+    "usage: walkbook [--db PATH] [--passphrase-file FILE] encrypt\n"
+    "\n"
+    "Encrypt a plain store that already holds records: every personal field is\n"
+    "sealed under a key derived from the passphrase (Argon2id), in one\n"
+    "transaction (if it is interrupted, the store stays plain), then the file\n"
+    "is rewritten so that no page of it or of its WAL keeps a value in clear\n"
+    "(if that is interrupted, the next command that opens the store finishes\n"
+    "it). Copies of the file made before (backups, the file system's own) are\n"
+    "not touched.\n"
+    "\n"
+    "The passphrase comes as for 'init --encrypt': --passphrase-file FILE,\n"
+    "else WALKBOOK_PASSPHRASE, else a prompt on the terminal (asked twice).\n";
+
+int cli_cmd_encrypt(cli *c, int argc, char **argv)
+{
+    const char *pos[1];
+    wb_store *store = NULL;
+    wb_store_options keys = WB_STORE_OPTIONS_INIT;
+    size_t n_pos;
+    int help, rc, err;
+
+    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (help) {
+        fputs(cli_usage_encrypt, stdout);
+        return cli_finish_stdout(c);
+    }
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        return rc;
+    if (wb_store_encrypted(store)) {
+        rc = cli_error(c, CLI_EXIT_USAGE,
+                       "the store is already encrypted (walkbook rekey changes its passphrase)");
+        goto cleanup;
+    }
+    if ((rc = cli_passphrase(c, &keys.passphrase, 1)) != CLI_EXIT_OK)
+        goto cleanup;
+    if ((err = wb_store_encrypt(store, &keys)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (c->json)
+        printf("{\"encrypted\":true}\n");
+    else
+        printf("store %s encrypted\n", c->db_path);
+    rc = cli_finish_stdout(c);
+cleanup:
+    wb_store_free(store);
+    return rc;
+}
+
+const char cli_usage_decrypt[] =
+    "usage: walkbook [--db PATH] [--passphrase-file FILE] decrypt\n"
+    "\n"
+    "Store every personal field of an encrypted store in clear again, in one\n"
+    "transaction (if it is interrupted, the store stays encrypted); afterwards\n"
+    "it opens without a passphrase. The passphrase comes as for every command.\n";
+
+int cli_cmd_decrypt(cli *c, int argc, char **argv)
+{
+    const char *pos[1];
+    wb_store *store = NULL;
+    size_t n_pos;
+    int help, rc, err;
+
+    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (help) {
+        fputs(cli_usage_decrypt, stdout);
+        return cli_finish_stdout(c);
+    }
+    if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
+        return rc;
+    if (!wb_store_encrypted(store)) {
+        rc = cli_error(c, CLI_EXIT_USAGE, "the store is not encrypted");
+        goto cleanup;
+    }
+    if ((err = wb_store_decrypt(store)) < 0) {
+        rc = cli_fail(c, err);
+        goto cleanup;
+    }
+    if (c->json)
+        printf("{\"encrypted\":false}\n");
+    else
+        printf("store %s decrypted: it opens without a passphrase now\n", c->db_path);
+    rc = cli_finish_stdout(c);
+cleanup:
     wb_store_free(store);
     return rc;
 }
