@@ -971,7 +971,8 @@ int wb_store_encrypt(wb_store *store, const wb_store_options *keys)
 
 int wb_store_decrypt(wb_store *store)
 {
+    static const wb_store_options no_keys = WB_STORE_OPTIONS_INIT;
     wb_error__reset();
     WB__CHECK_ARG(store);
-    return reseal_store(store, NULL, RESEAL_DECRYPT);
+    return reseal_store(store, &no_keys, RESEAL_DECRYPT);
 }
