@@ -55,7 +55,7 @@ static size_t make_ad(unsigned char *ad, const char *table, const char *column,
     return n;
 }
 
-/* Base64url (no padding) of the format before 006, decoded once by that
+/* Base64url (no padding) of the format before 008, decoded once by that
  * migration (wb_unbase64). Table-driven: ciphertext is not secret, so the
  * constant-time codec of libsodium is not needed. */
 /* Value of each base64url character, 64 for anything else. */
@@ -350,7 +350,7 @@ static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sql_fn(ctx, FN_RESEAL, argv);
 }
 
-/* wb_unbase64(x): migration 006. Base64url TEXT to its BLOB; anything else
+/* wb_unbase64(x): migration 008. Base64url TEXT to its BLOB; anything else
  * (NULL, a BLOB, text that does not decode) comes back unchanged. */
 static void sql_unbase64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -786,7 +786,7 @@ static void finish_compaction(wb_store *store)
 {
     sqlite3_stmt *st = NULL;
     int pending = 0;
-    if (store->readonly || store->schema_version < 6)
+    if (store->readonly || store->schema_version < 8)
         return;
     if (sqlite3_prepare_v2(store->db, "SELECT compact_pending FROM store_keys WHERE id = 1", -1,
                            &st, NULL) == SQLITE_OK &&
@@ -818,7 +818,7 @@ static int reseal_store(wb_store *store, const wb_store_options *new_keys, int m
     if (store->readonly)
         return wb_error__set(WB_EREADONLY, WB_ERRCLASS_STORE, "%s: store is read-only",
                              what[mode]);
-    if (!store->keys || !store->keys->has_sign || store->schema_version < 6)
+    if (!store->keys || !store->keys->has_sign || store->schema_version < 8)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_CRYPTO, "%s: store has no keys",
                              what[mode]);
     if (store->live_iters > 0)

@@ -3,8 +3,8 @@
  * signed interaction log.
  *
  * A sealed value is a BLOB (the sealed columns are declared ANY since
- * migration 006; a plain store keeps TEXT there):  0x01 | nonce (24) |
- * XChaCha20-Poly1305 ciphertext and tag. Stores made before 006 kept the
+ * migration 008; a plain store keeps TEXT there):  0x01 | nonce (24) |
+ * XChaCha20-Poly1305 ciphertext and tag. Stores made before 008 kept the
  * same bytes as base64url TEXT; that migration decodes them once. The
  * associated data is "walkbook/1:<table>.<column>:
  * <row key>", so a ciphertext copied to another row or column fails to open
@@ -70,7 +70,7 @@ void wb_crypto__wipe_buf(wb_buf *b);
 
 /* Register wb_seal/wb_open on the store's connection. */
 int wb_crypto__register(wb_store *store);
-/* Register what the migrations call (wb_unbase64, migration 006) on a
+/* Register what the migrations call (wb_unbase64, migration 008) on a
  * connection; returns an SQLite result code. */
 int wb_crypto__register_migration(sqlite3 *db);
 

@@ -512,7 +512,7 @@ static void test_core_crypto__rekey_killed_at_many_points(void)
     WBT_ASSERT(switched > 0);
 }
 
-/* ---- migration 006: stores made in the format before it ------------------------ */
+/* ---- migration 008: stores made in the format before it ------------------------ */
 
 /* Seal like the library did until schema 005: base64url (no padding) TEXT
  * of 0x01 | nonce | XChaCha20-Poly1305(plain, AD) under the field key. */
@@ -658,7 +658,7 @@ static void raw_text(char *out, size_t cap, const char *path, const char *sql)
     sqlite3_close(db);
 }
 
-static void test_core_crypto__migration_006_converts_old_stores(void)
+static void test_core_crypto__migration_008_converts_old_stores(void)
 {
     const char *enc = wbt_path("v5-enc.db"), *plain = wbt_path("v5-plain.db");
     wb_store *s = NULL;
@@ -1152,7 +1152,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__tampered_and_swapped_values),
     WBT_CASE(test_core_crypto__rekey),
     WBT_CASE(test_core_crypto__rekey_killed_at_many_points),
-    WBT_CASE(test_core_crypto__migration_006_converts_old_stores),
+    WBT_CASE(test_core_crypto__migration_008_converts_old_stores),
     WBT_CASE(test_core_crypto__encrypt_and_decrypt_existing_store),
     WBT_CASE(test_core_crypto__encrypt_killed_at_many_points),
     WBT_CASE(test_core_crypto__log_catches_edits_deletes_and_reorders),

@@ -1,8 +1,8 @@
--- 006_sealed_blobs.sql - sealed values stored as BLOBs.
+-- 008_sealed_blobs.sql - sealed values stored as BLOBs.
 --
 -- Until 005, an encrypted store kept each sealed value as base64url TEXT;
 -- decoding it cost about as much as a read of the plain value, on every
--- read. From 006 the sealed columns are declared ANY: an encrypted store
+-- read. From 008 the sealed columns are declared ANY: an encrypted store
 -- keeps the raw bytes there (0x01 | nonce | XChaCha20-Poly1305 ciphertext
 -- and tag, the same bytes the base64 spelled), a plain store its TEXT as
 -- before. STRICT tables cannot change a column's type in place, so each
@@ -14,13 +14,13 @@
 -- value stays damaged (WB_ETAMPER on read) instead of failing the upgrade.
 -- Plain stores (no store_keys row, or encrypted = 0) are copied as they are.
 
-CREATE TEMP TABLE wb_006_mode AS
+CREATE TEMP TABLE wb_008_mode AS
     SELECT coalesce((SELECT encrypted FROM store_keys WHERE id = 1), 0) AS enc;
 
 -- compact_pending: `wb_store_encrypt` sealed the values of a plain store
 -- and committed, but the VACUUM that rewrites the pages which held the
 -- plaintext has not finished yet; the next writable open finishes it.
-CREATE TABLE store_keys_006 (
+CREATE TABLE store_keys_008 (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     encrypted INTEGER NOT NULL CHECK (encrypted IN (0, 1)),
     kdf TEXT,
@@ -34,16 +34,16 @@ CREATE TABLE store_keys_006 (
     rekeyed TEXT,
     compact_pending INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-INSERT INTO store_keys_006 (id, encrypted, kdf, kdf_salt, kdf_opslimit, kdf_memlimit, key_check,
+INSERT INTO store_keys_008 (id, encrypted, kdf, kdf_salt, kdf_opslimit, kdf_memlimit, key_check,
                             sign_public, sign_secret, created, rekeyed)
     SELECT id, encrypted, kdf, kdf_salt, kdf_opslimit, kdf_memlimit, key_check, sign_public,
            CASE WHEN encrypted THEN wb_unbase64(sign_secret) ELSE sign_secret END, created,
            rekeyed
     FROM store_keys;
 DROP TABLE store_keys;
-ALTER TABLE store_keys_006 RENAME TO store_keys;
+ALTER TABLE store_keys_008 RENAME TO store_keys;
 
-CREATE TABLE interactions_006 (
+CREATE TABLE interactions_008 (
     campaign_id TEXT NOT NULL,
     ts TEXT NOT NULL,
     local_id TEXT NOT NULL,
@@ -73,7 +73,7 @@ CREATE TABLE interactions_006 (
     conflict_paths ANY,                   -- sealed like data
     PRIMARY KEY (campaign_id, ts, local_id)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO interactions_006
+INSERT INTO interactions_008
     SELECT campaign_id, ts, local_id, server_id, contact_id, household_id, walklist_id,
            CASE WHEN m.enc THEN wb_unbase64(data) ELSE data END,
            CASE WHEN m.enc THEN wb_unbase64(base) ELSE base END,
@@ -83,9 +83,9 @@ INSERT INTO interactions_006
            create_attempted,
            CASE WHEN m.enc THEN wb_unbase64(conflict_remote) ELSE conflict_remote END,
            CASE WHEN m.enc THEN wb_unbase64(conflict_paths) ELSE conflict_paths END
-    FROM interactions, wb_006_mode AS m;
+    FROM interactions, wb_008_mode AS m;
 DROP TABLE interactions;
-ALTER TABLE interactions_006 RENAME TO interactions;
+ALTER TABLE interactions_008 RENAME TO interactions;
 CREATE UNIQUE INDEX interactions_local_id ON interactions (local_id);
 CREATE UNIQUE INDEX interactions_server_id ON interactions (server_id) WHERE server_id IS NOT NULL;
 CREATE INDEX interactions_state ON interactions (state) WHERE state <> 1;
@@ -96,7 +96,7 @@ CREATE INDEX interactions_ts ON interactions (ts, local_id);
 CREATE INDEX interactions_modified ON interactions (modified, local_id);
 CREATE INDEX interactions_tombstones ON interactions (deleted_at) WHERE deleted = 1 AND state = 1;
 
-CREATE TABLE ref_records_006 (
+CREATE TABLE ref_records_008 (
     resource TEXT NOT NULL,
     id TEXT NOT NULL,
     envelope ANY NOT NULL,                -- sealed in an encrypted store
@@ -104,26 +104,26 @@ CREATE TABLE ref_records_006 (
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     PRIMARY KEY (resource, id)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO ref_records_006
+INSERT INTO ref_records_008
     SELECT resource, id, CASE WHEN m.enc THEN wb_unbase64(envelope) ELSE envelope END, modified,
            deleted
-    FROM ref_records, wb_006_mode AS m;
+    FROM ref_records, wb_008_mode AS m;
 DROP TABLE ref_records;
-ALTER TABLE ref_records_006 RENAME TO ref_records;
+ALTER TABLE ref_records_008 RENAME TO ref_records;
 
-CREATE TABLE ref_households_006 (
+CREATE TABLE ref_households_008 (
     id TEXT PRIMARY KEY,
     lat REAL,
     lng REAL,
     address ANY                           -- formatted address, for display (sealed)
 ) STRICT, WITHOUT ROWID;
-INSERT INTO ref_households_006
+INSERT INTO ref_households_008
     SELECT id, lat, lng, CASE WHEN m.enc THEN wb_unbase64(address) ELSE address END
-    FROM ref_households, wb_006_mode AS m;
+    FROM ref_households, wb_008_mode AS m;
 DROP TABLE ref_households;
-ALTER TABLE ref_households_006 RENAME TO ref_households;
+ALTER TABLE ref_households_008 RENAME TO ref_households;
 
-CREATE TABLE interaction_fixes_006 (
+CREATE TABLE interaction_fixes_008 (
     local_id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL,
@@ -131,25 +131,25 @@ CREATE TABLE interaction_fixes_006 (
     signals TEXT NOT NULL DEFAULT '[]',
     warnings TEXT NOT NULL DEFAULT '[]'
 ) STRICT, WITHOUT ROWID;
-INSERT INTO interaction_fixes_006
+INSERT INTO interaction_fixes_008
     SELECT local_id, user_id, at_ms, CASE WHEN m.enc THEN wb_unbase64(fix) ELSE fix END, signals,
            warnings
-    FROM interaction_fixes, wb_006_mode AS m;
+    FROM interaction_fixes, wb_008_mode AS m;
 DROP TABLE interaction_fixes;
-ALTER TABLE interaction_fixes_006 RENAME TO interaction_fixes;
+ALTER TABLE interaction_fixes_008 RENAME TO interaction_fixes;
 CREATE INDEX interaction_fixes_user ON interaction_fixes (user_id, at_ms) WHERE fix IS NOT NULL;
 
-CREATE TABLE breadcrumbs_006 (
+CREATE TABLE breadcrumbs_008 (
     seq INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL,
     point ANY NOT NULL                    -- sealed JSON {"lat","lng","accuracy"}
 ) STRICT;
-INSERT INTO breadcrumbs_006
+INSERT INTO breadcrumbs_008
     SELECT seq, user_id, at_ms, CASE WHEN m.enc THEN wb_unbase64(point) ELSE point END
-    FROM breadcrumbs, wb_006_mode AS m;
+    FROM breadcrumbs, wb_008_mode AS m;
 DROP TABLE breadcrumbs;
-ALTER TABLE breadcrumbs_006 RENAME TO breadcrumbs;
+ALTER TABLE breadcrumbs_008 RENAME TO breadcrumbs;
 CREATE INDEX breadcrumbs_user ON breadcrumbs (user_id, at_ms);
 
 -- Dropping interactions dropped its trigger: the same again.
@@ -158,4 +158,4 @@ CREATE TRIGGER interactions_purge_fixes AFTER DELETE ON interactions BEGIN
     DELETE FROM interaction_signals WHERE local_id = old.local_id;
 END;
 
-DROP TABLE temp.wb_006_mode;
+DROP TABLE temp.wb_008_mode;
