@@ -442,12 +442,20 @@ int wbs_http_start(wbs_http *h, const char *addr, uint16_t port, unsigned thread
         snprintf(err, errlen, "--listen: not an IPv4 address");
         return -1;
     }
-    h->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, wbs_http__access, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)(threads ? threads : 1), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
-        wbs_http__completed, h, MHD_OPTION_END);
+    if (threads == 0)
+        h->daemon = MHD_start_daemon(
+            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+            port, NULL, NULL, wbs_http__access, h, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED,
+            wbs_http__completed, h, MHD_OPTION_END);
+    else
+        h->daemon = MHD_start_daemon(
+            MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, wbs_http__access,
+            h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+            threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned int)512, MHD_OPTION_NOTIFY_COMPLETED, wbs_http__completed, h,
+            MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%u", addr ? addr : "127.0.0.1",
                  (unsigned)port);

@@ -82,8 +82,10 @@ typedef int (*wbs_http_hook)(wbs_response *res, wbs_request *req, void *userdata
 void wbs_http_set_hook(wbs_http *h, wbs_http_hook fn, void *userdata);
 
 /* Listen on addr (IPv4 dotted quad; NULL = 127.0.0.1) and port (0 = any
- * free port); *bound_port gets the port. threads: worker threads (>= 1).
- * Returns 0, or -1 with err set. */
+ * free port); *bound_port gets the port. threads: worker threads (>= 1),
+ * or 0 for a thread per connection (a handler that sleeps - the delay
+ * fault - then holds up only its own connection). Returns 0, or -1 with
+ * err set. */
 int wbs_http_start(wbs_http *h, const char *addr, uint16_t port, unsigned threads,
                    uint16_t *bound_port, char *err, size_t errlen);
 void wbs_http_stop(wbs_http *h);

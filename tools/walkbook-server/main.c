@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     char err[256];
     uint16_t port = 0;
     sigset_t stop;
-    int sig, status = 1, i;
+    int sig, status = 1, i, threads_given = 0;
 
     /* SQLite's memory statistics take a process-wide mutex on every
      * allocation, which request threads would contend for; the server
@@ -154,6 +154,7 @@ int main(int argc, char **argv)
             if (wbs_number(&o.lifetime, v, 1, 100L * 365 * 86400) < 0)
                 goto bad_value;
         } else if (strcmp(a, "--threads") == 0) {
+            threads_given = 1;
             if (wbs_number(&o.threads, v, 1, 64) < 0)
                 goto bad_value;
         } else if (strcmp(a, "--port-file") == 0) {
@@ -262,6 +263,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* With faults possible (--faults, or --admin which can set them) each
+     * connection gets its own thread unless --threads says otherwise: a
+     * delay fault sleeps in its handler, and in a pool it would also hold
+     * up the other connections of that thread - requests would then be
+     * applied later than a client may assume (two timeouts after sending,
+     * the sync engine's settle time), which makes duplicates no real
+     * server would. */
+    if (!threads_given && (o.faults || o.admin))
+        o.threads = 0;
     if (wbs_http_start(http, o.listen, (uint16_t)o.port, (unsigned)o.threads, &port, err,
                        sizeof(err)) < 0) {
         fprintf(stderr, "walkbook-server: %s\n", err);
