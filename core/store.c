@@ -10,6 +10,13 @@
 #include "store_int.h"
 #include "timeutil.h"
 
+/* A local edit makes the record due again at once - except a create whose
+ * outcome is unknown (create_attempted): its next attempt is the settle
+ * time, before which the server may still apply the POST in flight, and a
+ * lookup then would find nothing and post it a second time. */
+#define WB_NEXT_ATTEMPT_AFTER_EDIT                                                                \
+    "next_attempt = CASE WHEN create_attempted = 1 THEN next_attempt ELSE NULL END"
+
 /* The SQL of each cached statement, indexed by enum wb_stmt_id. */
 static const char *const stmt_sql[WB_STMT__COUNT] = {
     [WB_STMT_INSERT] =
@@ -26,11 +33,11 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
     [WB_STMT_UPDATE_DATA] =
         "UPDATE interactions SET data = ?2, campaign_id = ?3, contact_id = ?4,"
         " household_id = ?5, walklist_id = ?6, ts = ?7, modified = ?8, modified_by = ?9,"
-        " state = ?10, version = version + 1, attempts = 0, next_attempt = NULL,"
+        " state = ?10, version = version + 1, attempts = 0, " WB_NEXT_ATTEMPT_AFTER_EDIT ","
         " last_error = CASE WHEN ?10 = 32 THEN last_error ELSE NULL END WHERE local_id = ?1",
     [WB_STMT_DELETE] =
         "UPDATE interactions SET deleted = 1, deleted_at = ?2, modified = ?3, modified_by = ?4,"
-        " state = ?5, version = version + 1, attempts = 0, next_attempt = NULL,"
+        " state = ?5, version = version + 1, attempts = 0, " WB_NEXT_ATTEMPT_AFTER_EDIT ","
         " last_error = NULL WHERE local_id = ?1",
     [WB_STMT_LOG_LAST] = "SELECT seq, digest FROM interaction_log ORDER BY seq DESC LIMIT 1",
     [WB_STMT_LOG_INSERT] =

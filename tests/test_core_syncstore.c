@@ -658,6 +658,24 @@ static void test_core_syncstore__create_attempt_settles(void)
     wb_free(id);
 }
 
+/* An edit (or a delete) while a create's outcome is unknown keeps its
+ * settle time: the POST may still be applied on the server until then. */
+static void test_core_syncstore__edit_keeps_create_settle_time(void)
+{
+    char *id = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, id, 5000));
+    WBT_OK(wb_interaction_update(store, id, "[{\"op\":\"replace\",\"path\":\"/successful\","
+                                            "\"value\":false}]"));
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    WBT_ASSERT_INT(pending_count(5000), 1);
+    WBT_OK(wb_interaction_delete(store, id));
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    WBT_ASSERT_INT(pending_count(5000), 1);
+    wb_free(id);
+}
+
 /* Our create reached the server and was deleted there before the device
  * heard back; the pull brings the tombstone first. Unchanged here: the
  * delete stands (once it was written as a live synced record). */
@@ -716,6 +734,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__found_create_keeps_both_sides),
     WBT_CASE(test_core_syncstore__pulled_own_create_keeps_both_sides),
     WBT_CASE(test_core_syncstore__create_attempt_settles),
+    WBT_CASE(test_core_syncstore__edit_keeps_create_settle_time),
     WBT_CASE(test_core_syncstore__pulled_own_create_deleted_remotely),
 };
 WBT_MAIN(cases, setup, teardown)
