@@ -401,6 +401,17 @@ static int log_step(sqlite3_stmt *st, wb_store *store)
     return wb_store__sqlite_error(store, rc, "interaction log");
 }
 
+/* Prepare sql into *st, bind seq as ?1 and step once: SQLITE_ROW,
+ * SQLITE_DONE, or a negative error. The caller finalizes *st. */
+static int log_step_seq(sqlite3_stmt **st, wb_store *store, const char *sql, int64_t seq)
+{
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return wb_store__sqlite_error(store, rc, "interaction log");
+    sqlite3_bind_int64(*st, 1, seq);
+    return log_step(*st, store);
+}
+
 static void put_hex(wb_buf *b, const char *name, const void *bin, size_t len)
 {
     char hex[crypto_sign_BYTES * 2 + 1];
@@ -456,16 +467,10 @@ int wb_log__signature(wb_buf *out, int64_t *out_seq, wb_store *store, const char
     /* The previous digest as the log holds it (a verifier recomputes the
      * digest from it: a removed or moved entry shows there). */
     wb_log__genesis(prev, store->keys->sign_pk);
-    rc = sqlite3_prepare_v2(store->db,
-                            "SELECT digest FROM interaction_log WHERE seq < ?1"
-                            " ORDER BY seq DESC LIMIT 1",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, seq);
-        rc = log_step(st, store);
-    } else {
-        rc = wb_store__sqlite_error(store, rc, "interaction log");
-    }
+    rc = log_step_seq(&st, store,
+                      "SELECT digest FROM interaction_log WHERE seq < ?1"
+                      " ORDER BY seq DESC LIMIT 1",
+                      seq);
     if (rc < 0) {
         error = rc;
         goto cleanup;
@@ -476,17 +481,11 @@ int wb_log__signature(wb_buf *out, int64_t *out_seq, wb_store *store, const char
     st = NULL;
 
     /* Links start after the newest entry a server acknowledged (007). */
-    rc = sqlite3_prepare_v2(store->db,
-                            "SELECT max(u.seq) FROM signature_uploads u JOIN interactions i"
-                            " ON i.local_id = u.local_id"
-                            " WHERE i.server_id IS NOT NULL AND u.seq < ?1",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, seq);
-        rc = log_step(st, store);
-    } else {
-        rc = wb_store__sqlite_error(store, rc, "interaction log");
-    }
+    rc = log_step_seq(&st, store,
+                      "SELECT max(u.seq) FROM signature_uploads u JOIN interactions i"
+                      " ON i.local_id = u.local_id"
+                      " WHERE i.server_id IS NOT NULL AND u.seq < ?1",
+                      seq);
     if (rc < 0) {
         error = rc;
         goto cleanup;
