@@ -80,9 +80,11 @@ int wb_crypto__open_keys(wb_store *store, const wb_store_options *opts);
 /* Wipe and release the key material. */
 void wb_crypto__close(wb_store *store);
 
-/* Interaction log (log.c): append a signed entry for the record `local_id`
+/* Interaction log (log.c): append an entry for the record `local_id`
  * whose data is now `data_text` (NULL for a delete). Runs inside the
- * caller's transaction when one is open. */
+ * caller's transaction when one is open. Signed at once, except a server
+ * version (WB_LOG_SYNC) inside a transaction: wb_store__commit signs the
+ * transaction's last entry, which covers the ones before it. */
 enum wb_log_kind {
     WB_LOG_RECORD = 1, /* recorded on this device */
     WB_LOG_UPDATE = 2, /* changed on this device */
@@ -93,6 +95,9 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
 /* The same with the record's data as it now is in the store (after the sync
  * engine wrote it); nothing when the record does not exist. */
 int wb_log__append_current(wb_store *store, const char *local_id, int kind);
+/* Sign the log's last entry if it has no signature yet (wb_store__commit,
+ * inside the transaction). */
+int wb_log__sign_tail(wb_store *store);
 
 /* ---- the log on the wire (log.c; walkbook-server verifies with these) ----
  * The formulas are in log.c's header comment and README ("Signatures on

@@ -7,7 +7,7 @@
  *             lng \n distance \n accuracy \n BLAKE2b-256(data as stored))
  *   digest  = BLAKE2b-256("walkbook-log/1" | previous digest | seq (8 bytes,
  *             big endian) | kind (1 byte) | content)
- *   signature = Ed25519(device secret key, digest)
+ *   signature = Ed25519(device secret key, digest), or NULL (see below)
  *
  * The first entry's previous digest is BLAKE2b-256("walkbook-log/1 genesis"
  * | device public key). Numbers are printed with %.17g (exact for a
@@ -15,11 +15,29 @@
  * Whoever holds the public key can check that no entry was changed, removed
  * or moved, and (with the data) that a record is what the device signed.
  *
+ * Which entries carry a signature (schema 009): each digest commits to the
+ * whole chain before it, so one signature vouches for its entry and every
+ * entry before it. A server version applied inside a transaction (kind 4:
+ * a pull page applies hundreds in one) is stored unsigned, and
+ * wb_store__commit signs the log's last entry before the transaction
+ * commits (wb_log__sign_tail), so every committed log ends in a signed
+ * entry: about one signature per page instead of one per record. The
+ * device's own changes (kinds 1-3: record, update, delete) and any entry
+ * appended outside a transaction are signed at once, as before 009.
+ * wb_log_verify accepts an unsigned entry only when a later signed entry
+ * covers it (every digest in between follows from the previous one); a
+ * log ending in unsigned entries is reported broken at the first of them.
+ *
  * wb_log__signature exports one entry for a create on the wire (README,
  * "Signatures on the wire"): the entry, its previous digest as the log
  * holds it, and as links the (seq, kind, content) of the entries since the
  * last one a server acknowledged, from which a verifier recomputes the
- * chain up to it. walkbook-server verifies with the same functions.
+ * chain up to it. The exported entry is the latest SIGNED entry whose
+ * content is the data being sent: a create (kind 1) or a local edit
+ * (kind 2), which are always signed, so the wire format and what
+ * walkbook-server verifies did not change; unsigned entries only ever
+ * travel as links, which carry no signature anyway. walkbook-server
+ * verifies with the same functions.
  */
 #include <math.h>
 #include <string.h>
@@ -115,7 +133,7 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     unsigned char sig[crypto_sign_BYTES];
     sqlite3_stmt *st;
     int64_t seq = 1;
-    int error, rc;
+    int error, rc, sign_now;
 
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
@@ -142,7 +160,13 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     }
     sqlite3_reset(st);
     wb_log__link(digest, prev, seq, kind, content);
-    crypto_sign_detached(sig, NULL, digest, sizeof(digest), store->keys->sign_sk);
+    /* A server version applied inside a transaction (a pull page, a group
+     * of acknowledgements) waits: the commit signs the last entry, whose
+     * digest covers this one. The device's own changes are signed now,
+     * since a create's entry goes to the server on its own. */
+    sign_now = kind != WB_LOG_SYNC || sqlite3_get_autocommit(store->db);
+    if (sign_now)
+        crypto_sign_detached(sig, NULL, digest, sizeof(digest), store->keys->sign_sk);
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_INSERT)) < 0)
         return error;
     sqlite3_bind_int64(st, 1, seq);
@@ -150,11 +174,63 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     sqlite3_bind_int(st, 3, kind);
     sqlite3_bind_blob(st, 4, content, sizeof(content), SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, digest, sizeof(digest), SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, sig, sizeof(sig), SQLITE_STATIC);
+    if (sign_now)
+        sqlite3_bind_blob(st, 6, sig, sizeof(sig), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return wb_store__sqlite_error(store, rc, "interaction log");
+    /* Signed: every entry before it is covered now. */
+    store->log_unsigned = !sign_now;
+    return 0;
+}
+
+int wb_log__sign_tail(wb_store *store)
+{
+    unsigned char digest[HASH_BYTES], sig[crypto_sign_BYTES];
+    sqlite3_stmt *st;
+    int64_t seq;
+    int error, rc;
+
+    if (!store->keys || !store->keys->has_sign) {
+        store->log_unsigned = 0;
+        return 0;
+    }
+    /* The log's last entry as it is now, not as remembered: whatever the
+     * transaction did since, that is the one that must carry a signature. */
+    if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
+        return error;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_int(st, 2) == 0)) {
+        sqlite3_reset(st);
+        store->log_unsigned = 0;
+        return 0; /* empty, or already signed */
+    }
+    if (rc != SQLITE_ROW) {
+        error = wb_store__sqlite_error(store, rc, "interaction log");
+        sqlite3_reset(st);
+        return error;
+    }
+    if (sqlite3_column_bytes(st, 1) != HASH_BYTES) {
+        sqlite3_reset(st);
+        return wb_error__set(WB_ETAMPER, WB_ERRCLASS_CRYPTO,
+                             "interaction log: last entry has no digest");
+    }
+    seq = sqlite3_column_int64(st, 0);
+    memcpy(digest, sqlite3_column_blob(st, 1), HASH_BYTES);
+    sqlite3_reset(st);
+    crypto_sign_detached(sig, NULL, digest, sizeof(digest), store->keys->sign_sk);
+    if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_SIGN)) < 0)
+        return error;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_blob(st, 2, sig, sizeof(sig), SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return wb_store__sqlite_error(store, rc, "interaction log");
+    store->log_unsigned = 0;
     return 0;
 }
 
@@ -214,12 +290,17 @@ static void set_broken(broken *b, int64_t seq, const char *id, const char *probl
     snprintf(b->problem, sizeof(b->problem), "%s", problem);
 }
 
-/* Walk the chain in order: contiguous sequence, digests, signatures. */
+/* Walk the chain in order: contiguous sequence, digests, signatures. An
+ * entry without a signature is accepted when a later signed entry covers
+ * it (every digest between them follows from the one before, and the
+ * signature is over the last); a log that ends in unsigned entries is
+ * broken at the first of them. */
 static int check_chain(int64_t *entries, broken *b, wb_store *store)
 {
     unsigned char prev[HASH_BYTES], digest[HASH_BYTES];
     sqlite3_stmt *st = NULL;
-    int64_t expect = 1;
+    int64_t expect = 1, uncovered = 0, last = 0;
+    char uncovered_id[WB_UUID_LEN + 1] = "";
     int rc;
 
     wb_log__genesis(prev, store->keys->sign_pk);
@@ -230,10 +311,12 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
         const char *id = (const char *)sqlite3_column_text(st, 1);
+        int is_signed = sqlite3_column_type(st, 5) != SQLITE_NULL;
         (*entries)++;
+        last = seq;
         if (sqlite3_column_bytes(st, 3) != HASH_BYTES ||
             sqlite3_column_bytes(st, 4) != HASH_BYTES ||
-            sqlite3_column_bytes(st, 5) != crypto_sign_BYTES) {
+            (is_signed && sqlite3_column_bytes(st, 5) != crypto_sign_BYTES)) {
             set_broken(b, seq, id, "entry is malformed");
             rc = SQLITE_OK;
             continue;
@@ -245,9 +328,15 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
             set_broken(b, seq, id,
                        "digest does not follow from the previous entry (edited, removed or "
                        "reordered entries)");
-        else if (crypto_sign_verify_detached(sqlite3_column_blob(st, 5), digest, HASH_BYTES,
-                                             store->keys->sign_pk) != 0)
+        else if (is_signed && crypto_sign_verify_detached(sqlite3_column_blob(st, 5), digest,
+                                                          HASH_BYTES, store->keys->sign_pk) != 0)
             set_broken(b, seq, id, "signature does not verify under the device key");
+        if (is_signed) {
+            uncovered = 0;
+        } else if (!uncovered) {
+            uncovered = seq;
+            snprintf(uncovered_id, sizeof(uncovered_id), "%s", id ? id : "");
+        }
         /* Continue from the stored digest, so one edit reports one link. */
         memcpy(prev, sqlite3_column_blob(st, 4), HASH_BYTES);
         expect = seq + 1;
@@ -256,6 +345,14 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_OK)
         return wb_store__sqlite_error(store, rc, "verify");
+    if (uncovered) {
+        char problem[160];
+        snprintf(problem, sizeof(problem),
+                 "entry is unsigned and no later signed entry covers it (the log ends in "
+                 "unsigned entries %lld to %lld)",
+                 (long long)uncovered, (long long)last);
+        set_broken(b, uncovered, uncovered_id, problem);
+    }
     return 0;
 }
 
@@ -436,10 +533,13 @@ int wb_log__signature(wb_buf *out, int64_t *out_seq, wb_store *store, const char
     if ((error = wb_log__content(content, local_id, data_text)) < 0)
         return error;
     /* The latest entry that signed exactly this data: the record as made at
-     * the door, or as edited on this device before it first went out. */
+     * the door, or as edited on this device before it first went out (the
+     * device's own changes are always signed; a server version applied
+     * inside a transaction may not be, and is not exported). */
     rc = sqlite3_prepare_v2(store->db,
                             "SELECT seq, kind, digest, signature FROM interaction_log"
-                            " WHERE local_id = ?1 AND content = ?2 ORDER BY seq DESC LIMIT 1",
+                            " WHERE local_id = ?1 AND content = ?2 AND signature IS NOT NULL"
+                            " ORDER BY seq DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
         error = wb_store__sqlite_error(store, rc, "interaction log");

@@ -39,10 +39,13 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         "UPDATE interactions SET deleted = 1, deleted_at = ?2, modified = ?3, modified_by = ?4,"
         " state = ?5, version = version + 1, attempts = 0, " WB_NEXT_ATTEMPT_AFTER_EDIT ","
         " last_error = NULL WHERE local_id = ?1",
-    [WB_STMT_LOG_LAST] = "SELECT seq, digest FROM interaction_log ORDER BY seq DESC LIMIT 1",
+    [WB_STMT_LOG_LAST] = "SELECT seq, digest, signature IS NULL FROM interaction_log"
+                         " ORDER BY seq DESC LIMIT 1",
     [WB_STMT_LOG_INSERT] =
         "INSERT INTO interaction_log (seq, local_id, kind, content, digest, signature)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [WB_STMT_LOG_SIGN] =
+        "UPDATE interaction_log SET signature = ?2 WHERE seq = ?1 AND signature IS NULL",
     [WB_STMT_REF_MODIFIED] = "SELECT modified FROM ref_records WHERE resource = ?1 AND id = ?2",
     /* Envelopes and addresses are personal data: sealed in an encrypted
      * store (wb_seal is the identity in a plain one). */
@@ -148,7 +151,17 @@ int wb_store__begin(wb_store *store)
 
 int wb_store__commit(wb_store *store)
 {
-    int rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    int rc;
+    if (store->log_unsigned) {
+        /* The log's last entry is signed inside the transaction, so no
+         * commit ever leaves an unsigned tail behind. */
+        int error = wb_log__sign_tail(store);
+        if (error < 0) {
+            wb_store__rollback(store);
+            return error;
+        }
+    }
+    rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int code = wb_store__sqlite_error(store, rc, "commit");
         wb_store__rollback(store);
@@ -162,6 +175,7 @@ void wb_store__rollback(wb_store *store)
     /* Keep the error that made us roll back, whatever ROLLBACK says. */
     wb_error_saved saved;
     wb_error__save(&saved);
+    store->log_unsigned = 0;
     if (!sqlite3_get_autocommit(store->db))
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     wb_error__restore(&saved);

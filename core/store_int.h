@@ -28,6 +28,7 @@ enum wb_stmt_id {
     WB_STMT_DELETE,
     WB_STMT_LOG_LAST,
     WB_STMT_LOG_INSERT,
+    WB_STMT_LOG_SIGN,
     /* Reference data and walk lists (refdata.c, walklist.c). */
     WB_STMT_REF_MODIFIED,
     WB_STMT_REF_PUT,
@@ -74,6 +75,10 @@ struct wb_store {
     struct wb_keys *keys;     /* NULL only while opening */
     struct wb_keys *rekey_to; /* the new keys during wb_store_rekey */
 
+    /* The open transaction appended a log entry without a signature
+     * (log.c): wb_store__commit signs the log's last entry first. */
+    int log_unsigned;
+
     /* Iterators alive; wb_store_free defers the close until they are gone. */
     int live_iters;
     int free_requested;
@@ -88,7 +93,10 @@ int wb_store__sqlite_error_db(sqlite3 *db, int rc, const char *what);
 int wb_store__stmt(sqlite3_stmt **out, wb_store *store, enum wb_stmt_id id);
 
 /* Transactions. begin is BEGIN IMMEDIATE: the write lock is taken up front,
- * so a read-modify-write never fails half way with SQLITE_BUSY. */
+ * so a read-modify-write never fails half way with SQLITE_BUSY. commit
+ * signs the interaction log's last entry when the transaction left it
+ * unsigned (log.c): a transaction that appends to the log must end with
+ * wb_store__commit, never a bare COMMIT. */
 int wb_store__begin(wb_store *store);
 int wb_store__commit(wb_store *store);
 void wb_store__rollback(wb_store *store);

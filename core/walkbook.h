@@ -309,8 +309,9 @@ WB_API int wb_store_encrypted(const wb_store *store);
 
 /** Verify the signed interaction log: every entry's Ed25519 signature under
  *  the store's device key, the chain of digests (each entry names the one
- *  before it), and that each record's current data is the data its latest
- *  entry signed.
+ *  before it), that an entry without a signature (a server version applied
+ *  inside a transaction, schema 009) is covered by a later signed entry,
+ *  and that each record's current data is the data its latest entry holds.
  *  @param[out] out_json  NULL, or a report {"entries","records","ok",
  *         "publicKey", "firstBroken":{"seq","id","problem"}|null} (wb_free)
  *  @return 0 when intact; WB_ETAMPER naming the first broken link (the

@@ -950,6 +950,13 @@ static void test_core_crypto__log_catches_edits_deletes_and_reorders(void)
     WBT_ASSERT_CONTAINS(report, "\"entries\":7");
     WBT_ASSERT_CONTAINS(report, "\"ok\":true");
     wb_free(report);
+    {
+        /* The device's own changes, each in its transaction: all signed. */
+        char got[32];
+        raw_text(got, sizeof(got), p,
+                 "SELECT count(*) FROM interaction_log WHERE length(signature) = 64");
+        WBT_ASSERT_STR(got, "7");
+    }
     for (int i = 0; i < 5; i++)
         wb_free(ids[i]);
 
@@ -1040,6 +1047,58 @@ static void test_core_crypto__log_catches_edits_deletes_and_reorders(void)
     exec_raw(p, "UPDATE interaction_log SET signature = zeroblob(64) WHERE seq = 6");
     WBT_FAILS(verify(p, &report), WB_ETAMPER, "signature");
     wb_free(report);
+    for (int i = 0; i < 5; i++)
+        wb_free(ids[i]);
+}
+
+/* A schema-8 store (every entry signed, signature NOT NULL) migrates to 009:
+ * the entries are kept as they were, the column takes NULL, the log
+ * verifies, and new entries chain on. */
+static void test_core_crypto__migration_009_keeps_the_log(void)
+{
+    const char *p = wbt_path("v8-log.db");
+    char *ids[5] = {NULL}, *report = NULL, got[160], before[160];
+    wb_store *s = NULL;
+    sqlite3 *db;
+
+    WBT_OK(log_fixture(p, ids));
+    raw_text(before, sizeof(before), p, "SELECT hex(signature) FROM interaction_log WHERE seq = 3");
+    /* Back to the 008 definition of the table. */
+    WBT_ASSERT((db = raw_db(p)) != NULL);
+    WBT_ASSERT_INT(sqlite3_exec(db,
+                                "BEGIN;"
+                                " CREATE TABLE log8 (seq INTEGER PRIMARY KEY, local_id TEXT NOT NULL,"
+                                " kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),"
+                                " content BLOB NOT NULL, digest BLOB NOT NULL,"
+                                " signature BLOB NOT NULL) STRICT;"
+                                " INSERT INTO log8 SELECT * FROM interaction_log;"
+                                " DROP TABLE interaction_log;"
+                                " ALTER TABLE log8 RENAME TO interaction_log;"
+                                " CREATE INDEX interaction_log_local_id ON interaction_log"
+                                " (local_id, seq);"
+                                " PRAGMA user_version = 8; COMMIT",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+    sqlite3_close(db);
+    raw_text(got, sizeof(got), p,
+             "SELECT \"notnull\" FROM pragma_table_info('interaction_log') WHERE name = 'signature'");
+    WBT_ASSERT_STR(got, "1");
+
+    WBT_OK(wb_store_open(&s, p, NULL));
+    WBT_ASSERT(wb_store_schema_version(s) >= 9);
+    WBT_OK(wb_log_verify(&report, s));
+    WBT_ASSERT_CONTAINS(report, "\"entries\":7");
+    wb_free(report);
+    WBT_OK(wb_interaction_record(NULL, s, secret_body(7)));
+    WBT_OK(wb_log_verify(&report, s));
+    WBT_ASSERT_CONTAINS(report, "\"entries\":8");
+    wb_free(report);
+    wb_store_free(s);
+    raw_text(got, sizeof(got), p,
+             "SELECT \"notnull\" FROM pragma_table_info('interaction_log') WHERE name = 'signature'");
+    WBT_ASSERT_STR(got, "0");
+    raw_text(got, sizeof(got), p, "SELECT hex(signature) FROM interaction_log WHERE seq = 3");
+    WBT_ASSERT_STR(got, before);
     for (int i = 0; i < 5; i++)
         wb_free(ids[i]);
 }
@@ -1157,6 +1216,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__encrypt_killed_at_many_points),
     WBT_CASE(test_core_crypto__log_catches_edits_deletes_and_reorders),
     WBT_CASE(test_core_crypto__log_in_encrypted_store),
+    WBT_CASE(test_core_crypto__migration_009_keeps_the_log),
     WBT_CASE(test_core_crypto__tenancy),
 };
 WBT_MAIN(cases, NULL, NULL)

@@ -2,7 +2,8 @@
 # test_cli_crypt.sh - the CLI on encrypted stores: init --encrypt, the
 # passphrase from a file, the environment or nowhere (refused, saying why),
 # a wrong one, rekey, encrypt and decrypt of a store that holds records,
-# verify catching an edited record, and no personal value in the files.
+# verify catching an edited record and an unsigned tail, and no personal
+# value in the files.
 #
 # usage: test_cli_crypt.sh WALKBOOK_BINARY
 set -u
@@ -84,6 +85,21 @@ db.execute("UPDATE interactions SET data = json_set(data, '$.unavailable', json(
 db.commit()
 PY
 t "verify catches an edited record" 12 "edited" -- --db "$P" verify
+# A log whose last entry lost its signature: nothing after it covers the
+# entries before (schema 009 lets only covered entries go unsigned).
+U=$T/tail.db
+t "init a store for the unsigned tail" 0 "" -- --db "$U" init --customer $CUST --user $USER
+t "record 1 of 2" 0 "" -- --db "$U" record "$T/r.json"
+t "record 2 of 2" 0 "" -- --db "$U" record "$T/r.json"
+t "verify before the signature is removed" 0 "" -- --db "$U" verify
+python3 - "$U" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE interaction_log SET signature = NULL WHERE seq = 2")
+db.commit()
+PY
+t "verify reports an unsigned tail" 12 "no later signed entry covers it" -- --db "$U" verify
+grep -q "entry 2" "$T/err" && PASS=$((PASS + 1)) || { FAIL=$((FAIL + 1)); echo "FAIL: unsigned tail not at entry 2: $(cat "$T/err")"; }
 
 # Encrypting a plain store that holds records, and back.
 E=$T/later.db

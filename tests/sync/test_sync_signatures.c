@@ -4,7 +4,10 @@
  * (port 0) over real HTTP: verified when intact; a tampered record, a
  * forged signature, a removed or reordered log entry reported by the
  * server; malformed objects refused naming the member; nothing extra
- * without the client option; refused without the server option.
+ * without the client option; refused without the server option. A
+ * pulled page leaves its log entries unsigned but for the last, whose
+ * signature covers them (schema 009): verify passes, and an edited covered
+ * entry or an unsigned tail is caught.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "common.h"
+#include "crypto.h"
 #include "fixtures.h"
 #include "json.h"
 #include "server_client.h"
@@ -54,7 +58,7 @@ static void teardown(void)
 
 static char last_report[2048];
 
-static int run_sync(int send_signatures)
+static int sync_store(const char *name, int send_signatures)
 {
     wb_sync_options o = WB_SYNC_OPTIONS_INIT;
     wb_sync *s = NULL;
@@ -67,13 +71,18 @@ static int run_sync(int send_signatures)
     o.connect_timeout_ms = 2000;
     o.max_attempts = 2;
     o.send_signatures = send_signatures;
-    if ((rc = wb_sync_new(&s, wbt_path(store_name), fx_store_options(), &o)) != 0)
+    if ((rc = wb_sync_new(&s, wbt_path(name), fx_store_options(), &o)) != 0)
         return rc;
     rc = wb_sync_run(&report, s);
     snprintf(last_report, sizeof(last_report), "%s", report ? report : "");
     wb_free(report);
     wb_sync_free(s);
     return rc;
+}
+
+static int run_sync(int send_signatures)
+{
+    return sync_store(store_name, send_signatures);
 }
 
 static long report_num(const char *group, const char *name)
@@ -390,16 +399,21 @@ static void test_sync_signatures__malformed_refused(void)
     wb_store_free(st);
 }
 
-/* Edit the store's log behind walkbook's back. */
-static void raw_sql(const char *sql)
+/* Edit a store's log behind walkbook's back. */
+static void raw_sql_on(const char *name, const char *sql)
 {
     sqlite3 *db = NULL;
     char *err = NULL;
-    WBT_ASSERT(sqlite3_open(wbt_path(store_name), &db) == SQLITE_OK);
+    WBT_ASSERT(sqlite3_open(wbt_path(name), &db) == SQLITE_OK);
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
         WBT_FAIL("sql: %s", err ? err : "?");
     sqlite3_free(err);
     sqlite3_close(db);
+}
+
+static void raw_sql(const char *sql)
+{
+    raw_sql_on(store_name, sql);
 }
 
 static void test_sync_signatures__removed_entry_is_flagged(void)
@@ -526,6 +540,141 @@ static void test_sync_signatures__gap_in_links(void)
     wb_store_free(st);
 }
 
+/* ---- a pulled page: one signature covers it (schema 009) -------------------- */
+
+#define PULLED 6
+
+/* A second device pulls the PULLED records of the first into store `name`. */
+static int pull_into(const char *name)
+{
+    wb_store *st = fx_store(name);
+    if (!st)
+        return -1;
+    wb_store_free(st);
+    if (sync_store(name, 0) != 0 || report_num("pulled", "inserted") != PULLED)
+        return -1;
+    return 0;
+}
+
+static long count_of(const char *name, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_open(wbt_path(name), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* wb_log_verify on the store file `name`: its return code, the report. */
+static int verify_store(const char *name, char **report)
+{
+    wb_store *st = NULL;
+    int rc = wb_store_open(&st, wbt_path(name), fx_store_options());
+    *report = NULL;
+    if (rc == 0)
+        rc = wb_log_verify(report, st);
+    wb_store_free(st);
+    return rc;
+}
+
+/* What a forger without the device key can do to a covered entry: change
+ * its content and recompute every digest after it, up to the log's end. */
+static void rechain_from(const char *name, int64_t from)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL, *up = NULL;
+    unsigned char prev[WB_LOG_HASH_BYTES], digest[WB_LOG_HASH_BYTES];
+    int have_prev = 0;
+    WBT_ASSERT(sqlite3_open(wbt_path(name), &db) == SQLITE_OK);
+    WBT_ASSERT(sqlite3_prepare_v2(db, "SELECT seq, kind, content, digest FROM interaction_log"
+                                      " ORDER BY seq",
+                                  -1, &st, NULL) == SQLITE_OK);
+    WBT_ASSERT(sqlite3_prepare_v2(db, "UPDATE interaction_log SET digest = ?2 WHERE seq = ?1",
+                                  -1, &up, NULL) == SQLITE_OK);
+    while (st && up && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        if (seq >= from && have_prev) {
+            wb_log__link(digest, prev, seq, sqlite3_column_int(st, 1), sqlite3_column_blob(st, 2));
+            sqlite3_reset(up);
+            sqlite3_bind_int64(up, 1, seq);
+            sqlite3_bind_blob(up, 2, digest, sizeof(digest), SQLITE_TRANSIENT);
+            WBT_ASSERT(sqlite3_step(up) == SQLITE_DONE);
+            memcpy(prev, digest, sizeof(prev));
+        } else {
+            memcpy(prev, sqlite3_column_blob(st, 3), sizeof(prev));
+        }
+        have_prev = 1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    sqlite3_close(db);
+}
+
+static void test_sync_signatures__pulled_page_is_covered(void)
+{
+    char ids[PULLED][WB_UUID_LEN + 1], name[96], *report = NULL;
+    wb_store *st = store_with(ids, PULLED);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    WBT_OK(start(1));
+    WBT_OK(run_sync(0));
+    WBT_ASSERT_INT(report_num("pushed", "created"), PULLED);
+    /* The device's own records: each entry signed. */
+    WBT_ASSERT_INT(count_of(store_name, "SELECT count(*) FROM interaction_log"
+                                        " WHERE signature IS NULL"),
+                   0);
+
+    /* One page, one transaction: PULLED server versions, the last signed. */
+    snprintf(name, sizeof(name), "%s-pull.db", store_name);
+    WBT_OK(pull_into(name));
+    WBT_ASSERT_INT(count_of(name, "SELECT count(*) FROM interaction_log WHERE kind = 4"), PULLED);
+    WBT_ASSERT_INT(count_of(name, "SELECT count(*) FROM interaction_log"
+                                  " WHERE signature IS NULL"),
+                   PULLED - 1);
+    WBT_ASSERT_INT(count_of(name, "SELECT length(signature) FROM interaction_log"
+                                  " ORDER BY seq DESC LIMIT 1"),
+                   64);
+    WBT_OK(verify_store(name, &report));
+    WBT_ASSERT_CONTAINS(report, "\"ok\":true");
+    WBT_ASSERT_CONTAINS(report, "\"entries\":6");
+    wb_free(report);
+
+    /* A covered entry's content edited: its digest no longer follows. */
+    snprintf(name, sizeof(name), "%s-edit.db", store_name);
+    WBT_OK(pull_into(name));
+    raw_sql_on(name, "UPDATE interaction_log SET content = zeroblob(32) WHERE seq = 2");
+    WBT_ASSERT_INT(verify_store(name, &report), WB_ETAMPER);
+    WBT_ASSERT_CONTAINS(report, "\"seq\":2");
+    WBT_ASSERT_CONTAINS(report, "does not follow");
+    WBT_ASSERT_CONTAINS(wb_error_last()->message, "entry 2");
+    wb_free(report);
+
+    /* The same edit with every digest after it recomputed: the chain holds
+     * together up to the signed entry, whose signature then fails. */
+    snprintf(name, sizeof(name), "%s-rechain.db", store_name);
+    WBT_OK(pull_into(name));
+    raw_sql_on(name, "UPDATE interaction_log SET content = zeroblob(32) WHERE seq = 2");
+    rechain_from(name, 2);
+    WBT_ASSERT_INT(verify_store(name, &report), WB_ETAMPER);
+    WBT_ASSERT_CONTAINS(report, "\"seq\":6");
+    WBT_ASSERT_CONTAINS(report, "signature does not verify");
+    wb_free(report);
+
+    /* The last entry's signature removed: nothing covers the page. */
+    snprintf(name, sizeof(name), "%s-tail.db", store_name);
+    WBT_OK(pull_into(name));
+    raw_sql_on(name, "UPDATE interaction_log SET signature = NULL WHERE seq = 6");
+    WBT_ASSERT_INT(verify_store(name, &report), WB_ETAMPER);
+    WBT_ASSERT_CONTAINS(report, "\"seq\":1");
+    WBT_ASSERT_CONTAINS(report, "no later signed entry covers it");
+    WBT_ASSERT_CONTAINS(report, "entries 1 to 6");
+    wb_free(report);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_sync_signatures__verified),
     WBT_CASE(test_sync_signatures__off_sends_nothing),
@@ -536,6 +685,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_signatures__reordered_entries),
     WBT_CASE(test_sync_signatures__edited_entry_is_a_break),
     WBT_CASE(test_sync_signatures__gap_in_links),
+    WBT_CASE(test_sync_signatures__pulled_page_is_covered),
 };
 
 WBT_MAIN(cases, setup, teardown)

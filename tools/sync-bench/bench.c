@@ -3,7 +3,9 @@
  * engine against walkbook-server on loopback, beside a floor measured in
  * the same run on the same server (issue 4, "What it must show").
  *
- *   walkbook-sync-bench [--n N[,N…]] [--page-size P (default 500)] [--server PATH]
+ *   walkbook-sync-bench [--n N[,N…]] [--page-size P (default 500)] [--parallel C]
+ *                       [--server PATH] [--tape-dir DIR]
+ *   walkbook-sync-bench --pull-replay STORE TAPE URL PAGE
  *
  * For each N (default 10000,100000), with a fresh server (in-memory
  * database, 4 threads):
@@ -28,6 +30,9 @@
  *          transport, then a fresh store pulls them from a replaying one:
  *          the client's own rate (parse and apply, no network or server
  *          time, no prefetch since the transport is not the built-in one).
+ * --tape-dir DIR keeps the client pull's recorded pages as DIR/tape-N;
+ * --pull-replay then pulls them into a fresh STORE alone (URL is the base
+ * URL printed with the tape), for profiling the client's pull.
  * Lines starting with "bench:" carry the figures; ratios are to the floor
  * of the same run. Exit status 1 when a phase failed.
  */
@@ -434,6 +439,29 @@ static int pull_client_only(const char *st1, const char *st2, const char *tape_p
     return rc == 0 ? 0 : 1;
 }
 
+/* --pull-replay STORE TAPE URL PAGE: a fresh store (made here) pulls the
+ * pages of a tape kept by --tape-dir; prints "client <seconds> <report>".
+ * For profiling the client alone, e.g. under
+ * valgrind --tool=callgrind --toggle-collect=wb_sync_run. */
+static int pull_replay(const char *st, const char *tape_path, const char *url, const char *page)
+{
+    tape t = {NULL, NULL, 1};
+    wb_transport tr = {WB_TRANSPORT_VERSION, tape_send, tape_free_body, &t};
+    char *report = NULL;
+    double t0, secs;
+    int rc;
+    if (make_store(st, USER_2, 0) != 0 || !(t.f = fopen(tape_path, "r")))
+        return 1;
+    t0 = now_s();
+    rc = pull_with(&report, st, url, (unsigned)atol(page), &tr);
+    secs = now_s() - t0;
+    fclose(t.f);
+    if (rc == 0)
+        printf("client %.3f %s\n", secs, report);
+    wb_free(report);
+    return rc == 0 ? 0 : 1;
+}
+
 /* The pull child: --pull-child STORE URL PAGE. Prints its report. */
 static int pull_child(const char *path, const char *url, const char *page)
 {
@@ -473,7 +501,7 @@ static int run_child(char *out, size_t size, struct rusage *ru, const char *self
 }
 
 static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page,
-                   unsigned parallel)
+                   unsigned parallel, const char *tape_dir)
 {
     char url[64], coll[96], path1[1100], path2[1100], path3[1100], path4[1100],
         tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
@@ -558,6 +586,14 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
             client_s = atof(client_out + 7);
     }
     stop_server();
+    if (tape_dir && client_s > 0) {
+        char kept[1100];
+        snprintf(kept, sizeof(kept), "%s/tape-%ld", tape_dir, n);
+        if (rename(tape_path, kept) == 0)
+            printf("bench: N=%ld tape kept: %s (base URL %s)\n", n, kept, url);
+        else
+            fprintf(stderr, "could not keep the tape as %s: %s\n", kept, strerror(errno));
+    }
     if (pull_rc != 0 || json_num(child_out, "\"inserted\":") != n) {
         fprintf(stderr, "pull failed: %s\n", child_out);
         wb_free(report);
@@ -603,7 +639,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
 
 int main(int argc, char **argv)
 {
-    const char *server = WBB_SERVER_BIN, *ns = "10000,100000";
+    const char *server = WBB_SERVER_BIN, *ns = "10000,100000", *tape_dir = NULL;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[1024], self[1024], cmd[1100];
     unsigned page = 500, parallel = 4;
@@ -614,6 +650,8 @@ int main(int argc, char **argv)
         return pull_child(argv[2], argv[3], argv[4]);
     if (argc == 7 && strcmp(argv[1], "--pull-client-only") == 0)
         return pull_client_only(argv[2], argv[3], argv[4], argv[5], argv[6]);
+    if (argc == 6 && strcmp(argv[1], "--pull-replay") == 0)
+        return pull_replay(argv[2], argv[3], argv[4], argv[5]);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--n") == 0)
             ns = argv[i + 1];
@@ -623,9 +661,12 @@ int main(int argc, char **argv)
             page = (unsigned)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--server") == 0)
             server = argv[i + 1];
+        else if (strcmp(argv[i], "--tape-dir") == 0)
+            tape_dir = argv[i + 1];
         else {
             fprintf(stderr, "usage: walkbook-sync-bench [--n N[,N...]] [--page-size P] "
-                            "[--server PATH]\n");
+                            "[--parallel C] [--server PATH] [--tape-dir DIR]\n"
+                            "       walkbook-sync-bench --pull-replay STORE TAPE URL PAGE\n");
             return 2;
         }
     }
@@ -640,7 +681,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof(dir), "%s/wb-sync-bench-XXXXXX", tmp);
         if (n <= 0 || !mkdtemp(dir))
             return 2;
-        if (bench_n(self, server, dir, n, page, parallel) != 0)
+        if (bench_n(self, server, dir, n, page, parallel, tape_dir) != 0)
             failed = 1;
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
