@@ -1053,7 +1053,8 @@ static void test_core_crypto__log_catches_edits_deletes_and_reorders(void)
 
 /* A schema-8 store (every entry signed, signature NOT NULL) migrates to 009:
  * the entries are kept as they were, the column takes NULL, the log
- * verifies, and new entries chain on. */
+ * verifies, and new entries chain on; interactions keeps its rows and
+ * accepts exactly the states it did. */
 static void test_core_crypto__migration_009_keeps_the_log(void)
 {
     const char *p = wbt_path("v8-log.db");
@@ -1099,6 +1100,28 @@ static void test_core_crypto__migration_009_keeps_the_log(void)
     WBT_ASSERT_STR(got, "0");
     raw_text(got, sizeof(got), p, "SELECT hex(signature) FROM interaction_log WHERE seq = 3");
     WBT_ASSERT_STR(got, before);
+    /* interactions was rebuilt with its rows, its trigger and the same
+     * set of states (now checked by arithmetic, not an IN list). */
+    raw_text(got, sizeof(got), p, "SELECT count(*) FROM interactions");
+    WBT_ASSERT_STR(got, "6");
+    raw_text(got, sizeof(got), p,
+             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+             " AND name = 'interactions_purge_fixes'");
+    WBT_ASSERT_STR(got, "1");
+    WBT_ASSERT((db = raw_db(p)) != NULL);
+    for (int state = -1; state <= 65; state++) {
+        char sql[160];
+        int valid = state == 1 || state == 2 || state == 4 || state == 8 || state == 16 ||
+                    state == 32;
+        snprintf(sql, sizeof(sql),
+                 "SAVEPOINT s; UPDATE interactions SET state = %d WHERE local_id = '%s';"
+                 " ROLLBACK TO s; RELEASE s",
+                 state, ids[0]);
+        if ((sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) != valid)
+            WBT_FAIL("state %d: %s", state, valid ? "refused" : "accepted");
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
     for (int i = 0; i < 5; i++)
         wb_free(ids[i]);
 }
