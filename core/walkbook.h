@@ -631,7 +631,7 @@ typedef struct wb_sync_options {
     const char *WB_NULLABLE token;   /**< bearer token; copied, wiped on free */
     int policy;                      /**< wb_sync_policy */
     int prefer_remote;               /**< side of fields changed on both sides (merge) */
-    unsigned int page_size;          /**< pull page size; default 200 */
+    unsigned int page_size;          /**< pull page size; default 200, at least 2 */
     int timeout_ms;                  /**< per request; default 30000 */
     int connect_timeout_ms;          /**< default 10000 */
     int max_attempts;                /**< per record per run before deferring; default 5 */

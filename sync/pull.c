@@ -11,6 +11,21 @@
  * applied are skipped by key (a key with another etag is a new version and
  * is applied).
  *
+ * Skipping within a run: the next page's query also skips (offset) most of
+ * the rows at that value it listed last, so that a group of ties longer
+ * than a page is read through. Such a row can change between the two
+ * queries: it then leaves the group (it is listed again further on, under
+ * its new modified) and every row after it moves up one place, so an
+ * offset counted on the old listing lands past a row never seen - the next
+ * page would skip it and the watermark would move past it for good. Hence
+ * (wb_pull__next_skip, skip_held): the offset always leaves at least one
+ * row already applied to be read again, and a page asked for with an
+ * offset must start with such a row (at the watermark value, its key in
+ * the seen keys); when it does not, rows moved and the page is asked for
+ * again from offset 0, where the seen keys alone tell what to skip. The
+ * offset counts only the rows the last listing showed at that value (not
+ * every key kept for it: some of those may have left meanwhile).
+ *
  * Prefetch: the URL of the next page follows from the current page alone
  * (its last modified value and the keys at it), so with the built-in
  * libcurl transport a thread GETs the next page while this one is applied.
@@ -742,16 +757,56 @@ static int next_page(wb_sync *s, prefetch *p, page *pg, const char *url, int *re
     return error;
 }
 
-/* The number of keys in a watermark's seen text. */
-static size_t seen_count(const char *seen)
+size_t wb_pull__next_skip(size_t confirmed, unsigned page_size)
+{
+    /* A quarter of a page is read again (at least one row, and never the
+     * whole page, so every page still moves on): a few rows of the group
+     * may change between two queries without the check failing. */
+    size_t again = page_size / 4;
+    if (again < 1)
+        again = 1;
+    if (page_size > 1 && again > page_size - 1)
+        again = page_size - 1;
+    return confirmed > again ? confirmed - again : 0;
+}
+
+/* The rows at the start of the listing known to be at `next_modified` once
+ * this page is applied: the page's rows at that value, after the `skip`
+ * rows before the page when the value did not move (those were checked to
+ * be applied ones, skip_held). */
+static size_t confirmed_rows(const page *pg, const char *modified, size_t skip,
+                             const char *next_modified)
+{
+    size_t n = strcmp(next_modified, modified) == 0 ? skip : 0;
+    if (!*next_modified)
+        return 0;
+    for (size_t i = 0; i < pg->n; i++)
+        n += strcmp(pg->keys[i].modified, next_modified) == 0;
+    return n;
+}
+
+/* 1 when a page asked for with an offset starts with a row already applied
+ * at the watermark value: no row before it can be one not seen (file
+ * comment). 0 when it does not (or is empty): ask from offset 0. A row
+ * without an etag is never applied (nor kept among the seen keys), so it
+ * counts as held: checking it would ask from offset 0 for ever. */
+static int skip_held(const page *pg, const char *modified, const char *seen)
 {
     cJSON *keys = NULL;
-    size_t n = 0;
-    if (seen && *seen && wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") == 0)
-        n = (size_t)cJSON_GetArraySize(keys);
+    int held;
+    if (pg->n == 0 || strcmp(pg->keys[0].modified, modified) != 0)
+        return 0;
+    if (!pg->keys[0].key)
+        return 1;
+    if (!seen || !*seen)
+        return 0;
+    if (wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") < 0) {
+        wb_error_clear();
+        return 0;
+    }
+    held = in_seen(keys, pg->keys[0].key);
     cJSON_Delete(keys);
-    wb_error_clear();
-    return n;
+    return held;
 }
 
 int wb_pull__run(wb_sync *s)
@@ -788,6 +843,19 @@ int wb_pull__run(wb_sync *s)
                 error = full_repull(s);
             break;
         }
+        if (skip > 0 && !skip_held(&pg, modified, seen)) {
+            /* Rows at the watermark value changed since the offset was
+             * counted: it may pass one never seen. Again from offset 0. */
+            page_clear(s, &pg);
+            skip = 0;
+            wb_buf__clear(&filter);
+            wb_buf__clear(&url);
+            if ((error = wb_polis__pull_filter(&filter, modified)) < 0 ||
+                (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
+                                            s->opts.page_size, skip)) < 0)
+                break;
+            continue;
+        }
         n = pg.n;
         memcpy(next_modified, modified, sizeof(modified));
         wb__free(next_seen);
@@ -797,12 +865,9 @@ int wb_pull__run(wb_sync *s)
         if (n >= s->opts.page_size) {
             /* The next query starts at the new watermark; the records
              * applied at exactly that value come first (id order), so skip
-             * most of them. A quarter of a page is re-read on purpose: if
-             * one of them changed meanwhile it leaves the group, and
-             * skipping the full count would skip an unseen record. Every
-             * page still moves on. */
-            size_t seen_n = seen_count(next_seen);
-            next_skip = seen_n > s->opts.page_size / 4 ? seen_n - s->opts.page_size / 4 : 0;
+             * most of them, but not all (file comment, "Skipping"). */
+            next_skip = wb_pull__next_skip(confirmed_rows(&pg, modified, skip, next_modified),
+                                           s->opts.page_size);
             wb_buf__clear(&filter);
             wb_buf__clear(&next_url);
             if ((error = wb_polis__pull_filter(&filter, next_modified)) < 0 ||

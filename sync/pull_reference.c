@@ -50,6 +50,30 @@ static int seen_has(const cJSON *seen, const cJSON *env)
     return 0;
 }
 
+/* 1 when a page asked for with an offset starts with a row already
+ * applied at the watermark value (pull.c, "Skipping"; a row without id or
+ * etag counts as held, as there), else 0. */
+static int skip_held(const cJSON *items, const char *modified, const char *seen)
+{
+    const cJSON *first = cJSON_GetArrayItem(items, 0);
+    const char *m = env_str(first, "meta", "modified");
+    cJSON *keys = NULL;
+    int held;
+    if (!first || !m || strcmp(m, modified) != 0)
+        return 0;
+    if (!env_str(first, "id", NULL) || !env_str(first, "meta", "etag"))
+        return 1;
+    if (!seen || !*seen)
+        return 0;
+    if (wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") < 0) {
+        wb_error_clear();
+        return 0;
+    }
+    held = seen_has(keys, first);
+    cJSON_Delete(keys);
+    return held;
+}
+
 static int apply_page(wb_sync *s, const cJSON *items, const char *resource, const char *scope,
                       char *modified, char **seen, ref_apply_fn fn, void *ctx)
 {
@@ -92,7 +116,7 @@ cleanup:
 static int pull_collection(wb_sync *s, const char *path, const char *resource, const char *scope,
                            ref_apply_fn fn, void *ctx)
 {
-    char modified[WB_TIMESTAMP_LEN + 1];
+    char modified[WB_TIMESTAMP_LEN + 1], before[WB_TIMESTAMP_LEN + 1];
     char *seen = NULL;
     wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT;
     wb_http_response r;
@@ -119,23 +143,36 @@ static int pull_collection(wb_sync *s, const char *path, const char *resource, c
         if ((error = wb_pull__get_page(s, &r, url.ptr, &root, &items, &refused)) < 0)
             break;
         wb_sync__response_free(s, &r);
+        if (skip > 0 && !skip_held(items, modified, seen)) {
+            /* As pull.c ("Skipping"): rows at the watermark value moved
+             * since the offset was counted; again from offset 0. */
+            cJSON_Delete(root);
+            root = NULL;
+            skip = 0;
+            continue;
+        }
         n = (size_t)cJSON_GetArraySize(items);
+        memcpy(before, modified, sizeof(before));
         if ((error = apply_page(s, items, resource, scope, modified, &seen, fn, ctx)) < 0)
             break;
+        /* As pull.c: skip most of the rows the listing showed at the new
+         * watermark value, reading at least one of them again. */
+        {
+            size_t confirmed = strcmp(before, modified) == 0 ? skip : 0;
+            const cJSON *env;
+            cJSON_ArrayForEach(env, items)
+            {
+                const char *m = env_str(env, "meta", "modified");
+                confirmed += m && *modified && strcmp(m, modified) == 0;
+            }
+            if (!*modified)
+                confirmed = 0;
+            skip = wb_pull__next_skip(confirmed, s->opts.page_size);
+        }
         cJSON_Delete(root);
         root = NULL;
         if (n < s->opts.page_size)
             break;
-        /* As pull.c: skip most of the records applied at the watermark
-         * value, re-reading a quarter of a page on purpose. */
-        {
-            cJSON *keys = NULL;
-            size_t seen_n = 0;
-            if (seen && wb_json__parse(&keys, seen, strlen(seen), NULL, "watermark") == 0)
-                seen_n = (size_t)cJSON_GetArraySize(keys);
-            cJSON_Delete(keys);
-            skip = seen_n > s->opts.page_size / 4 ? seen_n - s->opts.page_size / 4 : 0;
-        }
     }
     wb_sync__response_free(s, &r);
     cJSON_Delete(root);

@@ -132,6 +132,10 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
     s->opts.proxy = s->proxy;
     if (s->opts.page_size == 0)
         s->opts.page_size = 200;
+    /* A page of one could not both read a row again and move on (pull.c,
+     * "Skipping"). */
+    if (s->opts.page_size < 2)
+        s->opts.page_size = 2;
     if (s->opts.page_size > 10000)
         s->opts.page_size = 10000;
     if (s->opts.timeout_ms == 0)

@@ -193,6 +193,12 @@ int wb_push__run(wb_sync *s);
 int wb_pull__advance(char *modified /* in/out, WB_TIMESTAMP_LEN + 1 */, char **out_seen,
                      const char *seen, const cJSON *items);
 
+/* Rows the next page's query skips when the listing's first `confirmed`
+ * rows at the watermark value are applied ones: all but a quarter of a page
+ * (at least one row, at most page_size - 1), so that the next page starts
+ * with a row it can check (pull.c, "Skipping"). Exposed for tests. */
+size_t wb_pull__next_skip(size_t confirmed, unsigned page_size);
+
 /* Pull every change since the watermark. 0, or an error that stops the run. */
 int wb_pull__run(wb_sync *s);
 

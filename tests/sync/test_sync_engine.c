@@ -203,6 +203,21 @@ static void test_sync_engine__watermark_advance(void)
     cJSON_Delete(page2);
 }
 
+static void test_sync_engine__next_skip_reads_one_again(void)
+{
+    /* Pages of 3 with one row at the last value: nothing skipped, the row
+     * is read again (skipping it made a page start past a row that moved
+     * up when that one changed between the two queries). */
+    WBT_ASSERT_INT((long)wb_pull__next_skip(1, 3), 0);
+    WBT_ASSERT_INT((long)wb_pull__next_skip(3, 3), 2);
+    WBT_ASSERT_INT((long)wb_pull__next_skip(0, 200), 0);
+    /* A quarter of a page read again, at most all but one row of it. */
+    WBT_ASSERT_INT((long)wb_pull__next_skip(500, 200), 450);
+    WBT_ASSERT_INT((long)wb_pull__next_skip(10, 2), 9);
+    WBT_ASSERT_INT((long)wb_pull__next_skip(10, 4), 9);
+    WBT_ASSERT_INT((long)wb_pull__next_skip(10, 8), 8);
+}
+
 /* ---- whole runs against a scripted transport ------------------------------------ */
 
 typedef struct stub {
@@ -513,6 +528,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_engine__backoff),
     WBT_CASE(test_sync_engine__reconcile_match),
     WBT_CASE(test_sync_engine__watermark_advance),
+    WBT_CASE(test_sync_engine__next_skip_reads_one_again),
     WBT_CASE(test_sync_engine__retries_then_succeeds),
     WBT_CASE(test_sync_engine__deferred_after_max_attempts),
     WBT_CASE(test_sync_engine__long_retry_after_defers),
