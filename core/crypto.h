@@ -27,6 +27,7 @@
 #ifndef WB_CRYPTO_H
 #define WB_CRYPTO_H
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "store_int.h"
@@ -92,6 +93,10 @@ enum wb_log_kind {
     WB_LOG_SYNC = 4    /* data replaced by or merged with the server's version */
 };
 int wb_log__append(wb_store *store, const char *local_id, int kind, const char *data_text);
+/* The same when the caller holds the parsed data: data_text must be
+ * wb_json__print(data) (so nothing is parsed again). */
+int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
+                      const cJSON *data);
 /* The same with the record's data as it now is in the store (after the sync
  * engine wrote it); nothing when the record does not exist. */
 int wb_log__append_current(wb_store *store, const char *local_id, int kind);
@@ -112,6 +117,10 @@ int wb_log__sign_tail(wb_store *store);
 /* content of a record whose data (compact JSON) is data_text, NULL for a
  * delete. WB_ECORRUPT when data_text is not JSON. */
 int wb_log__content(unsigned char *out, const char *local_id, const char *data_text);
+/* The same from a tree data_text was printed from (wb_json__print), or
+ * from data_text parsed when data is NULL. */
+int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
+                       const cJSON *data);
 /* The previous digest of entry 1. */
 void wb_log__genesis(unsigned char *out, const unsigned char *public_key);
 /* digest = BLAKE2b-256("walkbook-log/1" | prev | seq | kind | content). */

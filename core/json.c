@@ -501,19 +501,13 @@ static int wb_json__name_len(const char *name)
     return (int)n;
 }
 
-int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limits *limits,
-                   const char *what)
+int wb_json__check(const char *text, size_t len, const wb_json_limits *limits, const char *what)
 {
     wb_json__validator v;
-    wb_json__problem pr = {NULL, 0};
-    cJSON *root = NULL;
     size_t max_bytes = limits && limits->max_bytes ? limits->max_bytes : WB_JSON_DEFAULT_MAX_BYTES;
     const char *nul;
     int error;
 
-    if (!out)
-        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: out");
-    *out = NULL;
     if (!what)
         what = "json";
     if (!text && len)
@@ -538,9 +532,22 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
     v.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : WB_JSON_DEFAULT_MAX_DEPTH;
     if (v.max_depth > WB_JSON__DEPTH_CAP)
         v.max_depth = WB_JSON__DEPTH_CAP;
-    if ((error = wb_json__validate(&v)) < 0)
-        return error;
+    return wb_json__validate(&v);
+}
 
+int wb_json__parse_checked(cJSON **out, const char *text, size_t len, const char *what)
+{
+    wb_json__problem pr = {NULL, 0};
+    cJSON *root = NULL;
+    int error = 0;
+
+    if (!out)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: out");
+    *out = NULL;
+    if (!what)
+        what = "json";
+    if ((error = wb__global_init()) < 0)
+        return error;
     /* The text is valid, so cJSON failing can only mean out of memory. */
     root = cJSON_ParseWithLength(text, len);
     if (!root)
@@ -553,7 +560,7 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
             goto cleanup;
         }
         wb_json__preorder_index(root, pr.item, &index);
-        wb_json__locate(v.p, len, index, &value_at, &key_at);
+        wb_json__locate((const unsigned char *)text, len, index, &value_at, &key_at);
         if (pr.kind == 1)
             error = wb_error__set(WB_EINVALID, WB_ERRCLASS_JSON,
                                   "%s: duplicate member \"%.*s\" at byte %zu", what,
@@ -568,6 +575,18 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
 cleanup:
     cJSON_Delete(root);
     return error;
+}
+
+int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limits *limits,
+                   const char *what)
+{
+    int error;
+    if (!out)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "invalid argument: out");
+    *out = NULL;
+    if ((error = wb_json__check(text, len, limits, what)) < 0)
+        return error;
+    return wb_json__parse_checked(out, text, len, what);
 }
 
 /* ---- printing ----------------------------------------------------------- */

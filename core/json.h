@@ -32,6 +32,15 @@ typedef struct wb_json_limits {
 int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limits *limits,
                    const char *what);
 
+/* wb_json__parse in two steps, for text checked long before it is parsed
+ * (a pull page is checked when it arrives, each element parsed when it is
+ * applied): wb_json__check refuses what wb_json__parse refuses except
+ * duplicate members and numbers out of range, without building a tree;
+ * wb_json__parse_checked parses text that wb_json__check accepted and
+ * refuses those two. Same errors and messages as wb_json__parse. */
+int wb_json__check(const char *text, size_t len, const wb_json_limits *limits, const char *what);
+int wb_json__parse_checked(cJSON **out, const char *text, size_t len, const char *what);
+
 /* Compact serialisation, members in stored order. Returns a wb__malloc'd
  * string (free with wb__free) or NULL on oom (error set). */
 char *wb_json__print(const cJSON *item);

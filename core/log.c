@@ -47,11 +47,14 @@
 
 #define HASH_BYTES 32
 
-static void hash_number(crypto_generichash_state *h, const cJSON *item)
+/* from_tree: the number comes from a tree the data text was printed from,
+ * not from parsing that text: -0 prints as "0" and so reads back as 0. */
+static void hash_number(crypto_generichash_state *h, const cJSON *item, int from_tree)
 {
     char num[40];
     if (cJSON_IsNumber(item) && isfinite(item->valuedouble))
-        snprintf(num, sizeof(num), "%.17g\n", item->valuedouble);
+        snprintf(num, sizeof(num), "%.17g\n",
+                 from_tree && item->valuedouble == 0 ? 0.0 : item->valuedouble);
     else
         snprintf(num, sizeof(num), "null\n");
     crypto_generichash_update(h, (const unsigned char *)num, strlen(num));
@@ -64,9 +67,8 @@ static void hash_str(crypto_generichash_state *h, const char *s)
     crypto_generichash_update(h, (const unsigned char *)"\n", 1);
 }
 
-/* The content hash of a record whose data (compact JSON as stored) is
- * data_text, or of a delete when data_text is NULL. */
-int wb_log__content(unsigned char *out, const char *local_id, const char *data_text)
+int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
+                       const cJSON *data)
 {
     crypto_generichash_state h;
 
@@ -75,29 +77,42 @@ int wb_log__content(unsigned char *out, const char *local_id, const char *data_t
     hash_str(&h, local_id);
     if (data_text) {
         unsigned char data_hash[HASH_BYTES];
-        cJSON *data = NULL;
+        cJSON *parsed = NULL;
         const cJSON *loc, *ts;
         size_t len = strlen(data_text);
-        int error;
-        if ((error = wb_json__parse(&data, data_text, len, NULL, "stored data")) < 0)
-            return error == WB_EINVALID ? wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
-                                                        "interaction %s: stored JSON is damaged",
-                                                        local_id)
-                                        : error;
+        int from_tree = data != NULL;
+        /* Parsed here only when the caller has no tree of it: a pulled
+         * record's data was parsed once, with its envelope. */
+        if (!data) {
+            int error = wb_json__parse(&parsed, data_text, len, NULL, "stored data");
+            if (error < 0)
+                return error == WB_EINVALID
+                           ? wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,
+                                           "interaction %s: stored JSON is damaged", local_id)
+                           : error;
+            data = parsed;
+        }
         ts = cJSON_GetObjectItemCaseSensitive(data, "timestamp");
         loc = cJSON_GetObjectItemCaseSensitive(data, "location");
         hash_str(&h, cJSON_IsString(ts) ? ts->valuestring : NULL);
-        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lat"));
-        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lng"));
-        hash_number(&h, cJSON_GetObjectItemCaseSensitive(data, "distance"));
-        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "accuracy"));
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lat"), from_tree);
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "lng"), from_tree);
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(data, "distance"), from_tree);
+        hash_number(&h, cJSON_GetObjectItemCaseSensitive(loc, "accuracy"), from_tree);
         crypto_generichash(data_hash, sizeof(data_hash), (const unsigned char *)data_text, len,
                            NULL, 0);
         crypto_generichash_update(&h, data_hash, sizeof(data_hash));
-        cJSON_Delete(data);
+        cJSON_Delete(parsed);
     }
     crypto_generichash_final(&h, out, HASH_BYTES);
     return 0;
+}
+
+/* The content hash of a record whose data (compact JSON as stored) is
+ * data_text, or of a delete when data_text is NULL. */
+int wb_log__content(unsigned char *out, const char *local_id, const char *data_text)
+{
+    return wb_log__content_of(out, local_id, data_text, NULL);
 }
 
 void wb_log__genesis(unsigned char *out, const unsigned char *pk)
@@ -129,6 +144,12 @@ void wb_log__link(unsigned char *out, const unsigned char *prev, int64_t seq, in
 
 int wb_log__append(wb_store *store, const char *local_id, int kind, const char *data_text)
 {
+    return wb_log__append_of(store, local_id, kind, data_text, NULL);
+}
+
+int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
+                      const cJSON *data)
+{
     unsigned char content[HASH_BYTES], prev[HASH_BYTES], digest[HASH_BYTES];
     unsigned char sig[crypto_sign_BYTES];
     sqlite3_stmt *st;
@@ -138,7 +159,7 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
         return 0;
-    if ((error = wb_log__content(content, local_id, data_text)) < 0)
+    if ((error = wb_log__content_of(content, local_id, data_text, data)) < 0)
         return error;
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
         return error;
@@ -295,7 +316,7 @@ static void set_broken(broken *b, int64_t seq, const char *id, const char *probl
  * it (every digest between them follows from the one before, and the
  * signature is over the last); a log that ends in unsigned entries is
  * broken at the first of them. */
-static int check_chain(int64_t *entries, broken *b, wb_store *store)
+static int check_chain(int64_t *entries, int64_t *signed_entries, broken *b, wb_store *store)
 {
     unsigned char prev[HASH_BYTES], digest[HASH_BYTES];
     sqlite3_stmt *st = NULL;
@@ -332,6 +353,7 @@ static int check_chain(int64_t *entries, broken *b, wb_store *store)
                                                           HASH_BYTES, store->keys->sign_pk) != 0)
             set_broken(b, seq, id, "signature does not verify under the device key");
         if (is_signed) {
+            (*signed_entries)++;
             uncovered = 0;
         } else if (!uncovered) {
             uncovered = seq;
@@ -427,7 +449,7 @@ int wb_log_verify(char **out_json, wb_store *store)
 {
     broken b;
     wb_buf out = WB_BUF_INIT;
-    int64_t entries = 0, records = 0;
+    int64_t entries = 0, signed_entries = 0, records = 0;
     char pk_hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
     int error;
 
@@ -443,16 +465,16 @@ int wb_log_verify(char **out_json, wb_store *store)
     /* One read transaction: a consistent snapshot of log and records. */
     if ((error = wb_store__exec(store, "BEGIN")) < 0)
         return error;
-    if ((error = check_chain(&entries, &b, store)) == 0)
+    if ((error = check_chain(&entries, &signed_entries, &b, store)) == 0)
         error = check_records(&records, &b, store);
     wb_store__rollback(store);
     if (error < 0)
         goto cleanup;
     sodium_bin2hex(pk_hex, sizeof(pk_hex), store->keys->sign_pk, crypto_sign_PUBLICKEYBYTES);
-    wb_buf__printf(&out, "{\"entries\":%lld,\"records\":%lld,\"ok\":%s,\"publicKey\":\"%s\","
-                         "\"firstBroken\":",
-                   (long long)entries, (long long)records, b.problem[0] ? "false" : "true",
-                   pk_hex);
+    wb_buf__printf(&out, "{\"entries\":%lld,\"signed\":%lld,\"records\":%lld,\"ok\":%s,"
+                         "\"publicKey\":\"%s\",\"firstBroken\":",
+                   (long long)entries, (long long)signed_entries, (long long)records,
+                   b.problem[0] ? "false" : "true", pk_hex);
     if (b.problem[0]) {
         if (b.seq > 0)
             wb_buf__printf(&out, "{\"seq\":%lld,\"id\":", (long long)b.seq);

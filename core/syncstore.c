@@ -376,8 +376,9 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     sqlite3_bind_text(st, 18, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
     error = step_done(store, st, "sync write");
     release(store, st);
+    /* Every caller passes data_text = wb_json__print(r->data). */
     if (error == 0 && take_data)
-        error = wb_log__append(store, local_id, WB_LOG_SYNC, data_text);
+        error = wb_log__append_of(store, local_id, WB_LOG_SYNC, data_text, r->data);
     return error;
 }
 
@@ -781,8 +782,8 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
     error = step_done(store, st, "sync insert");
     release(store, st);
-    if (error == 0)
-        error = wb_log__append(store, r->id, WB_LOG_SYNC, data_text);
+    if (error == 0) /* data_text = wb_json__print(r->data) */
+        error = wb_log__append_of(store, r->id, WB_LOG_SYNC, data_text, r->data);
     return error;
 }
 
@@ -894,7 +895,7 @@ static int merge_into(enum wb_remote_outcome *outcome, wb_store *store, const lo
         error = step_done(store, st, "merge");
         sqlite3_finalize(st);
         if (error == 0)
-            error = wb_log__append(store, l->local_id, WB_LOG_SYNC, merged_text);
+            error = wb_log__append_of(store, l->local_id, WB_LOG_SYNC, merged_text, m.merged);
     }
     *outcome = WB_REMOTE_MERGED;
 cleanup:

@@ -312,8 +312,9 @@ WB_API int wb_store_encrypted(const wb_store *store);
  *  before it), that an entry without a signature (a server version applied
  *  inside a transaction, schema 009) is covered by a later signed entry,
  *  and that each record's current data is the data its latest entry holds.
- *  @param[out] out_json  NULL, or a report {"entries","records","ok",
- *         "publicKey", "firstBroken":{"seq","id","problem"}|null} (wb_free)
+ *  @param[out] out_json  NULL, or a report {"entries","signed" (entries
+ *         that carry a signature),"records","ok","publicKey",
+ *         "firstBroken":{"seq","id","problem"}|null} (wb_free)
  *  @return 0 when intact; WB_ETAMPER naming the first broken link (the
  *          report is still written); WB_EKEY, WB_EIO.
  *  Threads: owner. Fails: any. */

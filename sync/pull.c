@@ -78,12 +78,17 @@ typedef struct page_key {
     char *key;                           /* "id:etag", NULL without an etag */
 } page_key;
 
+static void keys_free_one(page_key *k)
+{
+    wb__free(k->id);
+    wb__free(k->key);
+    k->id = k->key = NULL;
+}
+
 static void keys_free(page_key *keys, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        wb__free(keys[i].id);
-        wb__free(keys[i].key);
-    }
+    for (size_t i = 0; i < n; i++)
+        keys_free_one(&keys[i]);
     wb__free(keys);
 }
 
@@ -173,8 +178,11 @@ cleanup:
 /* A page of 500 envelopes parsed whole is a tree of about 2 MB. The pull
  * keeps the page as the text it came in (a fifth of that), with where each
  * element of its "data" array starts and ends, and parses one envelope at
- * a time when it applies it. Every element is parsed (and so checked) once
- * when the page is read, for its id, etag and modified. */
+ * a time when it applies it. Every element is checked (wb_json__check:
+ * the grammar, UTF-8, limits) when the page is read, so a damaged page is
+ * asked again before anything of it is applied, and its id, etag and
+ * modified are read from the checked text directly; building a tree of
+ * each element for them cost as much as the parse that applies it. */
 
 typedef struct page_span {
     size_t off, len;
@@ -343,24 +351,117 @@ static int page_split(page *pg, const char *body, size_t len)
     return 0;
 }
 
+/* An element checked by page_read, parsed. */
 static int parse_element(cJSON **env, const char *body, const page_span *sp)
 {
-    return wb_json__parse(env, body + sp->off, sp->len, NULL, "server list page");
+    return wb_json__parse_checked(env, body + sp->off, sp->len, "server list page");
 }
 
-/* Read a page whose body pg->r holds: split it, parse each element once for
- * its key. 0, or an error (the page is unreadable: ask again). */
+/* In checked JSON text, p at '{': the value of the member `name` of that
+ * object as [*v, *v_end), or 0 when absent. -1 when a member name holds an
+ * escape (it might spell `name`: the caller parses instead). */
+static int member_span(const char *p, const char *end, const char *name, const char **v,
+                       const char **v_end)
+{
+    size_t name_len = strlen(name);
+    p = skip_ws(p + 1, end);
+    while (p < end && *p == '"') {
+        const char *key = p + 1, *q = skip_string(p, end), *e;
+        if (!q)
+            return 0;
+        if (memchr(key, '\\', (size_t)(q - 1 - key)))
+            return -1;
+        p = skip_ws(q, end);
+        if (p == end || *p != ':')
+            return 0;
+        p = skip_ws(p + 1, end);
+        if (!(e = skip_value(p, end)) || e == p)
+            return 0;
+        if ((size_t)(q - 1 - key) == name_len && memcmp(key, name, name_len) == 0) {
+            *v = p;
+            *v_end = e;
+            return 1;
+        }
+        p = skip_ws(e, end);
+        if (p < end && *p == ',')
+            p = skip_ws(p + 1, end);
+    }
+    return 0;
+}
+
+/* The string member `name` of the object at p, without its quotes: 1, 0
+ * when absent or not a string (as env_str), -1 when an escape is involved. */
+static int member_str(const char *p, const char *end, const char *name, const char **s,
+                      size_t *len)
+{
+    const char *v, *v_end;
+    int found = member_span(p, end, name, &v, &v_end);
+    if (found <= 0)
+        return found;
+    if (*v != '"')
+        return 0;
+    if (memchr(v + 1, '\\', (size_t)(v_end - 1 - (v + 1))))
+        return -1;
+    *s = v + 1;
+    *len = (size_t)(v_end - 1 - (v + 1));
+    return 1;
+}
+
+/* key_of from the checked text of an envelope (an object): 0, 1 when an
+ * escape is involved (the caller parses the element and uses key_of), or
+ * an error. */
+static int key_of_text(page_key *k, const char *p, const char *end)
+{
+    const char *id = NULL, *etag = NULL, *m = NULL, *meta, *meta_end;
+    size_t id_len = 0, etag_len = 0, m_len = 0;
+    int has_id, has_meta, has_etag = 0, has_m = 0;
+    memset(k, 0, sizeof(*k));
+    if ((has_id = member_str(p, end, "id", &id, &id_len)) < 0 ||
+        (has_meta = member_span(p, end, "meta", &meta, &meta_end)) < 0)
+        return 1;
+    if (has_meta && *meta == '{' &&
+        ((has_etag = member_str(meta, meta_end, "etag", &etag, &etag_len)) < 0 ||
+         (has_m = member_str(meta, meta_end, "modified", &m, &m_len)) < 0))
+        return 1;
+    if (has_m && m_len == WB_TIMESTAMP_LEN)
+        memcpy(k->modified, m, WB_TIMESTAMP_LEN);
+    if (!(k->id = has_id ? wb__strndup(id, id_len) : wb__strdup("")))
+        return wb_error__oom();
+    if (has_id && has_etag && id_len + 1 + etag_len < 512) {
+        if (!(k->key = wb__malloc(id_len + 1 + etag_len + 1)))
+            return wb_error__oom();
+        memcpy(k->key, id, id_len);
+        k->key[id_len] = ':';
+        memcpy(k->key + id_len + 1, etag, etag_len);
+        k->key[id_len + 1 + etag_len] = '\0';
+    }
+    return 0;
+}
+
+/* Read a page whose body pg->r holds: split it, check each element and
+ * read its key. 0, or an error (the page is unreadable: ask again). */
 static int page_read(page *pg)
 {
     int error;
     if ((error = page_split(pg, pg->r.body ? pg->r.body : "", pg->r.body_len)) < 0)
         return error;
     for (size_t i = 0; i < pg->n; i++) {
+        const char *p = pg->r.body + pg->spans[i].off, *end = p + pg->spans[i].len;
         cJSON *env = NULL;
+        if ((error = wb_json__check(p, pg->spans[i].len, NULL, "server list page")) < 0)
+            return error;
+        if (*p != '{')
+            return page_bad("an element is not an object");
+        if ((error = key_of_text(&pg->keys[i], p, end)) <= 0) {
+            if (error < 0)
+                return error;
+            continue;
+        }
+        /* An escape in a name or a key value: as cJSON reads it. */
+        keys_free_one(&pg->keys[i]);
         if ((error = parse_element(&env, pg->r.body, &pg->spans[i])) < 0)
             return error;
-        error = cJSON_IsObject(env) ? key_of(&pg->keys[i], env)
-                                    : page_bad("an element is not an object");
+        error = key_of(&pg->keys[i], env);
         cJSON_Delete(env);
         if (error < 0)
             return error;

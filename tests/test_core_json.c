@@ -107,6 +107,29 @@ static void test_core_json__duplicates(void)
     cJSON_Delete(j);
 }
 
+/* wb_json__parse in two steps: check (grammar, limits) and then parse the
+ * checked text (duplicates, range), with the same messages. */
+static void test_core_json__check_then_parse(void)
+{
+    static const char dup[] = "{\"x\": [{\"d\": 1, \"d\": 2}]}";
+    static const char cut[] = "{\"a\": [1, 2}";
+    static const char ok[] = "{\"a\":[1,{\"b\":null}]}";
+    cJSON *j = NULL;
+    WBT_OK(wb_json__check(dup, strlen(dup), NULL, "page"));
+    WBT_FAILS(wb_json__parse_checked(&j, dup, strlen(dup), "page"), WB_EINVALID,
+              "page: duplicate member \"d\" at byte 16");
+    WBT_ASSERT(j == NULL);
+    WBT_FAILS(wb_json__check(cut, strlen(cut), NULL, "page"), WB_EINVALID,
+              "page: expected ',' or ']' at byte 11");
+    WBT_OK(wb_json__check("[1e999]", 7, NULL, "page"));
+    WBT_FAILS(wb_json__parse_checked(&j, "[1e999]", 7, "page"), WB_EINVALID,
+              "page: number out of range at byte 1");
+    WBT_OK(wb_json__check(ok, strlen(ok), NULL, "page"));
+    WBT_OK(wb_json__parse_checked(&j, ok, strlen(ok), "page"));
+    WBT_ASSERT(cJSON_IsNull(wb_json__get(cJSON_GetArrayItem(wb_json__get(j, "a"), 1), "b")));
+    cJSON_Delete(j);
+}
+
 /* Objects with many members take the sorting path. */
 static void test_core_json__duplicates_big_object(void)
 {
@@ -488,6 +511,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_json__trailing_bytes),
     WBT_CASE(test_core_json__nul_byte),
     WBT_CASE(test_core_json__duplicates),
+    WBT_CASE(test_core_json__check_then_parse),
     WBT_CASE(test_core_json__duplicates_big_object),
     WBT_CASE(test_core_json__depth_limit),
     WBT_CASE(test_core_json__size_limit),

@@ -245,6 +245,40 @@ static void test_core_syncstore__pull_insert_update_delete(void)
     cJSON_Delete(other);
 }
 
+/* A pulled record's log entry is hashed from the envelope's tree, not from
+ * its stored text parsed again: a fix at -0 (stored as 0) must hash the
+ * same, or verify would call the record edited. Two records in one
+ * transaction: the first entry is covered by the second's signature. */
+static void test_core_syncstore__pulled_fix_hashes_as_stored(void)
+{
+    enum wb_remote_outcome o;
+    static const char *fix_data =
+        "{\"campaignId\":\"" FX_CAMPAIGN_A "\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+        "\"timestamp\":\"2019-01-01T00:00:00.000Z\",\"location\":{\"lat\":-0.0,\"lng\":-0,"
+        "\"accuracy\":0.5},\"distance\":-0e3}";
+    cJSON *e1 = envelope(SERVER_ID, fix_data, "f-1", 0, FX_CUSTOMER, FX_USER);
+    cJSON *e2 = envelope("bbbbbbbb-0000-4000-8000-000000000003", REMOTE_DATA("true", "false"),
+                         "f-2", 0, FX_CUSTOMER, FX_USER);
+    cJSON *e3 = envelope(SERVER_ID, fix_data, "f-3", 0, FX_CUSTOMER, FX_USER);
+    char *report = NULL;
+    WBT_ASSERT(store && e1 && e2 && e3);
+    WBT_OK(wb_store__begin(store));
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e1, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_INSERTED);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e2, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_INSERTED);
+    WBT_OK(wb_store__commit(store));
+    /* A new server version of the first (written over the synced copy). */
+    WBT_OK(wb_syncstore__apply_remote(&o, store, e3, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_UPDATED);
+    WBT_OK(wb_log_verify(&report, store));
+    WBT_ASSERT_CONTAINS(report, "\"entries\":3,\"signed\":2");
+    wb_free(report);
+    cJSON_Delete(e1);
+    cJSON_Delete(e2);
+    cJSON_Delete(e3);
+}
+
 /* A local edit and a remote edit of different fields both survive. */
 static void test_core_syncstore__pull_merges_under_each_policy(void)
 {
@@ -721,6 +755,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__reject_and_defer),
     WBT_CASE(test_core_syncstore__ack_delete),
     WBT_CASE(test_core_syncstore__pull_insert_update_delete),
+    WBT_CASE(test_core_syncstore__pulled_fix_hashes_as_stored),
     WBT_CASE(test_core_syncstore__pull_merges_under_each_policy),
     WBT_CASE(test_core_syncstore__manual_conflict_is_parked),
     WBT_CASE(test_core_syncstore__remote_delete_of_local_edit_conflicts),

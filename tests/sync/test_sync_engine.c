@@ -483,6 +483,58 @@ static void test_sync_engine__pull_page_text(void)
     free(e2);
 }
 
+/* A page's keys (id, meta.etag, meta.modified) are read from its checked
+ * text; member names or values with escapes are read as cJSON reads them
+ * (the element is parsed for them), members in any order. */
+static void test_sync_engine__pull_page_keys(void)
+{
+    stub st;
+    wb_sync *s = NULL;
+    char *e[4], page[8192], id3[64], escaped[80], modified[WB_TIMESTAMP_LEN + 1], *seen = NULL,
+                                                  key[96];
+    const char *data = "{\"campaignId\":\"c1\",\"contactId\":\"k2\",\"timestamp\":"
+                       "\"2024-01-01T00:00:00.000Z\"}";
+    memset(&st, 0, sizeof(st));
+    e[0] = stub_env(fx_uuid(8101), data);
+    /* The member name "id" spelled with an escape, members in another order. */
+    e[1] = malloc(1024);
+    sprintf(e[1],
+            "{\"meta\":{\"modified\":\"2024-01-01T00:00:00.000Z\",\"etag\":\"e1\","
+            "\"isDeleted\":false,\"createdBy\":\"" FX_USER "\"},\"customerId\":\"" FX_CUSTOMER
+            "\",\"data\":%s,\"\\u0069d\":\"%s\"}",
+            data, fx_uuid(8102));
+    /* The id value with an escape: stored under the id it spells. */
+    snprintf(id3, sizeof(id3), "%s", fx_uuid(8103));
+    snprintf(escaped, sizeof(escaped), "\\u00%02x%s", (unsigned char)id3[0], id3 + 1);
+    e[2] = stub_env(escaped, data);
+    /* The etag with an escape ("e\u0031" is "e1"). */
+    e[3] = malloc(1024);
+    sprintf(e[3],
+            "{\"id\":\"%s\",\"data\":%s,\"meta\":{\"etag\":\"e\\u0031\",\"modified\":"
+            "\"2024-01-01T00:00:00.000Z\",\"isDeleted\":false,\"createdBy\":\"" FX_USER "\"},"
+            "\"customerId\":\"" FX_CUSTOMER "\"}",
+            fx_uuid(8104), data);
+    snprintf(page, sizeof(page), "{\"data\":[%s,%s,%s,%s]}", e[0], e[1], e[2], e[3]);
+    st.pages[0] = page;
+    WBT_OK(stub_run(&s, &st, 5, 0, "pagekeys.db", NULL));
+    WBT_ASSERT_INT(st.gets, 1);
+    WBT_ASSERT_INT(s->report.inserted, 4);
+    WBT_ASSERT_INT(s->report.refused, 0);
+    WBT_ASSERT_STR(state_in(s, fx_uuid(8102)), "synced");
+    WBT_ASSERT_STR(state_in(s, id3), "synced");
+    /* The watermark holds each key as decoded. */
+    WBT_OK(wb_syncstore__watermark(modified, &seen, s->store, "interactions", s->scope));
+    WBT_ASSERT_STR(modified, "2024-01-01T00:00:00.000Z");
+    for (unsigned i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "\"%s:e1\"", i == 2 ? id3 : fx_uuid(8101 + i));
+        WBT_ASSERT_CONTAINS(seen, key);
+    }
+    wb__free(seen);
+    wb_sync_free(s);
+    for (int i = 0; i < 4; i++)
+        free(e[i]);
+}
+
 static void test_sync_engine__options_checked(void)
 {
     wb_sync_options o;
@@ -536,6 +588,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_engine__lost_response_reconciles_before_posting),
     WBT_CASE(test_sync_engine__auth_refresh_once),
     WBT_CASE(test_sync_engine__pull_page_text),
+    WBT_CASE(test_sync_engine__pull_page_keys),
     WBT_CASE(test_sync_engine__options_checked),
 };
 

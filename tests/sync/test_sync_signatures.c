@@ -640,7 +640,7 @@ static void test_sync_signatures__pulled_page_is_covered(void)
                    64);
     WBT_OK(verify_store(name, &report));
     WBT_ASSERT_CONTAINS(report, "\"ok\":true");
-    WBT_ASSERT_CONTAINS(report, "\"entries\":6");
+    WBT_ASSERT_CONTAINS(report, "\"entries\":6,\"signed\":1");
     wb_free(report);
 
     /* A covered entry's content edited: its digest no longer follows. */

@@ -332,8 +332,15 @@ int cli_cmd_verify(cli *c, int argc, char **argv)
         cJSON *doc = cJSON_Parse(report ? report : "{}");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "entries");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, "records");
-        printf("log intact: %.0f entries, %.0f records, every signature verifies\n",
-               cJSON_IsNumber(e) ? e->valuedouble : 0.0, cJSON_IsNumber(r) ? r->valuedouble : 0.0);
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "signed");
+        double n_e = cJSON_IsNumber(e) ? e->valuedouble : 0.0;
+        double n_s = cJSON_IsNumber(s) ? s->valuedouble : n_e;
+        printf("log intact: %.0f entries, %.0f records, every signature verifies", n_e,
+               cJSON_IsNumber(r) ? r->valuedouble : 0.0);
+        if (n_s < n_e) /* schema 009: server versions applied in one transaction */
+            printf(" (%.0f signed; each of the other %.0f is covered by a later signature)",
+                   n_s, n_e - n_s);
+        putchar('\n');
         cJSON_Delete(doc);
     }
     if (err < 0)
