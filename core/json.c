@@ -127,9 +127,13 @@ static size_t wb_json__utf8_len(const unsigned char *s, size_t n)
 /* v->pos is on the opening quote; leaves it after the closing one. */
 static int wb_json__string(wb_json__validator *v)
 {
-    size_t i = v->pos + 1;
+    const unsigned char *p = v->p;
+    size_t i = v->pos + 1, len = v->len;
     for (;;) {
         unsigned char c;
+        /* Plain ASCII, most of a string, in a tight loop. */
+        while (i < len && (c = p[i]) >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+            i++;
         if (i >= v->len)
             return wb_json__fail(v, i, "unterminated string");
         c = v->p[i];

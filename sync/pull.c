@@ -212,16 +212,22 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* p at '"': past the closing quote, or NULL. */
+/* p at '"': past the closing quote, or NULL. A quote ends the string
+ * unless an odd number of backslashes precedes it; memchr finds the
+ * candidates, since strings are most of a page's bytes. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            return p + 1;
+    const char *start = p + 1, *q = start;
+    for (;;) {
+        const char *b;
+        if (!(q = memchr(q, '"', (size_t)(end - q))))
+            return NULL;
+        for (b = q; b > start && b[-1] == '\\'; b--)
+            ;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        q++;
     }
-    return NULL;
 }
 
 /* Past one value (not checked here: elements are parsed afterwards), or
