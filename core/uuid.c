@@ -1,10 +1,13 @@
 /*
- * uuid.c - UUID v4 generation and syntax checks.
+ * uuid.c - UUID v4 and v7 generation and syntax checks.
  *
  * Randomness comes from libsodium's randombytes_buf (the OS CSPRNG): record
  * ids made on many phones offline must never collide, so a seeded PRNG is
  * not good enough.
  */
+#include <stdint.h>
+#include <time.h>
+
 #include <sodium.h>
 
 #include "common.h"
@@ -23,6 +26,31 @@ void wb_uuid__v4(char *buf)
     (void)wb__global_init();
     randombytes_buf(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant 10xx */
+
+    for (size_t i = 0; i < sizeof(b); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            buf[o++] = '-';
+        buf[o++] = wb_uuid__hex[b[i] >> 4];
+        buf[o++] = wb_uuid__hex[b[i] & 0x0f];
+    }
+    buf[o] = '\0';
+}
+
+void wb_uuid__v7(char *buf)
+{
+    unsigned char b[16];
+    struct timespec ts;
+    uint64_t ms;
+    size_t o = 0;
+
+    (void)wb__global_init();
+    randombytes_buf(b, sizeof(b));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70); /* version 7 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant 10xx */
 
     for (size_t i = 0; i < sizeof(b); i++) {

@@ -1,4 +1,6 @@
-/* test_core_uuid.c - UUID v4 generation and syntax checks. */
+/* test_core_uuid.c - UUID v4 and v7 generation and syntax checks. */
+#include <time.h>
+
 #include "common.h"
 #include "uuid.h"
 #include "wbtest.h"
@@ -71,6 +73,61 @@ static void test_core_uuid__nibbles_vary(void)
     }
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The first 48 bits of a v7 id as a number of milliseconds. */
+static uint64_t v7_ms(const char *id)
+{
+    char hex[13];
+    memcpy(hex, id, 8);
+    memcpy(hex + 8, id + 9, 4);
+    hex[12] = '\0';
+    return (uint64_t)strtoull(hex, NULL, 16);
+}
+
+/* v7: valid, version 7 and RFC variant, the time of its making in front,
+ * so ids made later sort after (by the millisecond), random behind it and
+ * unique. */
+static void test_core_uuid__v7_time_ordered_unique(void)
+{
+    char(*ids)[WB_UUID_LEN + 1] = malloc(sizeof(*ids) * N_IDS);
+    char problem[160] = "";
+    uint64_t before = now_ms(), after;
+    unsigned tail_seen = 0;
+    WBT_ASSERT(ids != NULL);
+    for (int i = 0; i < N_IDS && !problem[0]; i++) {
+        const char *id = ids[i];
+        memset(ids[i], 'X', sizeof(ids[i]));
+        wb_uuid__v7(ids[i]);
+        if (strlen(id) != WB_UUID_LEN || !wb_uuid__valid(id) || strpbrk(id, "ABCDEF"))
+            snprintf(problem, sizeof(problem), "invalid id %d: %s", i, id);
+        else if (id[14] != '7' || !strchr("89ab", id[19]))
+            snprintf(problem, sizeof(problem), "bad version/variant in %s", id);
+        else if (i > 0 && v7_ms(id) < v7_ms(ids[i - 1]))
+            snprintf(problem, sizeof(problem), "time went back: %s after %s", id, ids[i - 1]);
+        tail_seen |= 1u << (id[35] <= '9' ? id[35] - '0' : id[35] - 'a' + 10);
+    }
+    after = now_ms();
+    if (!problem[0] && (v7_ms(ids[0]) < before || v7_ms(ids[N_IDS - 1]) > after))
+        snprintf(problem, sizeof(problem), "time prefix of %s outside [%llu, %llu]", ids[0],
+                 (unsigned long long)before, (unsigned long long)after);
+    if (!problem[0]) {
+        qsort(ids, N_IDS, sizeof(*ids), cmp_id);
+        for (int i = 1; i < N_IDS; i++)
+            if (strcmp(ids[i - 1], ids[i]) == 0)
+                snprintf(problem, sizeof(problem), "duplicate id %s", ids[i]);
+    }
+    free(ids);
+    if (problem[0])
+        WBT_FAIL("%s", problem);
+    WBT_ASSERT_INT(tail_seen, 0xffffu);
+}
+
 static void test_core_uuid__valid_accepts(void)
 {
     WBT_ASSERT(wb_uuid__valid("d545b1e1-8f97-4ae4-a164-1b4a4a87bc07"));
@@ -128,6 +185,7 @@ static void test_core_uuid__short_input_no_overread(void)
 static const wbt_case cases[] = {
     WBT_CASE(test_core_uuid__generated_valid_unique),
     WBT_CASE(test_core_uuid__nibbles_vary),
+    WBT_CASE(test_core_uuid__v7_time_ordered_unique),
     WBT_CASE(test_core_uuid__valid_accepts),
     WBT_CASE(test_core_uuid__valid_rejects),
     WBT_CASE(test_core_uuid__short_input_no_overread),

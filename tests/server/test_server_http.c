@@ -15,6 +15,7 @@
 #include "jsonpatch.h"
 #include "server_cases.h"
 #include "sha1.h"
+#include "uuid.h"
 #include "wbtest.h"
 
 #define CAMPAIGN "61fbfbaa-5de8-4d17-ac2b-c47f2376265a"
@@ -219,6 +220,9 @@ static void test_server_http__create_v2_flat(void)
                               "\"}") != NULL);
     WBT_ASSERT_STR(srv_str(r.json, "/data/campaignId"), CAMPAIGN);
     WBT_ASSERT(strstr(r.location, srv_str(r.json, "/id")) != NULL);
+    /* a v7 id: the time it was made leads, the rest is random */
+    WBT_ASSERT(wb_uuid__valid(srv_str(r.json, "/id")));
+    WBT_ASSERT_INT(srv_str(r.json, "/id")[14], '7');
     /* the etag is the recipe's over the returned envelope */
     WBT_ASSERT(wbs_etag_recompute(etag, r.json) == 0);
     WBT_ASSERT_STR(etag, srv_str(r.json, "/meta/etag"));

@@ -452,7 +452,7 @@ static void wbs_wl__find_or_create(wbs_response *res, wbs_request *req, wbs_walk
         wbs_respond_error(res, 500, "ServerError", f.oom ? "out of memory" : "storage error");
         goto unlock;
     }
-    wb_uuid__v4(id);
+    wb_uuid__v7(id); /* time-ordered: see wbs_ix__create */
     wbs_records_next_modified(r, now);
     env = wbs_resource_new_envelope(id, data, &req->who, now, k->resource);
     data = NULL;
