@@ -16,8 +16,10 @@
  * refused. A "\u0000" escape is accepted but, cJSON strings being C
  * strings, the value ends at that character.
  */
+#include <float.h>
 #include <locale.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +597,25 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
 
 /* ---- printing ----------------------------------------------------------- */
 
+/* The digits of v / 10^places as wb_json__digits gives them. v > 0. */
+static size_t wb_json__scaled_digits(char digits[24], int *n, uint64_t v, int places)
+{
+    char rev[20];
+    int m = 0;
+    size_t k = 0;
+    while (v) {
+        rev[m++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    }
+    *n = m - places;
+    while (m > 0)
+        digits[k++] = rev[--m];
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    digits[k] = '\0';
+    return k;
+}
+
 /* Shortest decimal digits of d (no sign, no trailing zeros) and the
  * exponent n such that d = 0.DIGITS * 10^n, as ECMAScript Number#toString
  * defines them (§7.1.12.1). */
@@ -605,7 +626,41 @@ static size_t wb_json__digits(char digits[24], int *n, double d)
     size_t k = 0;
     const char *s;
 
-    for (p = 1; p <= 17; p++) {
+    /* An integer below 2^53 is exact: its own digits are the shortest. */
+    if (d < 9007199254740992.0 && d == floor(d))
+        return wb_json__scaled_digits(digits, n, (uint64_t)d, 0);
+    /* A decimal of at most 15 significant digits with k places: m / 10^k,
+     * m an integer. Division is correctly rounded, so when m / 10^k gives
+     * d, the decimal reads back as d; and for a normal double at most one
+     * decimal of 15 or fewer digits does (DBL_DIG), so the first k that
+     * works gives the shortest digits (a later k could only give the same
+     * decimal with zeros after it). When d * 10^k misses m by rounding,
+     * no k works here and the search below decides. Coordinates, distances
+     * and other values with a few decimals end here, a few multiplications
+     * each instead of a snprintf and a strtod or more. */
+    if (d >= DBL_MIN) {
+        static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+                                       1e22};
+        for (int places = 1; places < (int)(sizeof(pow10) / sizeof(pow10[0])); places++) {
+            double t = d * pow10[places];
+            if (t >= 1e15)
+                break;
+            if (t == floor(t) && t / pow10[places] == d)
+                return wb_json__scaled_digits(digits, n, (uint64_t)t, places);
+        }
+    }
+    /* The shortest form has the fewest digits p whose rounding reads back
+     * as d. For a normal double, a decimal of 15 or fewer significant
+     * digits survives the trip to the nearest double and back to 15 digits
+     * (DBL_DIG), so if some p <= 15 reads back, the 15-digit rounding is
+     * that one with zeros after it, and it reads back too; if it does not,
+     * p is 16 or 17. One to three tries instead of up to seventeen (each a
+     * snprintf and a strtod: most of the cost of printing a record's
+     * coordinates). Subnormal doubles are sparser than 15 digits, so they
+     * take every p in turn. */
+    p = d >= DBL_MIN ? 15 : 1;
+    for (; p <= 17; p++) {
         snprintf(tmp, sizeof(tmp), "%.*e", p - 1, d);
         if (strtod(tmp, NULL) == d)
             break;

@@ -485,6 +485,102 @@ cleanup:
     return error;
 }
 
+/* The digits as first written: the shortest %.*e that reads back, trying
+ * every precision from 1. The printer's faster search must agree. */
+static void reference_number(char out[WB_JSON_NUMBER_MAX], double d)
+{
+    char tmp[48], digits[24];
+    int p, n, i, k = 0;
+    size_t o = 0;
+    const char *s;
+    if (d < 0) {
+        out[o++] = '-';
+        d = -d;
+    }
+    for (p = 1; p <= 17; p++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    s = tmp;
+    digits[k++] = *s++;
+    if (*s != 'e')
+        s++;
+    while (*s >= '0' && *s <= '9')
+        digits[k++] = *s++;
+    n = atoi(s + 1) + 1;
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    if (k <= n && n <= 21) {
+        memcpy(out + o, digits, (size_t)k), o += (size_t)k;
+        for (i = k; i < n; i++)
+            out[o++] = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(out + o, digits, (size_t)n), o += (size_t)n;
+        out[o++] = '.';
+        memcpy(out + o, digits + n, (size_t)(k - n)), o += (size_t)(k - n);
+    } else if (-6 < n && n <= 0) {
+        out[o++] = '0', out[o++] = '.';
+        for (i = 0; i < -n; i++)
+            out[o++] = '0';
+        memcpy(out + o, digits, (size_t)k), o += (size_t)k;
+    } else {
+        out[o++] = digits[0];
+        if (k > 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + 1, (size_t)(k - 1)), o += (size_t)(k - 1);
+        }
+        o += (size_t)snprintf(out + o, WB_JSON_NUMBER_MAX - o, "e%c%d", n - 1 >= 0 ? '+' : '-',
+                              abs(n - 1));
+    }
+    out[o] = '\0';
+}
+
+/* Numbers print as ECMAScript's Number#toString would, exactly as the
+ * exhaustive search printed them, over the kinds a record holds
+ * (coordinates with up to 9 decimals, integers, distances) and random
+ * bit patterns across the whole range, subnormals included. */
+static void test_core_json__numbers_match_reference(void)
+{
+    char got[WB_JSON_NUMBER_MAX], want[WB_JSON_NUMBER_MAX];
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    int bad = 0;
+    for (int i = 0; i < 40000 && bad < 5; i++) {
+        double d;
+        uint64_t bits;
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        switch (i % 5) {
+        case 0: /* a coordinate */
+            d = (double)(int64_t)(state % 3600000000u) / pow(10, (double)((state >> 60) % 10)) - 180;
+            break;
+        case 1: /* an integer, up to beyond 2^53 */
+            d = (double)(state >> (state & 15));
+            break;
+        case 2: /* a small decimal */
+            d = (double)(state % 100000) / 1000.0;
+            break;
+        case 3: /* a subnormal or a tiny number */
+            bits = state >> 12;
+            memcpy(&d, &bits, sizeof(d));
+            break;
+        default: /* any finite double */
+            bits = state;
+            memcpy(&d, &bits, sizeof(d));
+            if (!isfinite(d))
+                continue;
+        }
+        if (d == 0)
+            continue;
+        wb_json__format_number(got, d);
+        reference_number(want, d);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "    %.17g: got %s, want %s\n", d, got, want);
+            bad++;
+        }
+    }
+    WBT_ASSERT_INT(bad, 0);
+}
+
 static void test_core_json__alloc_failures(void)
 {
     long start, n;
@@ -507,6 +603,7 @@ static void test_core_json__alloc_failures(void)
 
 static const wbt_case cases[] = {
     WBT_CASE(test_core_json__parse_valid),
+    WBT_CASE(test_core_json__numbers_match_reference),
     WBT_CASE(test_core_json__parse_not_terminated),
     WBT_CASE(test_core_json__trailing_bytes),
     WBT_CASE(test_core_json__nul_byte),
