@@ -329,32 +329,38 @@ static int read_envelope(remote_env *r, const cJSON *env)
 
 /* Write a server version into a row: base, etag, meta, server id, and when
  * `take_data` the data and its index columns too. */
+/* The columns every server version sets; then the data and the columns
+ * indexed from it, only in the statement that takes the data. SQLite
+ * rewrites every index on a column named in SET, whatever its new value,
+ * so a CASE keeping the old data still cost four index updates (contact,
+ * household, walk list, time) on each acknowledgement that keeps it. */
+#define WB_SERVER_VERSION_SET                                                                     \
+    "UPDATE interactions SET server_id = ?2,"                                                     \
+    " base = wb_seal('interactions', 'base', ?1, ?3), base_etag = ?4, etag = ?4,"                 \
+    " created = COALESCE(?5, created), created_by = COALESCE(?6, created_by),"                    \
+    " modified = COALESCE(?7, modified), modified_by = COALESCE(?8, modified_by),"                \
+    " security_group_id = COALESCE(?9, security_group_id),"                                       \
+    " state = ?10, deleted = ?11,"                                                                \
+    " deleted_at = CASE WHEN ?11 = 1 THEN COALESCE(deleted_at, ?12) ELSE NULL END,"              \
+    " create_attempted = 0, attempts = 0, next_attempt = NULL, last_error = NULL,"                \
+    " conflict_remote = NULL, conflict_paths = NULL"
+
+static const char write_server_version_keep_data[] =
+    WB_SERVER_VERSION_SET " WHERE local_id = ?1";
+static const char write_server_version_take_data[] =
+    WB_SERVER_VERSION_SET ", data = wb_seal('interactions', 'data', ?1, ?3),"
+                          " campaign_id = COALESCE(?13, campaign_id),"
+                          " contact_id = COALESCE(?14, contact_id), ts = COALESCE(?15, ts),"
+                          " household_id = ?16, walklist_id = ?17 WHERE local_id = ?1";
+
 static int write_server_version(wb_store *store, const char *local_id, const remote_env *r,
                                 const char *data_text, int take_data, int state, int deleted)
 {
     sqlite3_stmt *st = NULL;
-    const char *campaign = member_string(r->data, "campaignId");
-    const char *contact = member_string(r->data, "contactId");
-    const char *ts = member_string(r->data, "timestamp");
     int error;
-    if ((error = prepare_cached(
-             &st, store,
-             "UPDATE interactions SET server_id = ?2,"
-             " base = wb_seal('interactions', 'base', ?1, ?3), base_etag = ?4, etag = ?4,"
-             " created = COALESCE(?5, created), created_by = COALESCE(?6, created_by),"
-             " modified = COALESCE(?7, modified), modified_by = COALESCE(?8, modified_by),"
-             " security_group_id = COALESCE(?9, security_group_id),"
-             " state = ?10, deleted = ?11,"
-             " deleted_at = CASE WHEN ?11 = 1 THEN COALESCE(deleted_at, ?12) ELSE NULL END,"
-             " create_attempted = 0, attempts = 0, next_attempt = NULL, last_error = NULL,"
-             " conflict_remote = NULL, conflict_paths = NULL,"
-             " data = CASE WHEN ?13 THEN wb_seal('interactions', 'data', ?1, ?3) ELSE data END,"
-             " campaign_id = CASE WHEN ?13 THEN COALESCE(?14, campaign_id) ELSE campaign_id END,"
-             " contact_id = CASE WHEN ?13 THEN COALESCE(?15, contact_id) ELSE contact_id END,"
-             " ts = CASE WHEN ?13 THEN COALESCE(?16, ts) ELSE ts END,"
-             " household_id = CASE WHEN ?13 THEN ?17 ELSE household_id END,"
-             " walklist_id = CASE WHEN ?13 THEN ?18 ELSE walklist_id END"
-             " WHERE local_id = ?1")) < 0)
+    if ((error = prepare_cached(&st, store,
+                                take_data ? write_server_version_take_data
+                                          : write_server_version_keep_data)) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
@@ -368,12 +374,13 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     sqlite3_bind_int(st, 10, state);
     sqlite3_bind_int(st, 11, deleted);
     sqlite3_bind_int64(st, 12, wb_store__now(store));
-    sqlite3_bind_int(st, 13, take_data);
-    sqlite3_bind_text(st, 14, campaign, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, contact, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 16, ts, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 17, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 18, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
+    if (take_data) {
+        sqlite3_bind_text(st, 13, member_string(r->data, "campaignId"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 14, member_string(r->data, "contactId"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 15, member_string(r->data, "timestamp"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 16, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 17, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
+    }
     error = step_done(store, st, "sync write");
     release(store, st);
     /* Every caller passes data_text = wb_json__print(r->data). */

@@ -617,7 +617,7 @@ static int push_one(wb_sync *s, wb_pending *p, push_job *first)
  * the run's thread, one at a time.
  */
 #define WB_PUSH_GROUP 64
-#define WB_PUSH_ACKS 16
+#define WB_PUSH_ACKS 64
 #define WB_PUSH_ACK_MS 50
 #define WB_PUSH_PARALLEL_MAX 16
 
