@@ -34,6 +34,7 @@ static const struct {
     {"ref_households", "id", "address"},
     {"interaction_fixes", "local_id", "fix"},
     {"breadcrumbs", "seq", "point"},
+    {"saved_token", "id", "token"},
 };
 
 /* "walkbook/1:<table>.<column>:<row key>", built with copies: this runs

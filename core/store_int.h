@@ -126,6 +126,13 @@ void wb_store__set_clock(wb_store *store, int64_t (*now_ms)(void *ctx), void *ct
  * (WB_UUID_LEN + 1 bytes). interaction.c. */
 int wb_interaction__insert(wb_store *store, const char *body, char *id);
 
+/* The saved bearer token (token.c, schema 010): save (NULL or "" forgets
+ * it) in one statement, inside the caller's transaction when one is open;
+ * read into a wb__malloc'd string the caller wipes (wb_free_secret).
+ * Neither resets the last error nor quotes the token in a message. */
+int wb_store__save_token(wb_store *store, const char *token);
+int wb_store__saved_token(char **out, wb_store *store);
+
 /* Called by iterators. */
 void wb_store__iter_opened(wb_store *store);
 void wb_store__iter_closed(wb_store *store);

@@ -194,6 +194,10 @@ WB_API const char *wb_error_name(int code);
 /** Free a string or buffer returned by walkbook. NULL is fine.
  *  Threads: any. Fails: never. */
 WB_API void wb_free(void *WB_NULLABLE ptr);
+/** Wipe (sodium_memzero over its length) then free a secret string
+ *  returned by walkbook, such as wb_store_saved_token's. NULL is fine.
+ *  Threads: any. Fails: never. */
+WB_API void wb_free_secret(char *WB_NULLABLE secret);
 /** @} */
 
 /** @defgroup wb_store Store
@@ -306,6 +310,31 @@ WB_API WB_WARN_UNUSED int wb_store_decrypt(wb_store *store);
 /** 1 when the store's personal fields are encrypted, 0 when not.
  *  Threads: owner. Fails: never. */
 WB_API int wb_store_encrypted(const wb_store *store);
+
+/** Keep a bearer token in the store, for syncs with
+ *  wb_sync_options.use_saved_token (tokens otherwise live in memory only).
+ *  In an encrypted store it is sealed like a personal field (table
+ *  saved_token, bound to its column and row: never on disk in clear, and
+ *  re-sealed by wb_store_rekey, wb_store_encrypt and wb_store_decrypt); in
+ *  a plain store it is kept in clear like the plain store's other values.
+ *  One token per store: a new one replaces the old.
+ *  @param token  printable text under 4096 bytes; NULL or "" forgets the
+ *                saved token (no error when none was saved)
+ *  @return 0; WB_EINVALID (too long, a control character; the message never
+ *          quotes the token); WB_EREADONLY; WB_EBUSY, WB_EIO.
+ *  Threads: owner. Fails: io. */
+WB_API WB_WARN_UNUSED int wb_store_save_token(wb_store *store, const char *WB_NULLABLE token);
+
+/** The token saved with wb_store_save_token.
+ *  @param[out] out  a copy of the token: wipe and free it with
+ *                   wb_free_secret()
+ *  @return 0; WB_ENOTFOUND when none is saved; WB_ETAMPER when the sealed
+ *          value does not authenticate (edited, or copied from another
+ *          column); WB_ECORRUPT (a plain store holds something else there);
+ *          WB_EIO.
+ *  Threads: owner. Fails: oom, io. */
+WB_API WB_WARN_UNUSED int wb_store_saved_token(char *WB_NULLABLE *WB_NONNULL out,
+                                               wb_store *store);
 
 /** Verify the signed interaction log: every entry's Ed25519 signature under
  *  the store's device key, the chain of digests (each entry names the one
@@ -622,9 +651,9 @@ WB_ENUM(wb_patch_paths){
     WB_PATCH_PATHS_DATA = 1      /**< under data: "/data/successful" (2019-2020 docs) */
 };
 
-/** 2 added `clock` and `patch_paths`; 3 added `send_signatures`, 4 `parallel`. Older
- *  structs (without them) are still accepted. */
-#define WB_SYNC_OPTIONS_VERSION 4
+/** 2 added `clock` and `patch_paths`; 3 added `send_signatures`, 4 `parallel`,
+ *  5 `use_saved_token`. Older structs (without them) are still accepted. */
+#define WB_SYNC_OPTIONS_VERSION 5
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
     const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
@@ -666,10 +695,18 @@ typedef struct wb_sync_options {
      *  different records overlap. With a caller's transport the push uses
      *  one connection (its send may not be safe on several threads). */
     unsigned int parallel;
+    /* ---- version 5 ---- */
+    /** 1: `token` must be NULL; each wb_sync_run reads the token saved in
+     *  the store (wb_store_save_token) when it starts (WB_ENOTFOUND when
+     *  none is), and a new token that `token_refresh` gives during the run
+     *  is saved in its place at once. Default 0: the token is `token`,
+     *  held in memory only. */
+    int use_saved_token;
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
-     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0, 1}
+     500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0, 1,  \
+     0}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

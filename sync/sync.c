@@ -66,6 +66,12 @@ static int check_options(const wb_sync_options *o)
         o->patch_paths != WB_PATCH_PATHS_DATA)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: patch_paths %d unknown", o->patch_paths);
+    if (o->version >= 5 && o->use_saved_token != 0 && o->use_saved_token != 1)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: use_saved_token must be 0 or 1");
+    if (o->version >= 5 && o->use_saved_token && o->token)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: give token or use_saved_token, not both");
     if (o->version >= 4 && o->parallel > 16)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
                              "sync options: parallel %u out of range (1 to 16)", o->parallel);
@@ -105,10 +111,11 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
     if (!(s = wb__calloc(1, sizeof(*s))))
         return wb_error__oom();
     /* A version 1 caller's struct ends before `clock`, a version 2 one
-     * before `send_signatures`, a version 3 one before `parallel` (the rest
-     * stays 0: defaults). */
+     * before `send_signatures`, a version 3 one before `parallel`, a
+     * version 4 one before `use_saved_token` (the rest stays 0: defaults). */
     memcpy(&s->opts, opts,
-           opts->version >= 4   ? sizeof(*opts)
+           opts->version >= 5   ? sizeof(*opts)
+           : opts->version == 4 ? offsetof(wb_sync_options, use_saved_token)
            : opts->version == 3 ? offsetof(wb_sync_options, parallel)
            : opts->version == 2 ? offsetof(wb_sync_options, send_signatures)
                                 : offsetof(wb_sync_options, clock));
@@ -257,6 +264,17 @@ static int refresh_token(wb_sync *s)
         s->token = wb__strdup(buf);
         s->token_gen++;
         rc = s->token ? 0 : -1;
+        /* A run on the saved token keeps the new one in its place, at
+         * once (the next run, or a crash, must not fall back to the token
+         * the server refused). Requests are never sent inside one of the
+         * engine's transactions, so this commits on its own; if it fails
+         * (another writer holds the lock) the end of the run tries again. */
+        if (rc == 0 && s->opts.use_saved_token) {
+            wb_error_saved saved;
+            wb_error__save(&saved);
+            s->save_pending = wb_store__save_token(s->store, s->token) < 0;
+            wb_error__restore(&saved);
+        }
     } else {
         rc = -1;
     }
@@ -374,6 +392,28 @@ static int report_json(char **out, const wb_sync *s)
     return 0;
 }
 
+/* With use_saved_token: the token saved in the store now (the host may
+ * have saved a new one since the last run). */
+static int load_saved_token(wb_sync *s)
+{
+    char *token = NULL;
+    int error;
+    if (!s->opts.use_saved_token)
+        return 0;
+    if ((error = wb_store__saved_token(&token, s->store)) < 0) {
+        if (error == WB_ENOTFOUND)
+            wb_error__set(WB_ENOTFOUND, WB_ERRCLASS_SYNC,
+                          "sync: use_saved_token, but no token is saved in the store "
+                          "(wb_store_save_token)");
+        return error;
+    }
+    if (!s->token || strcmp(s->token, token) != 0)
+        s->token_gen++;
+    wipe_free(s->token);
+    s->token = token;
+    return 0;
+}
+
 int wb_sync_run(char **out_report, wb_sync *sync)
 {
     wb_error_saved saved;
@@ -390,12 +430,25 @@ int wb_sync_run(char **out_report, wb_sync *sync)
     sync->refreshed = 0;
     memset(&sync->report, 0, sizeof(sync->report));
     sync->report.started_ms = wb_sync__now(sync);
+    sync->save_pending = 0;
     /* A stale cancel from before the run does not stop this one. */
     atomic_store(&sync->cancel, 0);
-    if ((error = wb_store__load_identity(sync->store)) >= 0 &&
+    if ((error = load_saved_token(sync)) >= 0 &&
+        (error = wb_store__load_identity(sync->store)) >= 0 &&
         (error = wb_push__run(sync)) >= 0 && (error = wb_pull__run(sync)) >= 0 &&
         sync->pull_reference)
         error = wb_pull__reference_run(sync);
+    if (sync->save_pending && sync->token) {
+        /* The refreshed token could not be saved during the run. */
+        int serr;
+        wb_error__save(&saved);
+        serr = wb_store__save_token(sync->store, sync->token);
+        if (serr < 0 && error >= 0)
+            error = serr;
+        else
+            wb_error__restore(&saved);
+        sync->save_pending = 0;
+    }
     wb_error__save(&saved);
     if (out_report && (rerr = report_json(&report, sync)) < 0 && error >= 0)
         error = rerr;

@@ -44,6 +44,7 @@ struct wb_sync {
     atomic_int cancel;
     int refreshed;          /* token_refresh used in this run */
     unsigned token_gen;     /* changes with the token */
+    int save_pending;       /* use_saved_token: a refreshed token not yet saved */
     int running;
     wb_sync_report report;
     wb_clock clock;         /* the caller's; zero = system clock, nanosleep in slices */

@@ -89,6 +89,18 @@ static int files_contain(const char *path, const char *needle)
     return file_contains(path, needle) || file_contains(wal, needle);
 }
 
+/* A token that appears nowhere else: the file scans look for it. */
+#define SECRET_TOKEN "tok-Quixotic-Marmalade-90210"
+
+/* 1 when the saved token reads back as `want` (and is wiped and freed). */
+static int token_is(wb_store *s, const char *want)
+{
+    char *got = NULL;
+    int ok = wb_store_saved_token(&got, s) == 0 && strcmp(got, want) == 0;
+    wb_free_secret(got);
+    return ok;
+}
+
 static void test_core_crypto__round_trip_and_no_plaintext_on_disk(void)
 {
     const char *path = wbt_path("enc.db");
@@ -449,6 +461,7 @@ static void test_core_crypto__rekey_killed_at_many_points(void)
     WBT_OK(wb_interaction_record_batch(NULL, s, bodies, KILL_RECORDS));
     for (int i = 0; i < KILL_RECORDS; i++)
         free(owned[i]);
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN)); /* re-sealed with the records */
     /* How long one full rotation takes here (there and back). */
     t0 = now_s();
     {
@@ -493,6 +506,7 @@ static void test_core_crypto__rekey_killed_at_many_points(void)
                 WBT_ASSERT_INT(rc_new, WB_EKEY);
             WBT_ASSERT_INT(count_all(sc ? sc : sn, &bad), KILL_RECORDS);
             WBT_ASSERT_INT(bad, 0);
+            WBT_ASSERT(token_is(sc ? sc : sn, SECRET_TOKEN));
             if (sn) {
                 const unsigned char *t = cur;
                 cur = other;
@@ -846,6 +860,7 @@ static void test_core_crypto__encrypt_killed_at_many_points(void)
     WBT_OK(wb_interaction_record_batch(NULL, s, bodies, FLIP_RECORDS));
     for (int i = 0; i < FLIP_RECORDS; i++)
         free(owned[i]);
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
     t0 = now_s();
     WBT_OK(wb_store_encrypt(s, &o));
     WBT_OK(wb_store_decrypt(s));
@@ -880,6 +895,7 @@ static void test_core_crypto__encrypt_killed_at_many_points(void)
             WBT_ASSERT_INT(rc_plain == 0 ? rc_enc : rc_plain, WB_EKEY);
             WBT_ASSERT_INT(count_all(sp ? sp : se, &bad), FLIP_RECORDS);
             WBT_ASSERT_INT(bad, 0);
+            WBT_ASSERT(token_is(sp ? sp : se, SECRET_TOKEN));
             if ((se != NULL) != encrypted)
                 flipped++;
             else
@@ -892,6 +908,7 @@ static void test_core_crypto__encrypt_killed_at_many_points(void)
         if (encrypted) {
             WBT_ASSERT(!compact_pending(path));
             WBT_ASSERT(!files_contain(path, SECRET_NAME));
+            WBT_ASSERT(!files_contain(path, SECRET_TOKEN));
         }
     }
     printf("  encrypt+decrypt of %d records: %.0f ms; %d kills left it as it was, %d changed, "
@@ -1227,6 +1244,257 @@ static void test_core_crypto__tenancy(void)
     cJSON_Delete(foreign);
 }
 
+/* ---- the saved bearer token (schema 010) ---------------------------------------- */
+
+
+/* The last error names no part of the token. */
+static int error_is_clean(void)
+{
+    return !wb_error_last() || !strstr(wb_error_last()->message, "Quixotic");
+}
+
+/* Overwrite saved_token.token with bytes of the raw file: one bit of
+ * byte `at` flipped (at >= 0), or the first n bytes only (at < 0). */
+static int damage_token(const char *path, int at, int n)
+{
+    sqlite3 *db = raw_db(path);
+    sqlite3_stmt *st = NULL;
+    unsigned char buf[512];
+    int len = 0, rc = SQLITE_ERROR;
+    if (!db)
+        return rc;
+    if (sqlite3_prepare_v2(db, "SELECT token FROM saved_token", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+        (len = sqlite3_column_bytes(st, 0)) > at && len <= (int)sizeof(buf)) {
+        memcpy(buf, sqlite3_column_blob(st, 0), (size_t)len);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_OK) {
+        if (at >= 0)
+            buf[at] ^= 0x10;
+        else
+            len = n;
+        rc = sqlite3_prepare_v2(db, "UPDATE saved_token SET token = ?1", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_blob(st, 1, buf, len, SQLITE_STATIC);
+            rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_core_crypto__saved_token_round_trip_and_forget(void)
+{
+    const char *path = wbt_path("token.db"), *plain_path = wbt_path("token-plain.db");
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a);
+    static char untouched[] = "untouched";
+    char *got = untouched, bad[64], *longer;
+
+    WBT_OK(open_identity(&s, path, &o));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ENOTFOUND, "none saved");
+    WBT_ASSERT(got == NULL);
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    /* A new one replaces it. */
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN "-2"));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN "-2"));
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    /* Bad tokens are refused without quoting them, and change nothing. */
+    snprintf(bad, sizeof(bad), "%s\r\nX-Evil: 1", SECRET_TOKEN);
+    WBT_FAILS(wb_store_save_token(s, bad), WB_EINVALID, "control character");
+    WBT_ASSERT(error_is_clean());
+    longer = malloc(5000);
+    WBT_ASSERT(longer != NULL);
+    memset(longer, 'Q', 4999);
+    longer[4999] = '\0';
+    WBT_FAILS(wb_store_save_token(s, longer), WB_EINVALID, "too long");
+    free(longer);
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    /* Only ciphertext in the file and its WAL, with the handle open and
+     * after closing. */
+    WBT_ASSERT(!files_contain(path, SECRET_TOKEN));
+    WBT_ASSERT(!files_contain(path, "Quixotic"));
+    wb_store_free(s);
+    s = NULL;
+    WBT_ASSERT(!files_contain(path, "Quixotic"));
+    /* The wrong key cannot open the store, so cannot read the token. */
+    {
+        wb_store_options wrong = keyed(key_b);
+        WBT_FAILS(wb_store_open(&s, path, &wrong), WB_EKEY, "wrong key");
+        WBT_ASSERT(s == NULL);
+    }
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    /* Forget: NULL and "" both; forgetting twice is fine. */
+    WBT_OK(wb_store_save_token(s, NULL));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ENOTFOUND, "none saved");
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_OK(wb_store_save_token(s, ""));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ENOTFOUND, "none saved");
+    WBT_OK(wb_store_save_token(s, ""));
+    wb_store_free(s);
+
+    /* A plain store keeps it in clear, like its other values (the scan
+     * above would have found it). */
+    s = NULL;
+    WBT_OK(open_identity(&s, plain_path, NULL));
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    WBT_ASSERT(files_contain(plain_path, SECRET_TOKEN));
+    wb_store_free(s);
+    /* A read-only handle reads it and cannot change it. */
+    {
+        wb_store_options ro = WB_STORE_OPTIONS_INIT;
+        ro.flags = WB_OPEN_READONLY;
+        s = NULL;
+        WBT_OK(wb_store_open(&s, plain_path, &ro));
+        WBT_ASSERT(token_is(s, SECRET_TOKEN));
+        WBT_FAILS(wb_store_save_token(s, "other"), WB_EREADONLY, "read-only");
+        wb_store_free(s);
+    }
+}
+
+static void test_core_crypto__saved_token_tampered_or_swapped(void)
+{
+    const char *path = wbt_path("token-tamper.db");
+    wb_store *s = NULL;
+    wb_store_options o = keyed(key_a);
+    char *got = NULL, *id = NULL, *json = NULL;
+
+    WBT_OK(open_identity(&s, path, &o));
+    WBT_OK(wb_interaction_record(&id, s, secret_body(3)));
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    wb_store_free(s);
+
+    /* One bit of the ciphertext flipped. */
+    WBT_ASSERT_INT(damage_token(path, 40, 0), SQLITE_OK);
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ETAMPER, "saved_token.token");
+    WBT_ASSERT(got == NULL && error_is_clean());
+    /* The rest of the store reads; a new save replaces the damaged value. */
+    WBT_OK(wb_interaction_get(&json, s, id, 0));
+    wb_free(json);
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+
+    /* Truncated. */
+    WBT_ASSERT_INT(damage_token(path, -1, 30), SQLITE_OK);
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ETAMPER, "saved_token.token");
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    wb_store_free(s);
+
+    /* Swapped: another sealed value of the same store (same key) moved in,
+     * and the token's ciphertext moved into a record. */
+    exec_raw(path, "UPDATE saved_token SET token = (SELECT sign_secret FROM store_keys)");
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ETAMPER, "another row or column");
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    wb_store_free(s);
+    exec_raw(path, "UPDATE interactions SET data = (SELECT token FROM saved_token)");
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_FAILS(wb_interaction_get(&json, s, id, 0), WB_ETAMPER, "interactions.data");
+    WBT_ASSERT(error_is_clean());
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+
+    /* Plaintext written in. */
+    exec_raw(path, "UPDATE saved_token SET token = '" SECRET_TOKEN "'");
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &o));
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ETAMPER, "not a sealed value");
+    WBT_ASSERT(error_is_clean());
+    wb_store_free(s);
+    wb_free(id);
+}
+
+static void test_core_crypto__saved_token_survives_rekey_encrypt_decrypt(void)
+{
+    const char *path = wbt_path("token-rekey.db");
+    wb_store *s = NULL;
+    wb_store_options a = keyed(key_a), b = keyed(key_b), none = WB_STORE_OPTIONS_INIT;
+    int bad = 0;
+
+    /* Plain, with records and the token in clear. */
+    WBT_OK(open_identity(&s, path, NULL));
+    for (int i = 0; i < 10; i++)
+        WBT_OK(wb_interaction_record(NULL, s, secret_body(i)));
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_ASSERT(files_contain(path, SECRET_TOKEN));
+    /* Encrypt: sealed with the rest, and no page keeps it in clear. */
+    WBT_OK(wb_store_encrypt(s, &a));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    WBT_ASSERT(!files_contain(path, "Quixotic"));
+    wb_store_free(s);
+    s = NULL;
+    WBT_ASSERT(!files_contain(path, "Quixotic"));
+    WBT_OK(wb_store_open(&s, path, &a));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    /* Rekey: the same handle and a new one read it under the new key. */
+    WBT_OK(wb_store_rekey(s, &b));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+    s = NULL;
+    WBT_FAILS(wb_store_open(&s, path, &a), WB_EKEY, "wrong key");
+    WBT_OK(wb_store_open(&s, path, &b));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    WBT_ASSERT_INT(count_all(s, &bad), 10);
+    WBT_ASSERT(!files_contain(path, "Quixotic"));
+    /* Decrypt: in clear again, readable without a key. */
+    WBT_OK(wb_store_decrypt(s));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+    s = NULL;
+    WBT_OK(wb_store_open(&s, path, &none));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    WBT_ASSERT(files_contain(path, SECRET_TOKEN));
+    wb_store_free(s);
+
+    /* An empty plain store rekeyed into an encrypted one seals it too. */
+    s = NULL;
+    WBT_OK(open_identity(&s, wbt_path("token-rekey-empty.db"), NULL));
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_OK(wb_store_rekey(s, &a));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+    s = NULL;
+    WBT_OK(wb_store_open(&s, wbt_path("token-rekey-empty.db"), &a));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+}
+
+/* A schema-9 store (before the saved token) migrates to 010: no token, and
+ * one can be saved. */
+static void test_core_crypto__migration_010_adds_the_saved_token(void)
+{
+    const char *path = wbt_path("v9.db");
+    wb_store *s = NULL;
+    sqlite3 *db = NULL;
+    char *got = NULL, ver[16];
+
+    WBT_ASSERT_INT(sqlite3_open(path, &db), SQLITE_OK);
+    WBT_OK(wb_store__migrate(db, 9));
+    sqlite3_close(db);
+    raw_text(ver, sizeof(ver), path, "PRAGMA user_version");
+    WBT_ASSERT_STR(ver, "9");
+    WBT_OK(open_identity(&s, path, NULL));
+    WBT_ASSERT(wb_store_schema_version(s) >= 10);
+    WBT_FAILS(wb_store_saved_token(&got, s), WB_ENOTFOUND, "none saved");
+    WBT_OK(wb_store_save_token(s, SECRET_TOKEN));
+    WBT_ASSERT(token_is(s, SECRET_TOKEN));
+    wb_store_free(s);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__round_trip_and_no_plaintext_on_disk),
     WBT_CASE(test_core_crypto__wrong_or_missing_key_writes_nothing),
@@ -1241,5 +1509,9 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_crypto__log_in_encrypted_store),
     WBT_CASE(test_core_crypto__migration_009_keeps_the_log),
     WBT_CASE(test_core_crypto__tenancy),
+    WBT_CASE(test_core_crypto__saved_token_round_trip_and_forget),
+    WBT_CASE(test_core_crypto__saved_token_tampered_or_swapped),
+    WBT_CASE(test_core_crypto__saved_token_survives_rekey_encrypt_decrypt),
+    WBT_CASE(test_core_crypto__migration_010_adds_the_saved_token),
 };
 WBT_MAIN(cases, NULL, NULL)

@@ -41,6 +41,9 @@ static const wb_store_options *case_store_opts;
 static int case_patch_paths;
 /* Push connections of the current case (0 = the default, one). */
 static unsigned case_parallel;
+/* The current case syncs on the token saved in the store (use_saved_token;
+ * no token in the options unless its sync_cfg gives one). */
+static int case_saved_token;
 
 /* One server per case (fresh records, fresh fault counters). */
 static srv server;
@@ -92,6 +95,7 @@ static void teardown(void)
     case_store_opts = NULL;
     case_patch_paths = WB_PATCH_PATHS_RELATIVE;
     case_parallel = 0;
+    case_saved_token = 0;
     if (server.pid)
         srv_stop(&server);
     memset(&server, 0, sizeof(server));
@@ -196,7 +200,8 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.base_url = url;
     o.api = cfg->api;
     o.policy = cfg->policy;
-    o.token = cfg->token ? cfg->token : "tokA";
+    o.token = cfg->token ? cfg->token : case_saved_token ? NULL : "tokA";
+    o.use_saved_token = case_saved_token;
     o.timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 5000;
     o.connect_timeout_ms = 2000;
     o.backoff_base_ms = 200;
@@ -525,6 +530,100 @@ static void test_sync_integration__token_refresh_after_401(void)
     WBT_ASSERT_INT(refreshes, 1);
     WBT_ASSERT_INT(report_num("pushed", "created"), 2);
     WBT_ASSERT(converged("a", U1, 2));
+}
+
+/* The token saved in store `name`, or "" (static). */
+static const char *saved_token_of(const char *name)
+{
+    static char buf[64];
+    wb_store *st = open_store(name, U1);
+    char *t = NULL;
+    buf[0] = '\0';
+    if (st && wb_store_saved_token(&t, st) == 0)
+        snprintf(buf, sizeof(buf), "%s", t);
+    wb_free_secret(t);
+    wb_store_free(st);
+    return buf;
+}
+
+static int save_token_in(const char *name, const char *token)
+{
+    wb_store *st = open_store(name, U1);
+    int rc = st ? wb_store_save_token(st, token) : -1;
+    wb_store_free(st);
+    return rc;
+}
+
+/* A sync with no token in its options, only the one saved in the store. */
+static void test_sync_integration__saved_token_only(void)
+{
+    sync_cfg saved = {WB_API_V2, WB_POLICY_MERGE, NULL, NULL, 0};
+    sync_cfg both = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    case_saved_token = 1;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 3, 40, NULL));
+    /* Nothing saved yet: the run says so and sends nothing. */
+    WBT_ASSERT_INT(run_sync("a", &saved), WB_ENOTFOUND);
+    WBT_ASSERT_INT(report_num(NULL, "requests"), 0);
+    WBT_ASSERT_INT(run_sync("a", &both), WB_EINVALID);
+    WBT_OK(save_token_in("a", "tokA"));
+    WBT_OK(run_sync("a", &saved));
+    WBT_ASSERT_INT(report_num("pushed", "created"), 3);
+    WBT_ASSERT(converged("a", U1, 3));
+    /* The run leaves the saved token as it was. */
+    WBT_ASSERT_STR(saved_token_of("a"), "tokA");
+    /* A token of another user saved in its place is the one sent: that
+     * user's second device pulls the three records. */
+    {
+        wb_store *st = open_store("b", U2);
+        WBT_ASSERT(st != NULL);
+        WBT_OK(wb_store_save_token(st, "tokB"));
+        wb_store_free(st);
+    }
+    WBT_OK(run_sync("b", &saved));
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 3);
+    WBT_ASSERT(converged("b", U2, 3));
+    /* Forgotten: the next run has no token again. */
+    WBT_OK(save_token_in("a", NULL));
+    WBT_ASSERT_INT(run_sync("a", &saved), WB_ENOTFOUND);
+}
+
+/* The saved token expired: the refresh callback's new token is used and
+ * saved in its place, so the next run (without a callback) works. */
+static void test_sync_integration__saved_token_refreshed_and_saved(void)
+{
+    sync_cfg refresh = {WB_API_V2, WB_POLICY_MERGE, NULL, give_token, 0};
+    sync_cfg saved = {WB_API_V2, WB_POLICY_MERGE, NULL, NULL, 0};
+    srv_reply r;
+    case_saved_token = 1;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 2, 50, NULL));
+    WBT_OK(save_token_in("a", "tokA"));
+    WBT_ASSERT_INT(srv_call(&r, &server, "POST", "/__admin/tokens/expire", NULL,
+                            "{\"token\":\"tokA\"}", ADMIN_HDR, NULL),
+                   200);
+    srv_reply_free(&r);
+    WBT_ASSERT_INT(run_sync("a", &saved), WB_EAUTH);
+    WBT_ASSERT_STR(saved_token_of("a"), "tokA"); /* nothing new to save */
+    refreshes = 0;
+    WBT_OK(run_sync("a", &refresh));
+    WBT_ASSERT_INT(refreshes, 1);
+    WBT_ASSERT_INT(report_num("pushed", "created"), 2);
+    WBT_ASSERT_STR(saved_token_of("a"), "tokA2");
+    WBT_OK(record_n("a", 1, 52, NULL));
+    WBT_OK(run_sync("a", &saved));
+    WBT_ASSERT_INT(report_num("pushed", "created"), 1);
+    WBT_ASSERT(converged("a", U1, 3));
+    /* A token given in the options is never saved, also when refreshed. */
+    {
+        sync_cfg given = {WB_API_V2, WB_POLICY_MERGE, "tokA", give_token, 0};
+        case_saved_token = 0;
+        WBT_OK(save_token_in("a", "tokB"));
+        refreshes = 0;
+        WBT_OK(run_sync("a", &given));
+        WBT_ASSERT_INT(refreshes, 1);
+        WBT_ASSERT_STR(saved_token_of("a"), "tokB");
+    }
 }
 
 static int admin_edit(const char *server_id, const char *ops)
@@ -1699,6 +1798,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__lost_create_response_with_client_ids),
     WBT_CASE(test_sync_integration__retry_after_503),
     WBT_CASE(test_sync_integration__token_refresh_after_401),
+    WBT_CASE(test_sync_integration__saved_token_only),
+    WBT_CASE(test_sync_integration__saved_token_refreshed_and_saved),
     WBT_CASE(test_sync_integration__conflict_merge),
     WBT_CASE(test_sync_integration__conflict_manual),
     WBT_CASE(test_sync_integration__conflict_manual_encrypted_store),

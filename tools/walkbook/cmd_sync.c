@@ -14,12 +14,17 @@ const char cli_usage_sync[] =
     "usage: walkbook [--db PATH] [--json] sync --server URL [--token TOKEN] [--api v1|v2]\n"
     "                [--policy merge|server-wins|client-wins|manual] [--prefer local|remote]\n"
     "                [--ca-file FILE] [--page-size N] [--parallel N] [--walklists]\n"
-    "                [--send-signatures]\n"
+    "                [--send-signatures] [--save-token]\n"
     "\n"
     "Push local changes to the server, then pull the server's changes.\n"
     "  --server URL    base URL, e.g. https://api.polisapp.com or http://127.0.0.1:8080\n"
     "  --token TOKEN   bearer token (or the WALKBOOK_TOKEN environment variable,\n"
-    "                  which keeps it out of the process list)\n"
+    "                  which keeps it out of the process list); without either,\n"
+    "                  the token saved in the store with --save-token is used\n"
+    "  --save-token    also keep the token given (--token or WALKBOOK_TOKEN) in\n"
+    "                  the store for later runs without one: sealed like personal\n"
+    "                  fields in an encrypted store, in clear in a plain one; not\n"
+    "                  kept when the server refuses it (exit 8)\n"
     "  --api v1|v2     route version and body shapes (default v2)\n"
     "  --policy P      what happens when a record changed on both sides:\n"
     "                  merge (default: field by field), server-wins, client-wins,\n"
@@ -93,8 +98,9 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
 {
     const char *server = NULL, *token = NULL, *api = NULL, *policy = NULL, *prefer = NULL;
     const char *ca_file = NULL, *page_size = NULL, *parallel = NULL;
-    int walklists = 0, send_signatures = 0;
+    int walklists = 0, send_signatures = 0, save_token = 0, use_saved = 0;
     const cli_opt opts[] = {
+        {"save-token", CLI_OPT_FLAG, &save_token, NULL, NULL},
         {"send-signatures", CLI_OPT_FLAG, &send_signatures, NULL, NULL},
         {"walklists", CLI_OPT_FLAG, &walklists, NULL, NULL},
         {"server", CLI_OPT_VALUE, NULL, &server, NULL},
@@ -126,12 +132,15 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
         return cli_usage_error(c, "--server URL is required");
     if (!token)
         token = getenv("WALKBOOK_TOKEN");
-    if (!token || !*token)
-        return cli_usage_error(c, "--token or WALKBOOK_TOKEN is required");
+    if (token && !*token)
+        token = NULL;
+    if (save_token && !token)
+        return cli_usage_error(c, "--save-token needs --token or WALKBOOK_TOKEN");
     if ((err = wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION)) < 0)
         return cli_fail(c, err);
     o.base_url = server;
     o.token = token;
+    use_saved = token == NULL;
     o.ca_file = ca_file;
     o.send_signatures = send_signatures;
     if (api && strcmp(api, "v1") == 0)
@@ -165,6 +174,23 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
      * clearly, and to count what is left afterwards. */
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
+    if (use_saved) {
+        /* No token given: the one saved in the store, read by the engine
+         * itself (o.token stays NULL). */
+        char *saved = NULL;
+        err = wb_store_saved_token(&saved, store);
+        wb_free_secret(saved);
+        if (err == WB_ENOTFOUND) {
+            rc = cli_usage_error(c, "--token or WALKBOOK_TOKEN is required (no token is saved "
+                                    "in the store; see --save-token)");
+            goto cleanup;
+        }
+        if (err < 0) {
+            rc = cli_fail(c, err);
+            goto cleanup;
+        }
+        o.use_saved_token = 1;
+    }
     wb_store_options so = WB_STORE_OPTIONS_INIT;
     cli_store_options(c, &so);
     if ((err = wb_sync_new(&sync, c->db_path, &so, &o)) < 0) {
@@ -178,6 +204,13 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     err = wb_sync_run(&report, sync);
     if (o.progress)
         fputc('\n', stderr);
+    /* Kept unless the server refused it: a token it took, or one it was
+     * never asked about (offline). */
+    if (save_token && err != WB_EAUTH) {
+        int serr = wb_store_save_token(store, token);
+        if (serr < 0 && err >= 0)
+            err = serr;
+    }
     if (err < 0) {
         rc = err == WB_EAUTH ? cli_error(c, CLI_EXIT_AUTH, "%s", wb_error_last()->message)
              : err == WB_EOFFLINE ? cli_error(c, CLI_EXIT_OFFLINE, "%s", wb_error_last()->message)
