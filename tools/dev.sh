@@ -72,7 +72,7 @@ aarch64() {
     -DWB_TEST_HOST_SERVER="$root/build/tools/walkbook-server/walkbook-server"
   (cd "$root/build-aarch64" &&
     ctest --output-on-failure -j"$jobs" --timeout 900 \
-      -E '^(test_core_durability|test_core_crypto|test_server_(http|faults|walklist|run)|test_sync_(integration|integration_encrypted|converge|settle|signatures|signatures_encrypted)|test_stress_threads|test_cli|test_cli_crypt|test_cli_walk|test_jni_.*)$')
+      -E '^(test_core_durability|test_core_crypto|test_server_(http|faults|walklist|run)|test_sync_(integration|integration_encrypted|converge|settle|signatures|signatures_encrypted)|test_stress_threads|test_cli|test_cli_crypt|test_cli_token|test_cli_walk|test_jni_.*)$')
 }
 
 # build DIR [cmake options…]
