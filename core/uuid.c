@@ -15,20 +15,13 @@
 
 static const char wb_uuid__hex[] = "0123456789abcdef";
 
-void wb_uuid__v4(char *buf)
+/* The 16 bytes in 8-4-4-4-12 lowercase form, with the RFC 4122 variant
+ * (10xx) set in byte 8. */
+static void wb_uuid__format(char *buf, unsigned char b[16])
 {
-    unsigned char b[16];
     size_t o = 0;
-
-    /* sodium_init makes the generator's set-up thread-safe; if it ever
-     * failed, randombytes_buf still initialises itself lazily, so the
-     * result is deliberately ignored and this function cannot fail. */
-    (void)wb__global_init();
-    randombytes_buf(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant 10xx */
-
-    for (size_t i = 0; i < sizeof(b); i++) {
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             buf[o++] = '-';
         buf[o++] = wb_uuid__hex[b[i] >> 4];
@@ -37,12 +30,24 @@ void wb_uuid__v4(char *buf)
     buf[o] = '\0';
 }
 
+void wb_uuid__v4(char *buf)
+{
+    unsigned char b[16];
+
+    /* sodium_init makes the generator's set-up thread-safe; if it ever
+     * failed, randombytes_buf still initialises itself lazily, so the
+     * result is deliberately ignored and this function cannot fail. */
+    (void)wb__global_init();
+    randombytes_buf(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    wb_uuid__format(buf, b);
+}
+
 void wb_uuid__v7(char *buf)
 {
     unsigned char b[16];
     struct timespec ts;
     uint64_t ms;
-    size_t o = 0;
 
     (void)wb__global_init();
     randombytes_buf(b, sizeof(b));
@@ -51,15 +56,7 @@ void wb_uuid__v7(char *buf)
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (40 - 8 * i));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x70); /* version 7 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant 10xx */
-
-    for (size_t i = 0; i < sizeof(b); i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            buf[o++] = '-';
-        buf[o++] = wb_uuid__hex[b[i] >> 4];
-        buf[o++] = wb_uuid__hex[b[i] & 0x0f];
-    }
-    buf[o] = '\0';
+    wb_uuid__format(buf, b);
 }
 
 static int wb_uuid__is_hex(char c)
