@@ -91,6 +91,7 @@ int wbj_bytes_to_cstr(JNIEnv *env, jbyteArray arr, const char *field, char **out
     s[n] = '\0';
     if (memchr(s, '\0', (size_t)n)) {
         char msg[128];
+        wbj_wipe(s, (size_t)n); /* it may be a secret */
         free(s);
         snprintf(msg, sizeof(msg), "%s: contains a NUL character", field);
         return wbj_throw_msg(env, WB_EINVALID, WB_ERRCLASS_INVALID, msg);

@@ -121,6 +121,61 @@ static void JNICALL store_rekey(JNIEnv *env, jclass c, jlong h, jintArray jints,
     wbj_store_options_wipe(&so);
 }
 
+static void JNICALL store_encrypt(JNIEnv *env, jclass c, jlong h, jintArray jints,
+                                  jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
+{
+    wbj_store_opts so;
+    int rc;
+    (void)c;
+    if (wbj_store_options(env, jints, jlongs, jkey, jpass, &so) == 0 &&
+        (rc = wb_store_encrypt(STORE(h), &so.o)) < 0)
+        wbj_throw(env, rc);
+    wbj_store_options_wipe(&so);
+}
+
+static void JNICALL store_decrypt(JNIEnv *env, jclass c, jlong h)
+{
+    int rc;
+    (void)c;
+    if ((rc = wb_store_decrypt(STORE(h))) < 0)
+        wbj_throw(env, rc);
+}
+
+/* The token arrives as UTF-8 in a byte[] the Java side wipes; the native
+ * copy is wiped here. NULL forgets the saved token. */
+static void JNICALL store_save_token(JNIEnv *env, jclass c, jlong h, jbyteArray jtoken)
+{
+    char *token = NULL;
+    int rc;
+    (void)c;
+    if (jtoken && wbj_bytes_to_cstr(env, jtoken, "token", &token) < 0)
+        return;
+    if ((rc = wb_store_save_token(STORE(h), token)) < 0)
+        wbj_throw(env, rc);
+    wbj_wipe_free(token);
+}
+
+/* The saved token as UTF-8 (the Java side turns it into a char[] and wipes
+ * the byte[]), or NULL when none is saved. */
+static jbyteArray JNICALL store_saved_token(JNIEnv *env, jclass c, jlong h)
+{
+    char *token = NULL;
+    jbyteArray res = NULL;
+    int rc;
+    (void)c;
+    rc = wb_store_saved_token(&token, STORE(h));
+    if (rc == WB_ENOTFOUND) {
+        wb_error_clear();
+        return NULL;
+    }
+    if (rc < 0)
+        wbj_throw(env, rc);
+    else
+        res = wbj_cstr_to_bytes(env, token);
+    wb_free_secret(token);
+    return res;
+}
+
 static jboolean JNICALL store_encrypted(JNIEnv *env, jclass c, jlong h)
 {
     (void)env;
@@ -514,6 +569,10 @@ int wbj_store__register(JNIEnv *env)
         {WBJ_STR("nativeOpen"), WBJ_STR("([B[I[J[B[B)J"), WBJ_FN(store_open)},
         {WBJ_STR("nativeRekey"), WBJ_STR("(J[I[J[B[B)V"), WBJ_FN(store_rekey)},
         {WBJ_STR("nativeEncrypted"), WBJ_STR("(J)Z"), WBJ_FN(store_encrypted)},
+        {WBJ_STR("nativeEncrypt"), WBJ_STR("(J[I[J[B[B)V"), WBJ_FN(store_encrypt)},
+        {WBJ_STR("nativeDecrypt"), WBJ_STR("(J)V"), WBJ_FN(store_decrypt)},
+        {WBJ_STR("nativeSaveToken"), WBJ_STR("(J[B)V"), WBJ_FN(store_save_token)},
+        {WBJ_STR("nativeSavedToken"), WBJ_STR("(J)[B"), WBJ_FN(store_saved_token)},
         {WBJ_STR("nativeVerifyLog"), WBJ_STR("(J)[B"), WBJ_FN(store_verify_log)},
         {WBJ_STR("nativeFree"), WBJ_STR("(J)V"), WBJ_FN(store_free)},
         {WBJ_STR("nativeSchemaVersion"), WBJ_STR("(J)I"), WBJ_FN(store_schema_version)},

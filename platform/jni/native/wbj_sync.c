@@ -32,6 +32,9 @@ enum {
     SI_HAS_PROGRESS,
     SI_HAS_REFRESH,
     SI_PULL_REFERENCE,
+    SI_USE_SAVED_TOKEN,
+    SI_SEND_SIGNATURES,
+    SI_PARALLEL,
     SI_COUNT
 };
 
@@ -171,6 +174,9 @@ static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray
     o.max_attempts = v[SI_MAX_ATTEMPTS];
     o.backoff_base_ms = v[SI_BACKOFF_BASE];
     o.backoff_max_ms = v[SI_BACKOFF_MAX];
+    o.use_saved_token = v[SI_USE_SAVED_TOKEN];
+    o.send_signatures = v[SI_SEND_SIGNATURES];
+    o.parallel = (unsigned int)v[SI_PARALLEL];
     o.progress = v[SI_HAS_PROGRESS] ? on_progress : NULL;
     o.token_refresh = v[SI_HAS_REFRESH] ? on_token_refresh : NULL;
     o.userdata = s;

@@ -100,6 +100,63 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * Encrypt a plain store's personal fields under the key or passphrase of
+     * {@code keys} (other members ignored), all or nothing. Other handles on
+     * the file, and syncs, must then be opened with that key.
+     */
+    public synchronized void encrypt(StoreOptions keys) throws WalkbookException {
+        if (keys == null) {
+            throw new WalkbookException(WalkbookException.EINVALID,
+                                        WalkbookException.CLASS_INVALID, "keys: missing");
+        }
+        byte[] pass = keys.nativePassphrase();
+        try {
+            nativeEncrypt(h(), keys.nativeInts(), keys.nativeLongs(), keys.nativeKey(), pass);
+        } finally {
+            StoreOptions.wipe(pass);
+        }
+    }
+
+    /** Store every sealed value in clear again, all or nothing; the store
+     *  then opens without a key. */
+    public synchronized void decrypt() throws WalkbookException { nativeDecrypt(h()); }
+
+    /**
+     * Keep a bearer token in the store for syncs with
+     * {@link SyncOptions#useSavedToken} (sealed like personal fields in an
+     * encrypted store). Null or empty forgets it. The caller may wipe
+     * {@code token} afterwards; the copies made here are wiped.
+     */
+    public synchronized void saveToken(char[] token) throws WalkbookException {
+        byte[] utf8 = token == null ? null : Walkbook.utf8Secret(token);
+        try {
+            nativeSaveToken(h(), utf8);
+        } finally {
+            StoreOptions.wipe(utf8);
+        }
+    }
+
+    /** The token kept with {@link #saveToken}, or null when none is. The
+     *  caller should wipe the array after use. */
+    public synchronized char[] savedToken() throws WalkbookException {
+        byte[] utf8 = nativeSavedToken(h());
+        if (utf8 == null) {
+            return null;
+        }
+        try {
+            java.nio.CharBuffer c = Walkbook.UTF8.decode(java.nio.ByteBuffer.wrap(utf8));
+            char[] out = new char[c.remaining()];
+            c.get(out);
+            if (c.hasArray()) {
+                java.util.Arrays.fill(c.array(), '\0');
+            }
+            return out;
+        } finally {
+            StoreOptions.wipe(utf8);
+        }
+    }
+
     /** Verify the signed interaction log; returns the report
      *  {"entries","records","ok","publicKey","firstBroken"}.
      *  @throws WalkbookException ETAMPER naming the first broken link */
@@ -262,6 +319,11 @@ public final class Store implements AutoCloseable {
     private static native void nativeRekey(long h, int[] ints, long[] longs, byte[] key,
                                            byte[] passphrase) throws WalkbookException;
     private static native boolean nativeEncrypted(long h);
+    private static native void nativeEncrypt(long h, int[] ints, long[] longs, byte[] key,
+                                             byte[] pass) throws WalkbookException;
+    private static native void nativeDecrypt(long h) throws WalkbookException;
+    private static native void nativeSaveToken(long h, byte[] token) throws WalkbookException;
+    private static native byte[] nativeSavedToken(long h) throws WalkbookException;
     private static native byte[] nativeRecordEx(long h, byte[] body, double[] doubles, int[] ints,
                                                 byte[] fixTime) throws WalkbookException;
     private static native byte[] nativeSignals(long h, byte[] id) throws WalkbookException;

@@ -123,13 +123,7 @@ public final class StoreOptions {
         if (passphrase == null) {
             return null;
         }
-        java.nio.ByteBuffer b = Walkbook.UTF8.encode(java.nio.CharBuffer.wrap(passphrase));
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        if (b.hasArray()) {
-            java.util.Arrays.fill(b.array(), (byte) 0);
-        }
-        return out;
+        return Walkbook.utf8Secret(passphrase);
     }
 
     static void wipe(byte[] b) {

@@ -32,7 +32,8 @@ public final class SyncOptions {
     Policy policy = Policy.MERGE;
     boolean preferRemote;
     int pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs;
-    boolean pullReference;
+    boolean pullReference, useSavedToken, sendSignatures;
+    int parallel;
     SyncProgressListener progress;
     TokenRefresher tokenRefresher;
 
@@ -76,6 +77,19 @@ public final class SyncOptions {
      *  contact-households) after the interactions (off by default). */
     public SyncOptions pullReference(boolean b) { this.pullReference = b; return this; }
 
+    /** Use the token saved in the store ({@link Store#saveToken}) instead
+     *  of {@link #token}, which must then be unset; a token the
+     *  {@link TokenRefresher} gives during a run is saved in its place. */
+    public SyncOptions useSavedToken(boolean b) { this.useSavedToken = b; return this; }
+
+    /** Send each create's signed log entry (only to a server configured to
+     *  accept it: walkbook-server --accept-signatures). */
+    public SyncOptions sendSignatures(boolean b) { this.sendSignatures = b; return this; }
+
+    /** Push connections used at once (1 to 16; 0 = 1). Each record still
+     *  goes out exactly once and its own requests in order. */
+    public SyncOptions parallel(int connections) { this.parallel = connections; return this; }
+
     public SyncOptions progressListener(SyncProgressListener l) { this.progress = l; return this; }
 
     public SyncOptions tokenRefresher(TokenRefresher r) { this.tokenRefresher = r; return this; }
@@ -92,7 +106,8 @@ public final class SyncOptions {
         return new int[] {
             api == null ? 0 : api.value, policy == null ? 0 : policy.value, preferRemote ? 1 : 0,
             pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs,
-            progress != null ? 1 : 0, tokenRefresher != null ? 1 : 0, pullReference ? 1 : 0
+            progress != null ? 1 : 0, tokenRefresher != null ? 1 : 0, pullReference ? 1 : 0,
+            useSavedToken ? 1 : 0, sendSignatures ? 1 : 0, parallel
         };
     }
 }

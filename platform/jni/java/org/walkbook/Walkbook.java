@@ -61,6 +61,19 @@ public final class Walkbook {
     /** UTF-8 bytes of a string, or null. */
     static byte[] utf8(String s) { return s == null ? null : s.getBytes(UTF8); }
 
+    /** A secret (passphrase, token) as UTF-8 in a new array without going
+     *  through a String, which could not be wiped; the encoder's buffer is
+     *  wiped. The caller wipes the result. */
+    static byte[] utf8Secret(char[] secret) {
+        java.nio.ByteBuffer b = UTF8.encode(java.nio.CharBuffer.wrap(secret));
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        if (b.hasArray()) {
+            java.util.Arrays.fill(b.array(), (byte) 0);
+        }
+        return out;
+    }
+
     /** A string from UTF-8 bytes, or null. */
     static String string(byte[] b) { return b == null ? null : new String(b, UTF8); }
 

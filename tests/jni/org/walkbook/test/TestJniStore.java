@@ -385,6 +385,47 @@ public final class TestJniStore {
                 new StoreOptions().encryption(StoreOptions.Encryption.NONE).key(key)).close());
         });
 
+        h.add("test_jni_store__encrypt_decrypt_saved_token", () -> {
+            byte[] key = new byte[StoreOptions.KEY_BYTES];
+            for (int i = 0; i < key.length; i++) {
+                key[i] = (byte) (i * 3 + 5);
+            }
+            String path = h.path("convert.db");
+            String id;
+            try (Store s = Store.open(path, ID1, null)) {
+                check(s.savedToken() == null, "no token saved yet");
+                id = s.record(body(1, CAMPAIGN, "plain answer"));
+                s.saveToken("tok-java-1".toCharArray());
+                eq("tok-java-1", new String(s.savedToken()), "the saved token reads back");
+                WalkbookException e = fails(WalkbookException.EINVALID,
+                    () -> s.saveToken("bad\ntok-secret".toCharArray()));
+                contains(e.getMessage(), "token", "names the token");
+                check(!e.getMessage().contains("tok-secret"), "never quotes it");
+                eq("tok-java-1", new String(s.savedToken()), "a refused token changes nothing");
+                fails(WalkbookException.EINVALID, () -> s.encrypt(null));
+                fails(WalkbookException.EINVALID, () -> s.decrypt());
+                s.encrypt(new StoreOptions().key(key));
+                check(s.isEncrypted(), "encrypted in place");
+                fails(WalkbookException.EINVALID, () -> s.encrypt(new StoreOptions().key(key)));
+            }
+            fails(WalkbookException.EKEY, () -> Store.open(path).close());
+            try (Store s = Store.open(path, new StoreOptions().key(key))) {
+                contains(s.get(id), "plain answer", "read with the key");
+                eq("tok-java-1", new String(s.savedToken()), "the token was sealed with the rest");
+                contains(s.verifyLog(), "\"ok\":true", "the log still verifies");
+                s.decrypt();
+                check(!s.isEncrypted(), "plain again");
+            }
+            try (Store s = Store.open(path)) {
+                contains(s.get(id), "plain answer", "opens without a key");
+                eq("tok-java-1", new String(s.savedToken()), "and the token is still there");
+                s.saveToken(null);
+                check(s.savedToken() == null, "forgotten");
+                s.saveToken(new char[0]);
+                check(s.savedToken() == null, "an empty token forgets too");
+            }
+        });
+
         h.add("test_jni_store__geo", () -> {
             double m = Geo.distance(0, 0, 0, 1);
             check(Math.abs(m - 111319.49079327357) < 1e-6, "one degree on the equator: " + m);

@@ -455,6 +455,33 @@ public final class TestJniSync {
             }
         });
 
+        h.add("test_jni_sync__saved_token_parallel_signatures", () -> {
+            try (Store a = Store.open(file("tok"), ID1, null);
+                 Server s = Server.start(h, "tok", "--accept-signatures", TOKENS[0], TOKENS[1])) {
+                SyncOptions saved = opts(s).token(null).useSavedToken(true).parallel(3)
+                                        .sendSignatures(true);
+                for (int i = 0; i < 12; i++) {
+                    a.record(body(i));
+                }
+                fails(WalkbookException.ENOTFOUND, () -> sync(a, saved));
+                eq(12L, a.count(new Query().states(Query.STATE_PENDING_CREATE)),
+                   "nothing sent without a token");
+                a.saveToken("tokA".toCharArray());
+                String r = sync(a, saved);
+                eq(12L, num(r, "pushed", "created"), "pushed on the saved token");
+                eq(12L, liveOnServer(s), "each exactly once on the server");
+                String[] out = new String[1];
+                eq(200, s.admin("GET", "/__admin/signatures", null, out), "signatures");
+                int verified = 0;
+                for (int at = 0; (at = out[0].indexOf("\"verified\"", at)) >= 0; at++) {
+                    verified++;
+                }
+                eq(12, verified, "every create's signature verified: " + out[0]);
+                fails(WalkbookException.EINVALID,
+                      () -> sync(a, opts(s).useSavedToken(true)));
+            }
+        });
+
         h.add("test_jni_sync__pull_walk_lists", () -> {
             try (Server s = Server.start(h, "walk", "--db", ":memory:", "--seed-demo",
                                          "--seed-households", "40");
