@@ -43,12 +43,12 @@ enum cli_exit {
 
 /* What the global options decided; one per process, owned by main. */
 typedef struct cli {
-    const char *db_path; /* --db, $WALKBOOK_DB or ./walkbook.db */
-    int json;            /* --json */
-    int busy_timeout_ms; /* --busy-timeout; < 0: the library's default */
-    const char *command; /* name used in error lines */
+    const char *db_path;         /* --db, $WALKBOOK_DB or ./walkbook.db */
+    int json;                    /* --json */
+    int busy_timeout_ms;         /* --busy-timeout; < 0: the library's default */
+    const char *command;         /* name used in error lines */
     const char *passphrase_file; /* --passphrase-file */
-    int encrypt;         /* init --encrypt: create an encrypted store */
+    int encrypt;                 /* init --encrypt: create an encrypted store */
 } cli;
 
 /* ---- option parsing (util.c) ---------------------------------------------
@@ -83,6 +83,12 @@ int cli_set_busy_timeout(cli *c, const char *value);
  * *help when --help or -h was given (the caller prints usage and exits 0). */
 int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,
               size_t max_pos, size_t *n_pos, int *help);
+/* The start every command shares: cli_parse, and on --help or -h print
+ * @p usage. Returns 1 when the command goes on; 0 when it must return
+ * *exit_code at once (CLI_EXIT_OK after the usage, or the usage error's or
+ * a failed write's code). */
+int cli_begin(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,
+              size_t max_pos, size_t *n_pos, const char *usage, int *exit_code);
 void cli_list_free(cli_list *list);
 
 /* ---- errors (util.c) ----------------------------------------------------- */

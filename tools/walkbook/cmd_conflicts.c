@@ -133,16 +133,11 @@ int cli_cmd_conflicts(cli *c, int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     const char *action;
     size_t n_pos;
-    int help, rc;
+    int rc;
     wb_store *store = NULL;
 
-    rc = cli_parse(c, argc, argv, opts, 1, pos, 2, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, 1, pos, 2, &n_pos, cli_usage_conflicts, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_conflicts, stdout);
-        return cli_finish_stdout(c);
-    }
     action = n_pos ? pos[0] : "list";
     if (strcmp(action, "list") != 0 && strcmp(action, "show") != 0 &&
         strcmp(action, "resolve") != 0)

@@ -340,8 +340,8 @@ static int parse_format(const cli *c, const char *name, export_format *out)
     return CLI_EXIT_OK;
 }
 
-static int export_records(const cli *c, FILE *f, wb_store *store, wb_iter *it,
-                          export_format format, size_t *n_written, size_t *n_skipped)
+static int export_records(const cli *c, FILE *f, wb_store *store, wb_iter *it, export_format format,
+                          size_t *n_written, size_t *n_skipped)
 {
     int first = 1;
 
@@ -398,7 +398,6 @@ int cli_cmd_export(cli *c, int argc, char **argv)
     };
     const char *pos[1];
     size_t n_pos, n_written = 0, n_skipped = 0;
-    int help;
     export_format format = FORMAT_NDJSON;
     wb_store *store = NULL;
     wb_iter *it = NULL;
@@ -407,14 +406,9 @@ int cli_cmd_export(cli *c, int argc, char **argv)
     FILE *f = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos,
+                   cli_usage_export, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_export, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if ((rc = parse_format(c, format_name, &format)) != CLI_EXIT_OK)
         goto cleanup;
     if (out_path && out_path[0] == '\0') {

@@ -90,20 +90,14 @@ int cli_cmd_list(cli *c, int argc, char **argv)
     };
     const char *pos[1];
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     wb_iter *it = NULL;
     wb_query q;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos,
+                   cli_usage_list, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_list, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if ((rc = cli_filter_query(c, &f, &q)) != CLI_EXIT_OK)
         goto cleanup;
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)

@@ -197,8 +197,10 @@ static int parse_fix(const cli *c, const char *text, wb_record_options *o)
         char *end;
         v[n] = strtod(p, &end);
         if (end == p || (*end != ',' && *end != '\0'))
-            return cli_usage_error(c, "--fix: %s is not a number (expected "
-                                      "LAT,LNG[,ACCURACY[,TIME]])", names[n]);
+            return cli_usage_error(c,
+                                   "--fix: %s is not a number (expected "
+                                   "LAT,LNG[,ACCURACY[,TIME]])",
+                                   names[n]);
         p = end;
         if (*p == '\0')
             break;
@@ -236,19 +238,12 @@ int cli_cmd_record(cli *c, int argc, char **argv)
                             {"check", CLI_OPT_VALUE, NULL, &check, NULL}};
     const char *pos[1] = {NULL};
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     char *body = NULL, *id = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, opts, 3, pos, 1, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, 3, pos, 1, &n_pos, cli_usage_record, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_record, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (fix && (rc = parse_fix(c, fix, &ro)) != CLI_EXIT_OK)
         goto cleanup;
     if (check && (rc = parse_check(c, check, &ro)) != CLI_EXIT_OK)
@@ -294,18 +289,11 @@ int cli_cmd_get(cli *c, int argc, char **argv)
     const cli_opt opts[] = {{"deleted", CLI_OPT_FLAG, &deleted, NULL, NULL}};
     const char *pos[1] = {NULL};
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     int rc;
 
-    rc = cli_parse(c, argc, argv, opts, 1, pos, 1, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, 1, pos, 1, &n_pos, cli_usage_get, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_get, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (n_pos < 1) {
         rc = cli_usage_error(c, "missing record ID");
         goto cleanup;
@@ -325,19 +313,12 @@ int cli_cmd_update(cli *c, int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL};
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     char *patch = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 2, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 2, &n_pos, cli_usage_update, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_update, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (n_pos < 1) {
         rc = cli_usage_error(c, "missing record ID");
         goto cleanup;
@@ -364,18 +345,11 @@ int cli_cmd_delete(cli *c, int argc, char **argv)
 {
     const char *pos[1] = {NULL};
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 1, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 1, &n_pos, cli_usage_delete, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_delete, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (n_pos < 1) {
         rc = cli_usage_error(c, "missing record ID");
         goto cleanup;

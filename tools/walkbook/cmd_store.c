@@ -50,19 +50,13 @@ int cli_cmd_init(cli *c, int argc, char **argv)
     };
     const char *pos[1];
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     char *identity = NULL;
     int rc;
 
-    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos,
+                   cli_usage_init, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_init, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (customer == NULL) {
         rc = cli_usage_error(c, "missing --customer");
         goto cleanup;
@@ -158,20 +152,13 @@ int cli_cmd_status(cli *c, int argc, char **argv)
 {
     const char *pos[1];
     size_t n_pos;
-    int help;
     wb_store *store = NULL;
     char *status = NULL;
     cJSON *doc = NULL;
     int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 0, &n_pos, cli_usage_status, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_status, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         goto cleanup;
     if ((err = wb_store_status(&status, store)) < 0) {

@@ -51,9 +51,9 @@ static int progress_bar(const wb_sync_progress *p, void *userdata)
     (void)userdata;
     if (p->phase == 1 && p->total > 0) {
         unsigned width = 30, filled = (unsigned)(p->done * width / p->total);
-        fprintf(stderr, "\rpush [%.*s%*s] %llu/%llu", (int)filled,
-                "##############################", (int)(width - filled), "",
-                (unsigned long long)p->done, (unsigned long long)p->total);
+        fprintf(stderr, "\rpush [%.*s%*s] %llu/%llu", (int)filled, "##############################",
+                (int)(width - filled), "", (unsigned long long)p->done,
+                (unsigned long long)p->total);
     } else if (p->phase == 2) {
         fprintf(stderr, "\rpull %llu records%20s", (unsigned long long)p->done, "");
     }
@@ -79,9 +79,8 @@ static void print_summary(const char *report_json, uint64_t remaining)
            report_int(r, "pushed", "deferred"), report_int(r, "pulled", "inserted"),
            report_int(r, "pulled", "updated"), report_int(r, "pulled", "deleted"),
            report_int(r, "pulled", "merged"), report_int(r, "pulled", "conflicts"),
-           report_int(r, "pulled", "refused"),
-           report_int(r, NULL, "requests"), report_int(r, NULL, "durationMs"),
-           (unsigned long long)remaining);
+           report_int(r, "pulled", "refused"), report_int(r, NULL, "requests"),
+           report_int(r, NULL, "durationMs"), (unsigned long long)remaining);
     cJSON_Delete(r);
 }
 
@@ -114,20 +113,16 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     };
     const char *pos[1];
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
     wb_sync_options o;
     wb_sync *sync = NULL;
     wb_store *store = NULL;
     char *report = NULL;
     uint64_t remaining = 0;
 
-    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos,
+                   cli_usage_sync, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_sync, stdout);
-        return cli_finish_stdout(c);
-    }
     if (!server)
         return cli_usage_error(c, "--server URL is required");
     if (!token)
@@ -212,7 +207,7 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
             err = serr;
     }
     if (err < 0) {
-        rc = err == WB_EAUTH ? cli_error(c, CLI_EXIT_AUTH, "%s", wb_error_last()->message)
+        rc = err == WB_EAUTH      ? cli_error(c, CLI_EXIT_AUTH, "%s", wb_error_last()->message)
              : err == WB_EOFFLINE ? cli_error(c, CLI_EXIT_OFFLINE, "%s", wb_error_last()->message)
                                   : cli_fail(c, err);
         goto cleanup;

@@ -84,7 +84,7 @@ int cli_cmd_walklist(cli *c, int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     char **args = NULL, *json = NULL;
     size_t n_pos;
-    int help, rc, err = 0;
+    int rc, err = 0;
     wb_store *store = NULL;
     const char *sub;
 
@@ -93,14 +93,8 @@ int cli_cmd_walklist(cli *c, int argc, char **argv)
         return cli_error(c, CLI_EXIT_FAILURE, "out of memory");
     for (int i = 0; i < argc; i++)
         args[i] = strcmp(argv[i], "-k") == 0 ? (char *)(uintptr_t) "--k" : argv[i];
-    rc = cli_parse(c, argc, args, opts, 2, pos, 2, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, args, opts, 2, pos, 2, &n_pos, cli_usage_walklist, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_walklist, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     sub = n_pos ? pos[0] : "list";
     if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "progress") != 0 &&
         strcmp(sub, "next") != 0) {
@@ -157,19 +151,13 @@ int cli_cmd_import(cli *c, int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL};
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
     wb_store *store = NULL;
     char *text = NULL;
     uint64_t n = 0;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 2, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 2, &n_pos, cli_usage_import, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_import, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (n_pos < 2 || (strcmp(pos[0], "households") != 0 && strcmp(pos[0], "contacts") != 0)) {
         rc = cli_usage_error(c, "expected 'households' or 'contacts' and a FILE");
         goto cleanup;
@@ -201,18 +189,12 @@ int cli_cmd_signals(cli *c, int argc, char **argv)
                             {"all", CLI_OPT_FLAG, &all, NULL, NULL}};
     const char *pos[1] = {NULL};
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
     wb_store *store = NULL;
     char *json = NULL;
 
-    rc = cli_parse(c, argc, argv, opts, 2, pos, 1, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, 2, pos, 1, &n_pos, cli_usage_signals, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_signals, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if ((n_pos > 0) + (signal != NULL) + all != 1) {
         rc = cli_usage_error(c, "give one of ID, --signal NAME or --all");
         goto cleanup;
@@ -235,18 +217,12 @@ int cli_cmd_settings(cli *c, int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL};
     size_t n_pos;
-    int help, rc, err = 0;
+    int rc, err = 0;
     wb_store *store = NULL;
     char *json = NULL;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 2, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 2, &n_pos, cli_usage_settings, &rc))
         goto cleanup;
-    if (help) {
-        fputs(cli_usage_settings, stdout);
-        rc = cli_finish_stdout(c);
-        goto cleanup;
-    }
     if (n_pos < 1) {
         rc = cli_usage_error(c, "missing CAMPAIGN");
         goto cleanup;

@@ -167,15 +167,11 @@ int cli_cmd_rekey(cli *c, int argc, char **argv)
     wb_store *store = NULL;
     wb_store_options nk = WB_STORE_OPTIONS_INIT;
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
 
-    rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &n_pos,
+                   cli_usage_rekey, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_rekey, stdout);
-        return cli_finish_stdout(c);
-    }
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
     rc = ask(c, &fresh, new_file, "--new-passphrase-file", "WALKBOOK_NEW_PASSPHRASE",
@@ -224,15 +220,10 @@ int cli_cmd_encrypt(cli *c, int argc, char **argv)
     wb_store *store = NULL;
     wb_store_options keys = WB_STORE_OPTIONS_INIT;
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 0, &n_pos, cli_usage_encrypt, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_encrypt, stdout);
-        return cli_finish_stdout(c);
-    }
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
     if (wb_store_encrypted(store)) {
@@ -268,15 +259,10 @@ int cli_cmd_decrypt(cli *c, int argc, char **argv)
     const char *pos[1];
     wb_store *store = NULL;
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 0, &n_pos, cli_usage_decrypt, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_decrypt, stdout);
-        return cli_finish_stdout(c);
-    }
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
     if (!wb_store_encrypted(store)) {
@@ -314,15 +300,10 @@ int cli_cmd_verify(cli *c, int argc, char **argv)
     wb_store *store = NULL;
     char *report = NULL;
     size_t n_pos;
-    int help, rc, err;
+    int rc, err;
 
-    rc = cli_parse(c, argc, argv, NULL, 0, pos, 0, &n_pos, &help);
-    if (rc != CLI_EXIT_OK)
+    if (!cli_begin(c, argc, argv, NULL, 0, pos, 0, &n_pos, cli_usage_verify, &rc))
         return rc;
-    if (help) {
-        fputs(cli_usage_verify, stdout);
-        return cli_finish_stdout(c);
-    }
     if ((rc = cli_open_store(c, &store, 0)) != CLI_EXIT_OK)
         return rc;
     err = wb_log_verify(&report, store);
@@ -338,8 +319,8 @@ int cli_cmd_verify(cli *c, int argc, char **argv)
         printf("log intact: %.0f entries, %.0f records, every signature verifies", n_e,
                cJSON_IsNumber(r) ? r->valuedouble : 0.0);
         if (n_s < n_e) /* schema 009: server versions applied in one transaction */
-            printf(" (%.0f signed; each of the other %.0f is covered by a later signature)",
-                   n_s, n_e - n_s);
+            printf(" (%.0f signed; each of the other %.0f is covered by a later signature)", n_s,
+                   n_e - n_s);
         putchar('\n');
         cJSON_Delete(doc);
     }

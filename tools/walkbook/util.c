@@ -131,6 +131,20 @@ int cli_parse(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts,
     return CLI_EXIT_OK;
 }
 
+int cli_begin(cli *c, int argc, char **argv, const cli_opt *opts, size_t n_opts, const char **pos,
+              size_t max_pos, size_t *n_pos, const char *usage, int *exit_code)
+{
+    int help = 0;
+    *exit_code = cli_parse(c, argc, argv, opts, n_opts, pos, max_pos, n_pos, &help);
+    if (*exit_code != CLI_EXIT_OK)
+        return 0;
+    if (!help)
+        return 1;
+    fputs(usage, stdout);
+    *exit_code = cli_finish_stdout(c);
+    return 0;
+}
+
 int cli_set_busy_timeout(cli *c, const char *value)
 {
     char *end = NULL;
