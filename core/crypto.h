@@ -97,6 +97,9 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
  * wb_json__print(data) (so nothing is parsed again). */
 int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
                       const cJSON *data);
+/* wb_log__append_of for data_text known to be compact (wb_json__is_compact):
+ * hashed from the text, without a tree. */
+int wb_log__append_compact(wb_store *store, const char *local_id, int kind, const char *data_text);
 /* The same with the record's data as it now is in the store (after the sync
  * engine wrote it); nothing when the record does not exist. */
 int wb_log__append_current(wb_store *store, const char *local_id, int kind);

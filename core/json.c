@@ -908,3 +908,268 @@ const char *wb_json__type_name(const cJSON *item)
     default: return "invalid";
     }
 }
+
+/* ---- compact text ------------------------------------------------------- */
+
+/* wb_json__is_compact keeps the member names of the open objects on one
+ * stack, to find a repeated name without a tree. */
+typedef struct wb_json__names {
+    const char **name;
+    size_t *len;
+    size_t n, cap;
+    const char *small_name[64];
+    size_t small_len[64];
+} wb_json__names;
+
+static int wb_json__names_push(wb_json__names *ns, size_t base, const char *name, size_t len)
+{
+    for (size_t i = base; i < ns->n; i++)
+        if (ns->len[i] == len && memcmp(ns->name[i], name, len) == 0)
+            return 0; /* a duplicate: parse_checked refuses it */
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap * 2;
+        const char **name2 = wb__malloc(cap * sizeof(*name2));
+        size_t *len2 = wb__malloc(cap * sizeof(*len2));
+        if (!name2 || !len2) {
+            wb__free(name2);
+            wb__free(len2);
+            wb_error_clear();
+            return 0; /* no memory: not compact, the caller parses */
+        }
+        memcpy(name2, ns->name, ns->n * sizeof(*name2));
+        memcpy(len2, ns->len, ns->n * sizeof(*len2));
+        if (ns->name != ns->small_name) {
+            wb__free(ns->name);
+            wb__free(ns->len);
+        }
+        ns->name = name2;
+        ns->len = len2;
+        ns->cap = cap;
+    }
+    ns->name[ns->n] = name;
+    ns->len[ns->n] = len;
+    ns->n++;
+    return 1;
+}
+
+/* p at '"' of a string without escapes: past its closing quote, or NULL
+ * when it holds a backslash (its printed form may differ). */
+static const char *wb_json__compact_string(const char *p, const char *end)
+{
+    const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+    if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)))
+        return NULL;
+    return q + 1;
+}
+
+/* A number token as the printer writes what the parser reads of it. */
+static int wb_json__compact_number(const char *p, size_t n)
+{
+    char printed[WB_JSON_NUMBER_MAX];
+    cJSON *num;
+    size_t i = 0;
+    int same;
+    /* Integers of up to 15 digits read and print back exactly. */
+    if (p[0] == '-')
+        i++;
+    if (n - i >= 1 && n - i <= 15 && (p[i] != '0' || n - i == 1) && !(i == 1 && p[1] == '0')) {
+        size_t k = i;
+        while (k < n && p[k] >= '0' && p[k] <= '9')
+            k++;
+        if (k == n)
+            return 1;
+    }
+    /* Anything else through cJSON's own number reading, as the tree gets it. */
+    if (!(num = cJSON_ParseWithLength(p, n))) {
+        wb_error_clear();
+        return 0;
+    }
+    same = cJSON_IsNumber(num) && isfinite(num->valuedouble);
+    if (same) {
+        wb_json__format_number(printed, num->valuedouble);
+        same = strlen(printed) == n && memcmp(printed, p, n) == 0;
+    }
+    cJSON_Delete(num);
+    return same;
+}
+
+int wb_json__is_compact(const char *text, size_t len)
+{
+    /* Per open container: 1 object, 0 array, and where its names start. */
+    unsigned char is_object[WB_JSON__DEPTH_CAP + 1];
+    size_t base[WB_JSON__DEPTH_CAP + 1];
+    wb_json__names ns;
+    const char *p = text, *end = text + len;
+    int depth = 0, ok = 0;
+
+    ns.name = ns.small_name;
+    ns.len = ns.small_len;
+    ns.n = 0;
+    ns.cap = 64;
+    if (!text || len == 0)
+        return 0;
+value:
+    if (p == end)
+        goto done;
+    switch (*p) {
+    case '{':
+    case '[':
+        if (depth >= WB_JSON__DEPTH_CAP)
+            goto done;
+        is_object[depth] = *p == '{';
+        base[depth] = ns.n;
+        depth++;
+        p++;
+        if (p < end && *p == (is_object[depth - 1] ? '}' : ']')) {
+            p++;
+            depth--;
+            goto next;
+        }
+        if (is_object[depth - 1])
+            goto member;
+        goto value;
+    case '"':
+        if (!(p = wb_json__compact_string(p, end)))
+            goto done;
+        goto next;
+    case 't':
+    case 'n':
+        if (end - p < 4 || memcmp(p, *p == 't' ? "true" : "null", 4) != 0)
+            goto done;
+        p += 4;
+        goto next;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0)
+            goto done;
+        p += 5;
+        goto next;
+    default: {
+        const char *q = p;
+        while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' ||
+                           *q == 'e' || *q == 'E'))
+            q++;
+        if (q == p || !wb_json__compact_number(p, (size_t)(q - p)))
+            goto done;
+        p = q;
+        goto next;
+    }
+    }
+member: {
+    const char *name = p, *q;
+    if (p == end || *p != '"' || !(q = wb_json__compact_string(p, end)) || q == end || *q != ':' ||
+        !wb_json__names_push(&ns, base[depth - 1], name + 1, (size_t)(q - 1 - (name + 1))))
+        goto done;
+    p = q + 1;
+    goto value;
+}
+next:
+    if (depth == 0) {
+        ok = p == end;
+        goto done;
+    }
+    if (p == end)
+        goto done;
+    if (*p == ',') {
+        p++;
+        if (is_object[depth - 1])
+            goto member;
+        goto value;
+    }
+    if (*p != (is_object[depth - 1] ? '}' : ']'))
+        goto done;
+    p++;
+    depth--;
+    ns.n = base[depth];
+    goto next;
+done:
+    if (ns.name != ns.small_name) {
+        wb__free(ns.name);
+        wb__free(ns.len);
+    }
+    return ok;
+}
+
+/* Past the value at p in compact text (strings without escapes). */
+static const char *wb_json__compact_skip(const char *p, const char *end)
+{
+    int depth = 0;
+    do {
+        if (p == end)
+            return NULL;
+        switch (*p) {
+        case '"':
+            if (!(p = memchr(p + 1, '"', (size_t)(end - p - 1))))
+                return NULL;
+            p++;
+            break;
+        case '{':
+        case '[':
+            depth++;
+            p++;
+            break;
+        case '}':
+        case ']':
+            depth--;
+            p++;
+            break;
+        default:
+            if (depth == 0) {
+                while (p < end && *p != ',' && *p != '}' && *p != ']')
+                    p++;
+                return p;
+            }
+            p++;
+        }
+    } while (depth > 0);
+    return p;
+}
+
+int wb_json__compact_members(const char *obj, size_t len, const char *const *names, size_t n,
+                             const char **v, size_t *v_len)
+{
+    const char *p = obj, *end = obj + len;
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = NULL;
+    if (len < 2 || *p != '{')
+        return 0;
+    p++;
+    while (p < end && *p == '"' && found < n) {
+        const char *key = p + 1, *q = memchr(key, '"', (size_t)(end - key)), *e;
+        if (!q || q + 1 >= end || q[1] != ':' || !(e = wb_json__compact_skip(q + 2, end)))
+            break;
+        for (size_t i = 0; i < n; i++)
+            if (!v[i] && (size_t)(q - key) == strlen(names[i]) &&
+                memcmp(key, names[i], (size_t)(q - key)) == 0) {
+                v[i] = q + 2;
+                v_len[i] = (size_t)(e - (q + 2));
+                found++;
+                break;
+            }
+        p = e;
+        if (p < end && *p == ',')
+            p++;
+    }
+    return (int)found;
+}
+
+int wb_json__compact_member(const char *obj, size_t len, const char *name, const char **v,
+                            size_t *v_len)
+{
+    return wb_json__compact_members(obj, len, &name, 1, v, v_len) == 1;
+}
+
+int wb_json__compact_number_value(double *out, const char *p, size_t len)
+{
+    cJSON *num;
+    if (len == 0 || !(*p == '-' || (*p >= '0' && *p <= '9')))
+        return 0;
+    if (!(num = cJSON_ParseWithLength(p, len))) {
+        wb_error_clear();
+        return 0;
+    }
+    *out = num->valuedouble;
+    len = cJSON_IsNumber(num);
+    cJSON_Delete(num);
+    return (int)len;
+}

@@ -71,4 +71,23 @@ cJSON *wb_json__dup(const cJSON *item);
 /* Name of a JSON type for messages: "string", "number", "object", ... */
 const char *wb_json__type_name(const cJSON *item);
 
+/* Compact text: what wb_json__print writes. wb_json__is_compact: 1 when
+ * text that wb_json__check accepted is exactly wb_json__print of its parse
+ * (no whitespace, strings without escapes, numbers as the printer writes
+ * them) and wb_json__parse_checked would accept it (no duplicate member,
+ * no number out of range); 0 otherwise, or on any doubt. A pulled record
+ * whose envelope is compact is stored from its text, without a tree.
+ * wb_json__compact_member: the value of member `name` of the object `obj`
+ * (compact text) as [*v, *v + *v_len): 1, or 0 when absent.
+ * wb_json__compact_members: the members names[0..n) in one pass, v[i]
+ * NULL for each one absent; returns how many were found.
+ * wb_json__compact_number_value: a number token read as the parser reads
+ * it: 1, or 0 when it is not a number. */
+int wb_json__is_compact(const char *text, size_t len);
+int wb_json__compact_member(const char *obj, size_t len, const char *name, const char **v,
+                            size_t *v_len);
+int wb_json__compact_members(const char *obj, size_t len, const char *const *names, size_t n,
+                             const char **v, size_t *v_len);
+int wb_json__compact_number_value(double *out, const char *p, size_t len);
+
 #endif

@@ -67,8 +67,42 @@ static void hash_str(crypto_generichash_state *h, const char *s)
     crypto_generichash_update(h, (const unsigned char *)"\n", 1);
 }
 
-int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
-                       const cJSON *data)
+/* A number of compact data text (wb_json__compact_member's value), hashed
+ * as hash_number hashes the parsed one. */
+static void hash_number_text(crypto_generichash_state *h, const char *v, size_t n, int found)
+{
+    char num[40];
+    double d;
+    if (found && wb_json__compact_number_value(&d, v, n) && isfinite(d))
+        snprintf(num, sizeof(num), "%.17g\n", d);
+    else
+        snprintf(num, sizeof(num), "null\n");
+    crypto_generichash_update(h, (const unsigned char *)num, strlen(num));
+}
+
+/* The members of data the content hashes, read from its compact text
+ * (wb_json__is_compact) as a tree of it would give them. */
+static void hash_fields_text(crypto_generichash_state *h, const char *text, size_t len)
+{
+    static const char *const data_names[] = {"timestamp", "location", "distance"};
+    static const char *const loc_names[] = {"lat", "lng", "accuracy"};
+    const char *d[3], *l[3] = {NULL, NULL, NULL};
+    size_t d_n[3], l_n[3] = {0, 0, 0};
+    wb_json__compact_members(text, len, data_names, 3, d, d_n);
+    if (d[0] && *d[0] == '"')
+        crypto_generichash_update(h, (const unsigned char *)d[0] + 1, d_n[0] - 2);
+    crypto_generichash_update(h, (const unsigned char *)"\n", 1);
+    if (d[1] && *d[1] == '{')
+        wb_json__compact_members(d[1], d_n[1], loc_names, 3, l, l_n);
+    hash_number_text(h, l[0], l_n[0], l[0] != NULL);
+    hash_number_text(h, l[1], l_n[1], l[1] != NULL);
+    hash_number_text(h, d[2], d_n[2], d[2] != NULL);
+    hash_number_text(h, l[2], l_n[2], l[2] != NULL);
+}
+
+/* wb_log__content_of; compact: data_text is known to be compact. */
+static int content_of(unsigned char *out, const char *local_id, const char *data_text,
+                      const cJSON *data, int compact)
 {
     crypto_generichash_state h;
 
@@ -81,8 +115,17 @@ int wb_log__content_of(unsigned char *out, const char *local_id, const char *dat
         const cJSON *loc, *ts;
         size_t len = strlen(data_text);
         int from_tree = data != NULL;
-        /* Parsed here only when the caller has no tree of it: a pulled
-         * record's data was parsed once, with its envelope. */
+        /* Parsed here only when the caller has no tree of it and the text
+         * is not compact (what the store keeps always is): a pulled record
+         * stored from its text is hashed without a tree. */
+        if (!data && (compact || wb_json__is_compact(data_text, len))) {
+            hash_fields_text(&h, data_text, len);
+            crypto_generichash(data_hash, sizeof(data_hash), (const unsigned char *)data_text,
+                               len, NULL, 0);
+            crypto_generichash_update(&h, data_hash, sizeof(data_hash));
+            crypto_generichash_final(&h, out, HASH_BYTES);
+            return 0;
+        }
         if (!data) {
             int error = wb_json__parse(&parsed, data_text, len, NULL, "stored data");
             if (error < 0)
@@ -106,6 +149,12 @@ int wb_log__content_of(unsigned char *out, const char *local_id, const char *dat
     }
     crypto_generichash_final(&h, out, HASH_BYTES);
     return 0;
+}
+
+int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
+                       const cJSON *data)
+{
+    return content_of(out, local_id, data_text, data, 0);
 }
 
 /* The content hash of a record whose data (compact JSON as stored) is
@@ -147,8 +196,22 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
     return wb_log__append_of(store, local_id, kind, data_text, NULL);
 }
 
+static int append(wb_store *store, const char *local_id, int kind, const char *data_text,
+                  const cJSON *data, int compact);
+
 int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
                       const cJSON *data)
+{
+    return append(store, local_id, kind, data_text, data, 0);
+}
+
+int wb_log__append_compact(wb_store *store, const char *local_id, int kind, const char *data_text)
+{
+    return append(store, local_id, kind, data_text, NULL, 1);
+}
+
+static int append(wb_store *store, const char *local_id, int kind, const char *data_text,
+                  const cJSON *data, int compact)
 {
     unsigned char content[HASH_BYTES], prev[HASH_BYTES], digest[HASH_BYTES];
     unsigned char sig[crypto_sign_BYTES];
@@ -159,7 +222,7 @@ int wb_log__append_of(wb_store *store, const char *local_id, int kind, const cha
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
         return 0;
-    if ((error = wb_log__content_of(content, local_id, data_text, data)) < 0)
+    if ((error = content_of(content, local_id, data_text, data, compact)) < 0)
         return error;
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
         return error;

@@ -297,7 +297,9 @@ int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *loc
 /* The parts of a server envelope the store keeps. Borrowed pointers. */
 typedef struct remote_env {
     const char *id, *etag, *created, *modified, *created_by, *modified_by, *customer, *group;
-    const cJSON *data;
+    const cJSON *data; /* NULL when read from text (read_envelope_text) */
+    /* The string members of data the row's columns take. */
+    const char *campaign, *contact, *ts, *household, *walklist;
     int deleted;
 } remote_env;
 
@@ -316,6 +318,11 @@ static int read_envelope(remote_env *r, const cJSON *env)
     r->created_by = member_string(meta, "createdBy");
     r->modified_by = member_string(meta, "modifiedBy");
     r->deleted = cJSON_IsTrue(deleted);
+    r->campaign = member_string(r->data, "campaignId");
+    r->contact = member_string(r->data, "contactId");
+    r->ts = member_string(r->data, "timestamp");
+    r->household = member_string(r->data, "householdId");
+    r->walklist = member_string(r->data, "walklistId");
     if (!r->id || !wb_uuid__valid(r->id))
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server envelope: id is not a UUID");
     if (!cJSON_IsObject(r->data))
@@ -742,9 +749,7 @@ static int find_by(local_row *out, wb_store *store, const char *sql, const remot
  * cost). */
 static int find_local(local_row *out, wb_store *store, const remote_env *r)
 {
-    const char *campaign = member_string(r->data, "campaignId");
-    const char *contact = member_string(r->data, "contactId");
-    const char *ts = member_string(r->data, "timestamp");
+    const char *campaign = r->campaign, *contact = r->contact, *ts = r->ts;
     int found;
     memset(out, 0, sizeof(*out));
     if ((found = find_by(out, store, FIND_COLUMNS "server_id = ?1", r, NULL, NULL, NULL)) != 0 ||
@@ -774,11 +779,11 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
              " 1, 1)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, member_string(r->data, "campaignId"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, member_string(r->data, "contactId"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, member_string(r->data, "householdId"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, member_string(r->data, "walklistId"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, member_string(r->data, "timestamp"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->contact, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->household, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->walklist, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->ts, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, data_text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, r->etag, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, r->created ? r->created : r->modified, -1, SQLITE_STATIC);
@@ -789,8 +794,11 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
     error = step_done(store, st, "sync insert");
     release(store, st);
-    if (error == 0) /* data_text = wb_json__print(r->data) */
-        error = wb_log__append_of(store, r->id, WB_LOG_SYNC, data_text, r->data);
+    /* data_text = wb_json__print(r->data), or compact text when r->data
+     * is NULL (then hashed from the text). */
+    if (error == 0)
+        error = r->data ? wb_log__append_of(store, r->id, WB_LOG_SYNC, data_text, r->data)
+                        : wb_log__append_compact(store, r->id, WB_LOG_SYNC, data_text);
     return error;
 }
 
@@ -914,6 +922,13 @@ cleanup:
     return error;
 }
 
+/* The version we hold already (and nothing of ours is waiting on it). */
+static int remote_unchanged(const local_row *l, const remote_env *r)
+{
+    return l->base_etag && strcmp(l->base_etag, r->etag) == 0 && !r->deleted == !l->deleted &&
+           l->state != WB_STATE_PENDING_CREATE;
+}
+
 static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, const local_row *l,
                           const remote_env *r, const cJSON *envelope, int policy,
                           int prefer_remote)
@@ -921,8 +936,7 @@ static int apply_to_local(enum wb_remote_outcome *outcome, wb_store *store, cons
     char *text = NULL;
     int error = 0;
 
-    if (l->base_etag && strcmp(l->base_etag, r->etag) == 0 && !r->deleted == !l->deleted &&
-        l->state != WB_STATE_PENDING_CREATE) {
+    if (remote_unchanged(l, r)) {
         *outcome = WB_REMOTE_UNCHANGED;
         return 0;
     }
@@ -1068,6 +1082,123 @@ int wb_syncstore__apply_remote(enum wb_remote_outcome *outcome, wb_store *store,
 done:
     wb__free(text);
     return end_tx(store, own, error);
+}
+
+/* A member value of compact text when it is a string: copied without its
+ * quotes, with a NUL, to *cur; NULL when absent or not a string (as
+ * member_string). */
+static const char *text_str(char **cur, const char *v, size_t n)
+{
+    char *s = *cur;
+    if (!v || *v != '"')
+        return NULL;
+    memcpy(s, v + 1, n - 2);
+    s[n - 2] = '\0';
+    *cur += n - 1;
+    return s;
+}
+
+/* read_envelope from compact text (wb_json__is_compact): the strings are
+ * copied to buf (2 * len + 32 bytes), *data_text is the data member's
+ * text, r->data stays NULL. 0, or 1 when the envelope is not one this
+ * reads (then the tree decides, refusals included). */
+static int read_envelope_text(remote_env *r, const char **data_text, char *buf,
+                              const char *text, size_t len)
+{
+    static const char *const env_names[] = {"id", "data", "meta", "customerId",
+                                            "securityGroupId"};
+    static const char *const meta_names[] = {"etag",      "created",    "modified",
+                                             "createdBy", "modifiedBy", "isDeleted"};
+    static const char *const data_names[] = {"campaignId", "contactId", "timestamp",
+                                             "householdId", "walklistId"};
+    const char *e[5], *m[6], *d[5];
+    size_t e_n[5], m_n[6], d_n[5];
+    char *cur = buf;
+    memset(r, 0, sizeof(*r));
+    wb_json__compact_members(text, len, env_names, 5, e, e_n);
+    if (!e[1] || *e[1] != '{' || !e[2] || *e[2] != '{')
+        return 1;
+    wb_json__compact_members(e[2], e_n[2], meta_names, 6, m, m_n);
+    wb_json__compact_members(e[1], e_n[1], data_names, 5, d, d_n);
+    r->id = text_str(&cur, e[0], e_n[0]);
+    r->customer = text_str(&cur, e[3], e_n[3]);
+    r->group = text_str(&cur, e[4], e_n[4]);
+    r->etag = text_str(&cur, m[0], m_n[0]);
+    r->created = text_str(&cur, m[1], m_n[1]);
+    r->modified = text_str(&cur, m[2], m_n[2]);
+    r->created_by = text_str(&cur, m[3], m_n[3]);
+    r->modified_by = text_str(&cur, m[4], m_n[4]);
+    r->deleted = m[5] && m_n[5] == 4 && memcmp(m[5], "true", 4) == 0;
+    r->campaign = text_str(&cur, d[0], d_n[0]);
+    r->contact = text_str(&cur, d[1], d_n[1]);
+    r->ts = text_str(&cur, d[2], d_n[2]);
+    r->household = text_str(&cur, d[3], d_n[3]);
+    r->walklist = text_str(&cur, d[4], d_n[4]);
+    if (!r->id || !wb_uuid__valid(r->id) || !r->etag)
+        return 1;
+    memcpy(cur, e[1], e_n[1]);
+    cur[e_n[1]] = '\0';
+    *data_text = cur;
+    return 0;
+}
+
+int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *store,
+                                    const char *text, size_t len, int policy, int prefer_remote)
+{
+    remote_env r, rt;
+    local_row l;
+    const char *data_text = NULL;
+    char *buf = NULL;
+    cJSON *env = NULL;
+    int error = 0, own = 0, found;
+
+    *outcome = WB_REMOTE_REFUSED;
+    /* Not compact: printing its tree would not give back its data's text. */
+    if (!wb_json__is_compact(text, len))
+        goto tree;
+    if (!(buf = wb__malloc(2 * len + 32)))
+        return wb_error__oom();
+    if (read_envelope_text(&r, &data_text, buf, text, len) != 0)
+        goto tree;
+    if (!r.customer || !store->has_identity || strcmp(r.customer, store->customer_id) != 0)
+        goto cleanup; /* refused, as apply_remote */
+    if ((error = begin_if_needed(store, &own)) < 0)
+        goto cleanup;
+    if ((found = find_local(&l, store, &r)) < 0) {
+        error = found;
+        goto done;
+    }
+    if (!found) {
+        if (r.deleted)
+            *outcome = WB_REMOTE_UNCHANGED; /* a tombstone of something we never had */
+        else if (r.campaign && r.contact && r.ts) {
+            error = insert_remote(store, &r, data_text);
+            *outcome = WB_REMOTE_INSERTED;
+        }
+        goto done;
+    }
+    if (remote_unchanged(&l, &r)) {
+        *outcome = WB_REMOTE_UNCHANGED;
+    } else if ((error = wb_json__parse_checked(&env, text, len, "server list page")) == 0) {
+        /* A local copy to change (merge, conflict): with the tree. */
+        if (read_envelope(&rt, env) < 0) {
+            wb_error_clear();
+            *outcome = WB_REMOTE_REFUSED;
+        } else {
+            error = apply_to_local(outcome, store, &l, &rt, env, policy, prefer_remote);
+        }
+    }
+    local_row_free(&l);
+done:
+    error = end_tx(store, own, error);
+    goto cleanup;
+tree:
+    if ((error = wb_json__parse_checked(&env, text, len, "server list page")) == 0)
+        error = wb_syncstore__apply_remote(outcome, store, env, policy, prefer_remote);
+cleanup:
+    cJSON_Delete(env);
+    wb__free(buf);
+    return error;
 }
 
 /* ---- watermarks ----------------------------------------------------------- */

@@ -128,6 +128,14 @@ enum wb_remote_outcome {
 int wb_syncstore__apply_remote(enum wb_remote_outcome *outcome, wb_store *store,
                                const cJSON *envelope, int policy, int prefer_remote);
 
+/* wb_syncstore__apply_remote of an envelope's text that wb_json__check
+ * accepted (a pull page's element). A compact envelope (wb_json__is_compact)
+ * that is new here, or unchanged, is stored from its text without a tree;
+ * anything else is parsed and applied as above. Same outcomes and errors
+ * as parsing it (wb_json__parse_checked) and calling apply_remote. */
+int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *store,
+                                    const char *text, size_t len, int policy, int prefer_remote);
+
 /* Pull watermarks. `modified` is "" when none is stored; `seen` is the JSON
  * array text of "id:etag" strings applied at exactly `modified` (caller
  * frees with wb__free; NULL when none). */

@@ -497,7 +497,7 @@ static int cmp_entry(const void *a, const void *b)
 static int apply_page(wb_sync *s, const page *pg, const char *modified, const char *seen,
                       const char *next_modified, const char *next_seen)
 {
-    cJSON *seen_json = NULL, *env = NULL;
+    cJSON *seen_json = NULL;
     page_entry *order = NULL;
     int error;
 
@@ -522,12 +522,10 @@ static int apply_page(wb_sync *s, const page *pg, const char *modified, const ch
         if (*k->modified && strcmp(k->modified, modified) == 0 && k->key &&
             in_seen(seen_json, k->key))
             continue;
-        if ((error = parse_element(&env, pg->r.body, &pg->spans[order[i].pos])) < 0 ||
-            (error = wb_syncstore__apply_remote(&outcome, s->store, env, s->opts.policy,
-                                                s->opts.prefer_remote)) < 0)
+        if ((error = wb_syncstore__apply_remote_text(
+                 &outcome, s->store, pg->r.body + pg->spans[order[i].pos].off,
+                 pg->spans[order[i].pos].len, s->opts.policy, s->opts.prefer_remote)) < 0)
             break;
-        cJSON_Delete(env);
-        env = NULL;
         wb_sync__count(s, outcome);
     }
     if (error >= 0)
@@ -542,7 +540,6 @@ static int apply_page(wb_sync *s, const page *pg, const char *modified, const ch
     }
     error = wb_store__commit(s->store);
 cleanup:
-    cJSON_Delete(env);
     wb__free(order);
     cJSON_Delete(seen_json);
     return error;

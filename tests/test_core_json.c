@@ -601,6 +601,100 @@ static void test_core_json__alloc_failures(void)
     WBT_ASSERT(n > 10);
 }
 
+/* wb_json__is_compact says 1 only when wb_json__print of the parse gives the
+ * text back (and the parse succeeds); strings with escapes are left to the
+ * parse even when they would print the same. */
+static void test_core_json__is_compact(void)
+{
+    static const struct {
+        const char *text;
+        int compact;
+    } cases[] = {
+        {"{\"a\":1}", 1},
+        {"{\"a\": 1}", 0},
+        {" {\"a\":1}", 0},
+        {"{\"a\":1,\"b\":[true,false,null,\"x\"],\"c\":{}}", 1},
+        {"{\"a\":1,\"a\":2}", 0},                     /* duplicate: parse refuses */
+        {"{\"a\":{\"b\":1,\"b\":2}}", 0},             /* duplicate, nested */
+        {"{\"a\":{\"b\":1},\"b\":{\"b\":2}}", 1},     /* same name, other objects */
+        {"[{\"b\":1},{\"b\":2}]", 1},
+        {"{\"s\":\"caf\xc3\xa9 \\\"q\\\"\"}", 0},     /* escapes print as they came, but */
+        {"{\"s\":\"caf\xc3\xa9\"}", 1},               /* only escape-free strings count */
+        {"{\"s\":\"a\\/b\"}", 0},
+        {"{\"n\":1.5}", 1},
+        {"{\"n\":1.50}", 0},
+        {"{\"n\":1.0}", 0},
+        {"{\"n\":-0}", 0},
+        {"{\"n\":0}", 1},
+        {"{\"n\":-12}", 1},
+        {"{\"n\":1e3}", 0},
+        {"{\"n\":1e+21}", 1},
+        {"{\"n\":1e21}", 0},
+        {"{\"n\":123456789012345}", 1},
+        {"{\"n\":12345678901234567890}", 0},
+        {"{\"n\":1e999}", 0},                         /* out of range: parse refuses */
+        {"{\"n\":0.1}", 1},
+        {"{\"n\":1E-7}", 0},
+        {"{\"n\":1e-7}", 1},
+        {"[]", 1},
+        {"[ ]", 0},
+        {"\"x\"", 1},
+        {"12", 1},
+        {"{\"a\":[[[[[]]]]]}", 1},
+    };
+    char big[4096];
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *t = cases[i].text;
+        cJSON *tree = NULL;
+        char *printed = NULL;
+        int same;
+        WBT_ASSERT_INT(wb_json__check(t, strlen(t), NULL, "t"), 0);
+        same = wb_json__parse(&tree, t, strlen(t), NULL, "t") == 0 &&
+               (printed = wb_json__print(tree)) != NULL && strcmp(printed, t) == 0;
+        wb_error_clear();
+        if (wb_json__is_compact(t, strlen(t)) != cases[i].compact ||
+            (cases[i].compact && !same) || (!cases[i].compact && same && !strchr(t, '\\')))
+            WBT_FAIL("%s: is_compact %d, print of parse same %d, expected %d", t,
+                     wb_json__is_compact(t, strlen(t)), same, cases[i].compact);
+        wb__free(printed);
+        cJSON_Delete(tree);
+    }
+    /* An object of 100 members (names kept beyond the first 64), then a
+     * duplicate of the first. */
+    big[o++] = '{';
+    for (int i = 0; i < 100; i++)
+        o += (size_t)snprintf(big + o, sizeof(big) - o, "%s\"m%d\":%d", i ? "," : "", i, i);
+    big[o] = '}';
+    big[o + 1] = '\0';
+    WBT_ASSERT_INT(wb_json__is_compact(big, o + 1), 1);
+    memcpy(big + o, ",\"m0\":1}", 9);
+    WBT_ASSERT_INT(wb_json__is_compact(big, strlen(big)), 0);
+}
+
+static void test_core_json__compact_members(void)
+{
+    static const char t[] = "{\"id\":\"x\",\"data\":{\"id\":\"inner\",\"n\":[1,{\"z\":2}]},"
+                            "\"meta\":{\"etag\":\"e\"},\"n\":-1.5,\"t\":true}";
+    static const char *const names[] = {"meta", "id", "absent", "n", "t", "data"};
+    const char *v[6];
+    size_t n[6];
+    double d;
+    WBT_ASSERT_INT(wb_json__is_compact(t, strlen(t)), 1);
+    WBT_ASSERT_INT(wb_json__compact_members(t, strlen(t), names, 6, v, n), 5);
+    WBT_ASSERT(n[0] == 12 && memcmp(v[0], "{\"etag\":\"e\"}", 12) == 0);
+    WBT_ASSERT(n[1] == 3 && memcmp(v[1], "\"x\"", 3) == 0);
+    WBT_ASSERT(v[2] == NULL);
+    WBT_ASSERT(n[3] == 4 && memcmp(v[3], "-1.5", 4) == 0);
+    WBT_ASSERT(n[4] == 4 && memcmp(v[4], "true", 4) == 0);
+    WBT_ASSERT(n[5] == 30 && memcmp(v[5], "{\"id\":\"inner\",\"n\":[1,{\"z\":2}]}", 30) == 0);
+    WBT_ASSERT_INT(wb_json__compact_number_value(&d, v[3], n[3]), 1);
+    WBT_ASSERT(d == -1.5);
+    WBT_ASSERT_INT(wb_json__compact_number_value(&d, v[1], n[1]), 0);
+    WBT_ASSERT_INT(wb_json__compact_member(v[5], n[5], "n", &v[0], &n[0]), 1);
+    WBT_ASSERT(n[0] == 11 && memcmp(v[0], "[1,{\"z\":2}]", 11) == 0);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_json__parse_valid),
     WBT_CASE(test_core_json__numbers_match_reference),
@@ -622,6 +716,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_json__print_buf_appends),
     WBT_CASE(test_core_json__dup_and_type_name),
     WBT_CASE(test_core_json__alloc_failures),
+    WBT_CASE(test_core_json__is_compact),
+    WBT_CASE(test_core_json__compact_members),
 };
 
 WBT_MAIN(cases, NULL, NULL)

@@ -749,12 +749,138 @@ static void test_core_syncstore__pulled_own_create_deleted_remotely(void)
     wb_free(id);
 }
 
+/* The text of an envelope as envelope() writes it, with `space` after
+ * each ':' of its own members (0: compact). */
+static void envelope_text(char *out, size_t size, const char *id, const char *data_json,
+                          const char *etag, int deleted, const char *customer, int space)
+{
+    const char *sp = space ? " " : "";
+    snprintf(out, size,
+             "{\"id\":%s\"%s\",\"data\":%s%s,\"meta\":{\"etag\":\"%s\",\"created\":"
+             "\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:01.000Z\","
+             "\"resource\":\"interactions\",\"createdBy\":\"" FX_USER "\",\"isDeleted\":%s,"
+             "\"modifiedBy\":\"" FX_USER "\"},\"customerId\":\"%s\",\"securityGroupId\":\""
+             FX_GROUP "\"}",
+             sp, id, sp, data_json, etag, deleted ? "true" : "false", customer);
+}
+
+/* Every column of a record, and the content hashes of its log entries. */
+static char *row_dump(wb_store *st, const char *id)
+{
+    sqlite3 *db = st->db;
+    sqlite3_stmt *q = NULL;
+    wb_buf b = WB_BUF_INIT;
+    char *out;
+    wb_buf__puts(&b, "row:");
+    sqlite3_prepare_v2(db,
+                       "SELECT campaign_id, ts, local_id, server_id, contact_id, household_id,"
+                       " walklist_id, data, base, base_etag, etag, created, created_by, modified,"
+                       " modified_by, customer_id, security_group_id, deleted, state, version"
+                       " FROM interactions WHERE local_id = ?1",
+                       -1, &q, NULL);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        for (int c = 0; c < sqlite3_column_count(q); c++)
+            wb_buf__printf(&b, "%s|", sqlite3_column_type(q, c) == SQLITE_NULL
+                                          ? "NULL"
+                                          : (const char *)sqlite3_column_text(q, c));
+    sqlite3_finalize(q);
+    sqlite3_prepare_v2(db, "SELECT kind, hex(content) FROM interaction_log WHERE local_id = ?1"
+                           " ORDER BY seq", -1, &q, NULL);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        wb_buf__printf(&b, "log %d %s|", sqlite3_column_int(q, 0),
+                       (const char *)sqlite3_column_text(q, 1));
+    sqlite3_finalize(q);
+    out = wb_buf__detach(&b);
+    return out ? out : wb__strdup("");
+}
+
+/* A pull page's element applied from its text (the pull's way) stores
+ * exactly what the parsed envelope stores: the same row, the same log
+ * content hash, the same outcome, for compact envelopes (read from the
+ * text) and others (parsed), new records, repeats, updates, refusals. */
+static void test_core_syncstore__apply_text_same_as_tree(void)
+{
+    static const char *loc_data =
+        "{\"campaignId\":\"" FX_CAMPAIGN_A "\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+        "\"timestamp\":\"2019-01-01T00:00:00.000Z\",\"householdId\":\"h1\",\"location\":{\"lat\":"
+        "52.1234567,\"lng\":-1.5,\"accuracy\":12},\"distance\":0.25,\"unavailable\":false}";
+    static const char *esc_data =
+        "{\"campaignId\":\"" FX_CAMPAIGN_A "\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+        "\"timestamp\":\"2019-01-01T00:00:02.000Z\",\"note\":\"say \\\"hi\\\"\\n\"}";
+    static const char *odd_data = /* a number the printer writes otherwise */
+        "{\"campaignId\":\"" FX_CAMPAIGN_A "\",\"contactId\":\"0478dbbf-b6eb-4168-afa9-5ebab6fef4b6\","
+        "\"timestamp\":\"2019-01-01T00:00:03.000Z\",\"distance\":1.50}";
+    static const char *no_campaign = "{\"contactId\":\"c\",\"timestamp\":\"t\"}";
+    static const struct {
+        const char *id, *data, *etag;
+        int deleted, other_customer, space;
+        enum wb_remote_outcome outcome;
+    } steps[] = {
+        {"aaaaaaaa-0000-4000-8000-000000000011", NULL, "t-1", 0, 0, 0, WB_REMOTE_INSERTED},
+        {"aaaaaaaa-0000-4000-8000-000000000011", NULL, "t-1", 0, 0, 0, WB_REMOTE_UNCHANGED},
+        {"aaaaaaaa-0000-4000-8000-000000000011", NULL, "t-2", 0, 0, 0, WB_REMOTE_UPDATED},
+        {"aaaaaaaa-0000-4000-8000-000000000012", NULL, "t-1", 0, 0, 1, WB_REMOTE_INSERTED},
+        {"aaaaaaaa-0000-4000-8000-000000000013", "esc", "t-1", 0, 0, 0, WB_REMOTE_INSERTED},
+        {"aaaaaaaa-0000-4000-8000-000000000014", "odd", "t-1", 0, 0, 0, WB_REMOTE_INSERTED},
+        {"aaaaaaaa-0000-4000-8000-000000000015", NULL, "t-1", 1, 0, 0, WB_REMOTE_UNCHANGED},
+        {"aaaaaaaa-0000-4000-8000-000000000016", NULL, "t-1", 0, 1, 0, WB_REMOTE_REFUSED},
+        {"aaaaaaaa-0000-4000-8000-000000000017", "none", "t-1", 0, 0, 0, WB_REMOTE_REFUSED},
+        {"not-a-uuid", NULL, "t-1", 0, 0, 0, WB_REMOTE_REFUSED},
+        {"aaaaaaaa-0000-4000-8000-000000000011", NULL, "t-3", 1, 0, 0, WB_REMOTE_DELETED},
+    };
+    wb_store *tree_store = fx_store("syncstore-tree.db");
+    char *report = NULL;
+    WBT_ASSERT(store && tree_store);
+    WBT_OK(wb_store__begin(store));
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        char text[4096];
+        const char *data = !steps[i].data                        ? loc_data
+                           : strcmp(steps[i].data, "esc") == 0   ? esc_data
+                           : strcmp(steps[i].data, "odd") == 0   ? odd_data
+                                                                  : no_campaign;
+        enum wb_remote_outcome o_text, o_tree;
+        cJSON *env = NULL;
+        char *a, *b;
+        envelope_text(text, sizeof(text), steps[i].id, data, steps[i].etag, steps[i].deleted,
+                      steps[i].other_customer ? "99999999-9999-4999-8999-999999999999"
+                                              : FX_CUSTOMER,
+                      steps[i].space);
+        WBT_OK(wb_json__check(text, strlen(text), NULL, "t"));
+        /* Whitespace, an escape, a number written otherwise: parsed. */
+        WBT_ASSERT_INT(wb_json__is_compact(text, strlen(text)),
+                       !steps[i].space && data != esc_data && data != odd_data);
+        WBT_OK(wb_syncstore__apply_remote_text(&o_text, store, text, strlen(text),
+                                               WB_POLICY_MERGE, 0));
+        WBT_OK(wb_json__parse(&env, text, strlen(text), NULL, "t"));
+        WBT_OK(wb_syncstore__apply_remote(&o_tree, tree_store, env, WB_POLICY_MERGE, 0));
+        cJSON_Delete(env);
+        WBT_ASSERT_INT(o_text, steps[i].outcome);
+        WBT_ASSERT_INT(o_tree, steps[i].outcome);
+        a = row_dump(store, steps[i].id);
+        b = row_dump(tree_store, steps[i].id);
+        if (strcmp(a, b) != 0)
+            WBT_FAIL("step %zu: text %s\n  tree %s", i, a, b);
+        WBT_ASSERT((strlen(a) > 4) == (steps[i].outcome != WB_REMOTE_REFUSED &&
+                                   !(steps[i].outcome == WB_REMOTE_UNCHANGED && steps[i].deleted)));
+        wb__free(a);
+        wb__free(b);
+    }
+    WBT_OK(wb_store__commit(store));
+    WBT_OK(wb_log_verify(&report, store));
+    WBT_ASSERT_CONTAINS(report, "\"ok\":true");
+    wb_free(report);
+    wb_store_free(tree_store);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
     WBT_CASE(test_core_syncstore__reject_and_defer),
     WBT_CASE(test_core_syncstore__ack_delete),
     WBT_CASE(test_core_syncstore__pull_insert_update_delete),
+    WBT_CASE(test_core_syncstore__apply_text_same_as_tree),
     WBT_CASE(test_core_syncstore__pulled_fix_hashes_as_stored),
     WBT_CASE(test_core_syncstore__pull_merges_under_each_policy),
     WBT_CASE(test_core_syncstore__manual_conflict_is_parked),
