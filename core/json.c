@@ -965,7 +965,6 @@ static const char *wb_json__compact_string(const char *p, const char *end)
 /* A number token as the printer writes what the parser reads of it. */
 static int wb_json__compact_number(const char *p, size_t n)
 {
-    char printed[WB_JSON_NUMBER_MAX];
     cJSON *num;
     size_t i = 0;
     int same;
@@ -986,6 +985,7 @@ static int wb_json__compact_number(const char *p, size_t n)
     }
     same = cJSON_IsNumber(num) && isfinite(num->valuedouble);
     if (same) {
+        char printed[WB_JSON_NUMBER_MAX];
         wb_json__format_number(printed, num->valuedouble);
         same = strlen(printed) == n && memcmp(printed, p, n) == 0;
     }

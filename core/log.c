@@ -217,13 +217,21 @@ static int append(wb_store *store, const char *local_id, int kind, const char *d
     unsigned char sig[crypto_sign_BYTES];
     sqlite3_stmt *st;
     int64_t seq = 1;
-    int error, rc, sign_now;
+    int error, rc, sign_now, in_tx;
 
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
         return 0;
     if ((error = content_of(content, local_id, data_text, data, compact)) < 0)
         return error;
+    in_tx = !sqlite3_get_autocommit(store->db);
+    if (in_tx && store->log_tail_known) {
+        /* This transaction appended the last entry and holds the write
+         * lock since: nothing else can have appended after it. */
+        seq = store->log_tail_seq + 1;
+        memcpy(prev, store->log_tail_digest, HASH_BYTES);
+        goto link;
+    }
     if ((error = wb_store__stmt(&st, store, WB_STMT_LOG_LAST)) < 0)
         return error;
     rc = sqlite3_step(st);
@@ -243,6 +251,7 @@ static int append(wb_store *store, const char *local_id, int kind, const char *d
         return error;
     }
     sqlite3_reset(st);
+link:
     wb_log__link(digest, prev, seq, kind, content);
     /* A server version applied inside a transaction (a pull page, a group
      * of acknowledgements) waits: the commit signs the last entry, whose
@@ -264,10 +273,16 @@ static int append(wb_store *store, const char *local_id, int kind, const char *d
         sqlite3_bind_null(st, 6);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE) {
+        store->log_tail_known = 0;
         return wb_store__sqlite_error(store, rc, "interaction log");
+    }
     /* Signed: every entry before it is covered now. */
     store->log_unsigned = !sign_now;
+    if ((store->log_tail_known = in_tx && !sqlite3_get_autocommit(store->db))) {
+        store->log_tail_seq = seq;
+        memcpy(store->log_tail_digest, digest, HASH_BYTES);
+    }
     return 0;
 }
 

@@ -181,6 +181,18 @@ void wb_store__rollback(wb_store *store)
     wb_error__restore(&saved);
 }
 
+/* A transaction ends: the log tail log.c remembered may be undone. */
+static int forget_log_tail(void *ctx)
+{
+    ((wb_store *)ctx)->log_tail_known = 0;
+    return 0; /* the commit goes on */
+}
+
+static void forget_log_tail_rollback(void *ctx)
+{
+    forget_log_tail(ctx);
+}
+
 static int64_t default_clock(void *ctx)
 {
     (void)ctx;
@@ -361,6 +373,10 @@ int wb_store_open(wb_store **out, const char *path, const wb_store_options *opts
         goto cleanup;
     }
     sqlite3_extended_result_codes(store->db, 1);
+    /* Whatever ends a transaction (COMMIT, ROLLBACK, or SQLite rolling
+     * back by itself on an error) ends what log.c remembers of it. */
+    sqlite3_commit_hook(store->db, forget_log_tail, store);
+    sqlite3_rollback_hook(store->db, forget_log_tail_rollback, store);
     sqlite3_busy_timeout(store->db, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 0);
 
     if ((error = check_file(store->db, store->readonly, &version)) < 0)

@@ -79,6 +79,14 @@ struct wb_store {
      * (log.c): wb_store__commit signs the log's last entry first. */
     int log_unsigned;
 
+    /* The log's last entry as this transaction appended it (log.c), so the
+     * next append in the same transaction need not read it back. Forgotten
+     * by the commit and rollback hooks (store.c), whatever ends the
+     * transaction. */
+    int log_tail_known;
+    int64_t log_tail_seq;
+    unsigned char log_tail_digest[32];
+
     /* Iterators alive; wb_store_free defers the close until they are gone. */
     int live_iters;
     int free_requested;

@@ -752,8 +752,11 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
     const char *campaign = r->campaign, *contact = r->contact, *ts = r->ts;
     int found;
     memset(out, 0, sizeof(*out));
-    if ((found = find_by(out, store, FIND_COLUMNS "server_id = ?1", r, NULL, NULL, NULL)) != 0 ||
-        (found = find_by(out, store, FIND_COLUMNS "local_id = ?1", r, NULL, NULL, NULL)) != 0)
+    /* By server id, else by local id: one statement, two index probes. */
+    if ((found = find_by(out, store,
+                         FIND_COLUMNS "local_id = COALESCE((SELECT local_id FROM interactions"
+                                      " WHERE server_id = ?1), ?1)",
+                         r, NULL, NULL, NULL)) != 0)
         return found;
     if (!r->created_by || strcmp(r->created_by, store->user_id) != 0 || !campaign || !contact ||
         !ts)

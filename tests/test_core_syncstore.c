@@ -764,7 +764,8 @@ static void envelope_text(char *out, size_t size, const char *id, const char *da
              sp, id, sp, data_json, etag, deleted ? "true" : "false", customer);
 }
 
-/* Every column of a record, and the content hashes of its log entries. */
+/* Every column of a record (sealed ones opened: an encrypted store seals
+ * with a fresh nonce each time), and the content hashes of its log entries. */
 static char *row_dump(wb_store *st, const char *id)
 {
     sqlite3 *db = st->db;
@@ -774,7 +775,8 @@ static char *row_dump(wb_store *st, const char *id)
     wb_buf__puts(&b, "row:");
     sqlite3_prepare_v2(db,
                        "SELECT campaign_id, ts, local_id, server_id, contact_id, household_id,"
-                       " walklist_id, data, base, base_etag, etag, created, created_by, modified,"
+                       " walklist_id, wb_open('interactions', 'data', local_id, data),"
+                       " wb_open('interactions', 'base', local_id, base), base_etag, etag, created, created_by, modified,"
                        " modified_by, customer_id, security_group_id, deleted, state, version"
                        " FROM interactions WHERE local_id = ?1",
                        -1, &q, NULL);
@@ -874,6 +876,39 @@ static void test_core_syncstore__apply_text_same_as_tree(void)
     wb_store_free(tree_store);
 }
 
+/* Entries appended in a transaction that is rolled back leave nothing
+ * behind: the next transaction's entries follow the log as committed (the
+ * last entry is remembered within a transaction only). */
+static void test_core_syncstore__log_after_rollback(void)
+{
+    enum wb_remote_outcome o;
+    char text[4096], *report = NULL;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_store__begin(store));
+    for (int i = 0; i < 2; i++) {
+        char id[64];
+        snprintf(id, sizeof(id), "aaaaaaaa-0000-4000-8000-00000000002%d", i);
+        envelope_text(text, sizeof(text), id, REMOTE_DATA("true", "false"), "r", 0, FX_CUSTOMER,
+                      0);
+        WBT_OK(wb_syncstore__apply_remote_text(&o, store, text, strlen(text), WB_POLICY_MERGE, 0));
+        WBT_ASSERT_INT(o, WB_REMOTE_INSERTED);
+    }
+    wb_store__rollback(store);
+    WBT_OK(wb_store__begin(store));
+    for (int i = 0; i < 3; i++) {
+        char id[64];
+        snprintf(id, sizeof(id), "aaaaaaaa-0000-4000-8000-00000000003%d", i);
+        envelope_text(text, sizeof(text), id, REMOTE_DATA("true", "false"), "r", 0, FX_CUSTOMER,
+                      0);
+        WBT_OK(wb_syncstore__apply_remote_text(&o, store, text, strlen(text), WB_POLICY_MERGE, 0));
+    }
+    WBT_OK(wb_store__commit(store));
+    WBT_OK(wb_log_verify(&report, store));
+    WBT_ASSERT_CONTAINS(report, "\"entries\":3,\"signed\":1");
+    WBT_ASSERT_CONTAINS(report, "\"ok\":true");
+    wb_free(report);
+}
+
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
@@ -881,6 +916,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__ack_delete),
     WBT_CASE(test_core_syncstore__pull_insert_update_delete),
     WBT_CASE(test_core_syncstore__apply_text_same_as_tree),
+    WBT_CASE(test_core_syncstore__log_after_rollback),
     WBT_CASE(test_core_syncstore__pulled_fix_hashes_as_stored),
     WBT_CASE(test_core_syncstore__pull_merges_under_each_policy),
     WBT_CASE(test_core_syncstore__manual_conflict_is_parked),
