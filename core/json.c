@@ -595,6 +595,87 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
     return wb_json__parse_checked(out, text, len, what);
 }
 
+/* ---- reading checked text ------------------------------------------------ */
+
+static const char *wb_json__skip_ws_text(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at the opening quote of a string in checked text: past its closing
+ * quote. A quote ends the string unless an odd number of backslashes
+ * precedes it; memchr finds the candidates. */
+static const char *wb_json__skip_string_text(const char *p, const char *end)
+{
+    const char *start = p + 1, *q = start;
+    for (;;) {
+        const char *b;
+        if (q >= end || !(q = memchr(q, '"', (size_t)(end - q))))
+            return end;
+        for (b = q; b > start && b[-1] == '\\'; b--)
+            ;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        q++;
+    }
+}
+
+/* p at a value in checked text: past it. */
+static const char *wb_json__skip_value_text(const char *p, const char *end)
+{
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = wb_json__skip_string_text(p, end);
+            if (depth == 0)
+                return p;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return p; /* ends the enclosing container: a scalar before it */
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 &&
+                   (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            return p;
+        }
+        p++;
+    }
+    return p;
+}
+
+int wb_json__members(wb_json_member *out, size_t max, const char *text, size_t len)
+{
+    const char *end = text + len, *p = wb_json__skip_ws_text(text, end);
+    size_t n = 0;
+    if (p == end || *p != '{')
+        return -1;
+    p = wb_json__skip_ws_text(p + 1, end);
+    while (p < end && *p == '"') {
+        const char *name = p + 1, *q = wb_json__skip_string_text(p, end), *v;
+        if (n == max || n > INT32_MAX)
+            return -1;
+        out[n].name = name;
+        out[n].name_len = (size_t)(q - 1 - name);
+        p = wb_json__skip_ws_text(q, end);
+        v = wb_json__skip_ws_text(p + 1, end); /* past ':' */
+        p = wb_json__skip_value_text(v, end);
+        out[n].value = v;
+        out[n].value_len = (size_t)(p - v);
+        n++;
+        p = wb_json__skip_ws_text(p, end);
+        if (p < end && *p == ',')
+            p = wb_json__skip_ws_text(p + 1, end);
+    }
+    return (int)n;
+}
+
 /* ---- printing ----------------------------------------------------------- */
 
 /* The digits of v / 10^places as wb_json__digits gives them. v > 0. */

@@ -41,6 +41,21 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
 int wb_json__check(const char *text, size_t len, const wb_json_limits *limits, const char *what);
 int wb_json__parse_checked(cJSON **out, const char *text, size_t len, const char *what);
 
+/* One member of an object in text that wb_json__check accepted: the name
+ * between its quotes (escapes left as they are) and the value's text. */
+typedef struct wb_json_member {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} wb_json_member;
+
+/* The members of the object `text` (checked text: an object, whitespace
+ * around it allowed), in text order, without building a tree: for a
+ * caller that needs a few members of a large text. Returns their number,
+ * or -1 when the text is not an object or has more than `max` members. */
+int wb_json__members(wb_json_member *out, size_t max, const char *text, size_t len);
+
 /* Compact serialisation, members in stored order. Returns a wb__malloc'd
  * string (free with wb__free) or NULL on oom (error set). */
 char *wb_json__print(const cJSON *item);

@@ -360,15 +360,11 @@ static const char write_server_version_take_data[] =
                           " contact_id = COALESCE(?14, contact_id), ts = COALESCE(?15, ts),"
                           " household_id = ?16, walklist_id = ?17 WHERE local_id = ?1";
 
-static int write_server_version(wb_store *store, const char *local_id, const remote_env *r,
-                                const char *data_text, int take_data, int state, int deleted)
+/* The parameters ?1 to ?12 of WB_SERVER_VERSION_SET. */
+static void bind_server_version(sqlite3_stmt *st, wb_store *store, const char *local_id,
+                                const remote_env *r, const char *data_text, int state,
+                                int deleted)
 {
-    sqlite3_stmt *st = NULL;
-    int error;
-    if ((error = prepare_cached(&st, store,
-                                take_data ? write_server_version_take_data
-                                          : write_server_version_keep_data)) < 0)
-        return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, data_text, -1, SQLITE_STATIC);
@@ -381,6 +377,18 @@ static int write_server_version(wb_store *store, const char *local_id, const rem
     sqlite3_bind_int(st, 10, state);
     sqlite3_bind_int(st, 11, deleted);
     sqlite3_bind_int64(st, 12, wb_store__now(store));
+}
+
+static int write_server_version(wb_store *store, const char *local_id, const remote_env *r,
+                                const char *data_text, int take_data, int state, int deleted)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+    if ((error = prepare_cached(&st, store,
+                                take_data ? write_server_version_take_data
+                                          : write_server_version_keep_data)) < 0)
+        return error;
+    bind_server_version(st, store, local_id, r, data_text, state, deleted);
     if (take_data) {
         sqlite3_bind_text(st, 13, member_string(r->data, "campaignId"), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 14, member_string(r->data, "contactId"), -1, SQLITE_STATIC);
@@ -447,6 +455,53 @@ static int adopt(wb_store *store, const char *local_id, int64_t version, const r
                                      deleted);
     wb__free(data_text);
     return error;
+}
+
+/* An answer that echoed the data sent, for a row still at the version
+ * sent and not deleted (nearly always): synced, its data kept, in one
+ * statement that checks the version itself. */
+static const char write_echo_synced[] =
+    WB_SERVER_VERSION_SET " WHERE local_id = ?1 AND version = ?18 AND deleted = 0";
+
+/* adopt() for an answer that echoed what was sent (wb_syncstore_echo): no
+ * tree, no print, no data write, no log entry. */
+static int adopt_echo(wb_store *store, const wb_syncstore_ack *a)
+{
+    const wb_syncstore_echo *e = a->echo;
+    remote_env r;
+    sqlite3_stmt *st = NULL;
+    int64_t cur = 0;
+    int state = 0, deleted = 0, error, changed;
+
+    if (!e->id || !wb_uuid__valid(e->id) || !e->etag || !a->sent)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server answer: no id or etag");
+    memset(&r, 0, sizeof(r));
+    r.id = e->id;
+    r.etag = e->etag;
+    r.created = e->created;
+    r.modified = e->modified;
+    r.created_by = e->created_by;
+    r.modified_by = e->modified_by;
+    r.group = e->group;
+    if ((error = prepare_cached(&st, store, write_echo_synced)) < 0)
+        return error;
+    bind_server_version(st, store, a->local_id, &r, a->sent, WB_STATE_SYNCED, 0);
+    sqlite3_bind_int64(st, 18, a->version);
+    error = step_done(store, st, "sync write");
+    changed = sqlite3_changes(store->db);
+    release(store, st);
+    if (error < 0 || changed > 0)
+        return error;
+    /* Edited or deleted while the request was in flight (or gone): as
+     * adopt() does, the change is kept, now relative to the server's
+     * version. */
+    if ((error = row_status(store, a->local_id, &cur, &state, &deleted)) < 0)
+        return error;
+    if (cur == a->version && !deleted)
+        return write_server_version(store, a->local_id, &r, a->sent, 0, WB_STATE_SYNCED, 0);
+    return write_server_version(store, a->local_id, &r, a->sent, 0,
+                                deleted ? WB_STATE_PENDING_DELETE : WB_STATE_PENDING_UPDATE,
+                                deleted);
 }
 
 /* What two versions of a record agree on: the members both have, objects
@@ -595,7 +650,9 @@ int wb_syncstore__ack_group(wb_store *store, const wb_syncstore_ack *acks, size_
         return error;
     for (size_t i = 0; i < n && error >= 0; i++) {
         remote_env r;
-        if (!acks[i].envelope)
+        if (acks[i].echo)
+            error = adopt_echo(store, &acks[i]);
+        else if (!acks[i].envelope)
             error = wb_syncstore__ack_delete(store, acks[i].local_id, acks[i].version);
         else if ((error = read_envelope(&r, acks[i].envelope)) >= 0)
             error = adopt(store, acks[i].local_id, acks[i].version, &r, acks[i].sent);

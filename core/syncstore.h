@@ -83,15 +83,28 @@ int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t versi
 int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *envelope,
                             int prefer_remote);
 
+/* What the store keeps of a server's answer that echoed, byte for byte,
+ * the data a create or an update sent: the answer is read from its text,
+ * not parsed (wb_polis__read_echo). NUL-terminated strings pointing into
+ * `buf`; id and etag are set, the others NULL when absent. */
+typedef struct wb_syncstore_echo {
+    const char *id, *etag, *created, *modified, *created_by, *modified_by, *group;
+    const char *customer; /* checked by the push, not stored */
+    char buf[640];
+} wb_syncstore_echo;
+
 /* One acknowledgement of a group: a create or update (envelope, as
  * wb_syncstore__ack_write; `sent` is the data text the request carried,
- * so that an echo of it writes no data and no log entry) or a delete
- * (envelope NULL, as wb_syncstore__ack_delete). */
+ * so that an echo of it writes no data and no log entry), an answer that
+ * echoed `sent` (echo set, envelope NULL: the same as an envelope whose
+ * data is `sent`), or a delete (envelope and echo NULL, as
+ * wb_syncstore__ack_delete). */
 typedef struct wb_syncstore_ack {
     const char *local_id;
     int64_t version;
     const cJSON *envelope;
     const char *sent;
+    const wb_syncstore_echo *echo;
 } wb_syncstore_ack;
 
 /* Apply a group of acknowledgements in one short transaction. */

@@ -240,6 +240,117 @@ int wb_polis__parse_envelope(cJSON **env, const char *body, size_t len)
     return 0;
 }
 
+/* ---- answers read from their text ------------------------------------------ */
+
+#define WB_POLIS_ECHO_MEMBERS 16
+
+/* 1 when two of the n members share a name. Names are plain (no escape):
+ * equal names are equal bytes. */
+static int has_duplicate(const wb_json_member *m, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (m[i].name_len == m[j].name_len && memcmp(m[i].name, m[j].name, m[i].name_len) == 0)
+                return 1;
+    return 0;
+}
+
+static int name_is(const wb_json_member *m, const char *name)
+{
+    size_t n = strlen(name);
+    return m->name_len == n && memcmp(m->name, name, n) == 0;
+}
+
+/* Members whose names hold no escape (an escaped name might spell one we
+ * look for) and no duplicate, whose values are no containers other than
+ * `nested` (a nested object might hide a duplicate member, which the
+ * parser refuses). -1 otherwise. */
+static int plain_members(wb_json_member *m, const char *text, size_t len, const char *nested,
+                         const char *nested2)
+{
+    int n = wb_json__members(m, WB_POLIS_ECHO_MEMBERS, text, len);
+    for (int i = 0; i < n; i++) {
+        if (memchr(m[i].name, '\\', m[i].name_len))
+            return -1;
+        if ((m[i].value[0] == '{' || m[i].value[0] == '[') &&
+            !(nested && name_is(&m[i], nested)) && !(nested2 && name_is(&m[i], nested2)))
+            return -1;
+    }
+    return n < 0 || has_duplicate(m, n) ? -1 : n;
+}
+
+/* A string value without escapes, copied NUL-terminated into e->buf:
+ * *out stays NULL when the value is not a string (as an absent member);
+ * -1 when it holds an escape or does not fit. */
+static int echo_string(const char **out, wb_syncstore_echo *e, size_t *used,
+                       const wb_json_member *m)
+{
+    size_t n;
+    if (m->value[0] != '"')
+        return 0;
+    n = m->value_len - 2;
+    if (memchr(m->value + 1, '\\', n) || *used + n + 1 > sizeof(e->buf))
+        return -1;
+    memcpy(e->buf + *used, m->value + 1, n);
+    e->buf[*used + n] = '\0';
+    *out = e->buf + *used;
+    *used += n + 1;
+    return 0;
+}
+
+int wb_polis__read_echo(wb_syncstore_echo *out, const char *body, size_t len, const char *sent)
+{
+    wb_json_member top[WB_POLIS_ECHO_MEMBERS], meta[WB_POLIS_ECHO_MEMBERS];
+    const wb_json_member *data = NULL, *meta_m = NULL;
+    size_t used = 0;
+    int n_top, n_meta, bad = 0;
+
+    out->id = out->etag = out->created = out->modified = NULL;
+    out->created_by = out->modified_by = out->customer = out->group = NULL;
+    if (!body || !sent || len > WB_POLIS_MAX_BODY)
+        return 0;
+    /* The whole text is checked as the parser would (syntax, UTF-8,
+     * depth); only the tree is not built. */
+    if (wb_json__check(body, len, NULL, "record") < 0) {
+        wb_error_clear();
+        return 0;
+    }
+    if ((n_top = plain_members(top, body, len, "data", "meta")) < 0)
+        return 0;
+    for (int i = 0; i < n_top && !bad; i++) {
+        if (name_is(&top[i], "data"))
+            data = &top[i];
+        else if (name_is(&top[i], "meta"))
+            meta_m = &top[i];
+        else if (name_is(&top[i], "id"))
+            bad = echo_string(&out->id, out, &used, &top[i]);
+        else if (name_is(&top[i], "customerId"))
+            bad = echo_string(&out->customer, out, &used, &top[i]);
+        else if (name_is(&top[i], "securityGroupId"))
+            bad = echo_string(&out->group, out, &used, &top[i]);
+    }
+    /* The data as sent: the stored text, which has no duplicate member. */
+    if (bad || !data || data->value_len != strlen(sent) ||
+        memcmp(data->value, sent, data->value_len) != 0 || !meta_m || meta_m->value[0] != '{' ||
+        (n_meta = plain_members(meta, meta_m->value, meta_m->value_len, NULL, NULL)) < 0)
+        return 0;
+    for (int i = 0; i < n_meta && !bad; i++) {
+        if (name_is(&meta[i], "etag"))
+            bad = echo_string(&out->etag, out, &used, &meta[i]);
+        else if (name_is(&meta[i], "created"))
+            bad = echo_string(&out->created, out, &used, &meta[i]);
+        else if (name_is(&meta[i], "modified"))
+            bad = echo_string(&out->modified, out, &used, &meta[i]);
+        else if (name_is(&meta[i], "createdBy"))
+            bad = echo_string(&out->created_by, out, &used, &meta[i]);
+        else if (name_is(&meta[i], "modifiedBy"))
+            bad = echo_string(&out->modified_by, out, &used, &meta[i]);
+    }
+    /* Without a valid id or an etag the acknowledgement refuses the
+     * envelope: the parsed path says why. */
+    return !bad && out->id && wb_uuid__valid(out->id) && out->etag;
+}
+
 /* The "name" member of an error body, when the body is a small JSON object. */
 static int body_names(const wb_http_response *r, const char *name)
 {

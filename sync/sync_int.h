@@ -132,6 +132,14 @@ int wb_polis__patch_body(wb_buf *b, size_t *n_ops, const char *base_text, const 
 int wb_polis__parse_page(cJSON **root, const cJSON **items, const char *body, size_t len);
 /* Parse one envelope body. */
 int wb_polis__parse_envelope(cJSON **env, const char *body, size_t len);
+/* An answer to a create or an update read without a tree: 1 when `body`
+ * is an envelope whose data is, byte for byte, `sent` (the data text the
+ * request carried: the server stored it as it came) and the strings the
+ * store keeps are plain, with *out filled; 0 otherwise (the caller parses
+ * the body, which also reports what is wrong with it). Refuses nothing
+ * wb_polis__parse_envelope accepts with that data, accepts nothing it
+ * refuses: when it cannot tell cheaply, it answers 0. */
+int wb_polis__read_echo(wb_syncstore_echo *out, const char *body, size_t len, const char *sent);
 /* 1 when a response says "changed remotely": 412, 409, or a 4xx whose body
  * names ConcurrencyError. */
 int wb_polis__is_concurrency(const wb_http_response *r);

@@ -76,6 +76,62 @@ static void test_sync_engine__bodies(void)
     wb_buf__free(&b);
 }
 
+/* An answer read from its text (the push's acknowledgement) only when it
+ * echoes the data sent and the parser would take it; 0 sends it to the
+ * parsed path. */
+static void test_sync_engine__echo_read(void)
+{
+#define ECHO_ID "0b0b0b0b-0000-4000-8000-000000000001"
+#define ECHO_META "\"meta\":{\"etag\":\"e1\",\"created\":\"2024-05-01T00:00:00.000Z\"," \
+                  "\"modified\":\"2024-05-01T00:00:01.000Z\",\"createdBy\":\"u1\"," \
+                  "\"isDeleted\":false,\"modifiedBy\":\"u2\"}"
+    const char *sent = "{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}";
+    const char *ok = "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}},"
+                     ECHO_META ",\"customerId\":\"c\",\"securityGroupId\":\"g\"}";
+    static const char *const not_read[] = {
+        /* other data (the server filled a member): parsed */
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":2,\"s\":{\"q\":\"x\\\"y\"}}," ECHO_META "}",
+        /* the same data spelled otherwise */
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1, \"s\":{\"q\":\"x\\\"y\"}}," ECHO_META "}",
+        /* a duplicate member, which the parser refuses */
+        "{\"id\":\"" ECHO_ID "\",\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}},"
+        ECHO_META "}",
+        /* an escaped name (it might spell one read here) */
+        "{\"\\u0069d\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}," ECHO_META "}",
+        /* an escape in a string kept */
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}},\"meta\":{\"etag\":\"e\\n\"}}",
+        /* an object of its own, which could hide a duplicate */
+        "{\"id\":\"" ECHO_ID "\",\"x\":{\"k\":1,\"k\":2},\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}},"
+        ECHO_META "}",
+        /* no etag, an id that is no UUID, no meta */
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}},\"meta\":{}}",
+        "{\"id\":\"x\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}," ECHO_META "}",
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}}",
+        /* not JSON: cut, text after it, not an object */
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}," ECHO_META,
+        "{\"id\":\"" ECHO_ID "\",\"data\":{\"a\":1,\"s\":{\"q\":\"x\\\"y\"}}," ECHO_META "} x",
+        "[1]",
+        "",
+    };
+    wb_syncstore_echo e;
+    WBT_ASSERT_INT(wb_polis__read_echo(&e, ok, strlen(ok), sent), 1);
+    WBT_ASSERT_STR(e.id, ECHO_ID);
+    WBT_ASSERT_STR(e.etag, "e1");
+    WBT_ASSERT_STR(e.created, "2024-05-01T00:00:00.000Z");
+    WBT_ASSERT_STR(e.modified, "2024-05-01T00:00:01.000Z");
+    WBT_ASSERT_STR(e.created_by, "u1");
+    WBT_ASSERT_STR(e.modified_by, "u2");
+    WBT_ASSERT_STR(e.customer, "c");
+    WBT_ASSERT_STR(e.group, "g");
+    for (size_t i = 0; i < sizeof(not_read) / sizeof(not_read[0]); i++) {
+        if (wb_polis__read_echo(&e, not_read[i], strlen(not_read[i]), sent) != 0)
+            WBT_FAIL("case %zu read as an echo: %s", i, not_read[i]);
+    }
+    WBT_ASSERT(wb_error_last() == NULL);
+#undef ECHO_ID
+#undef ECHO_META
+}
+
 static void test_sync_engine__verdicts(void)
 {
     wb_http_response r = {0, NULL, 0, -1, 1, 0};
@@ -577,6 +633,7 @@ static void test_sync_engine__options_checked(void)
 static const wbt_case cases[] = {
     WBT_CASE(test_sync_engine__urls),
     WBT_CASE(test_sync_engine__bodies),
+    WBT_CASE(test_sync_engine__echo_read),
     WBT_CASE(test_sync_engine__verdicts),
     WBT_CASE(test_sync_engine__plans),
     WBT_CASE(test_sync_engine__backoff),
