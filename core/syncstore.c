@@ -18,7 +18,12 @@ static const char *col_text(sqlite3_stmt *st, int col)
 
 static void copy_fixed(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static char *dup_col(sqlite3_stmt *st, int col, int *oom)
@@ -122,7 +127,7 @@ static void release(wb_store *store, sqlite3_stmt *st)
     " deleted, create_attempted, attempts, wb_open('interactions', 'data', local_id, data),"   \
     " wb_open('interactions', 'base', local_id, base), base_etag, modified FROM interactions"
 
-/* Read up to `max` rows of a prepared PENDING_COLUMNS statement (finalized
+/* Read up to `max` rows of a prepared PENDING_COLUMNS statement (released
  * here). */
 static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_stmt *st,
                         size_t max);
@@ -130,6 +135,41 @@ static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_st
 int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t now, size_t max)
 {
     return wb_syncstore__pending_after(out, n, store, now, max, NULL);
+}
+
+static const char pending_first_sql[] =
+    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                    " ORDER BY modified, local_id LIMIT ?2";
+static const char pending_after_sql[] =
+    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                    " AND (modified, local_id) > (?3, ?4) ORDER BY modified, local_id LIMIT ?2";
+/* The state index holds only records that are not synced ("state <> 1"
+ * lets SQLite use that partial index); the pending ones are sorted. */
+static const char pending_left_sql[] =
+    PENDING_COLUMNS " INDEXED BY interactions_state WHERE state <> 1 AND state IN (2, 4, 8)"
+                    " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                    " AND (?3 IS NULL OR (modified, local_id) > (?3, ?4))"
+                    " ORDER BY modified, local_id LIMIT ?2";
+
+int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int64_t now,
+                               size_t max, const wb_pending *after)
+{
+    sqlite3_stmt *st = NULL;
+    int error;
+
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    if ((error = prepare_cached(&st, store, pending_left_sql)) < 0)
+        return error;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (after) {
+        sqlite3_bind_text(st, 3, after->modified, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, after->local_id, -1, SQLITE_TRANSIENT);
+    }
+    return read_pending(out, n, store, st, max);
 }
 
 int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, int64_t now,
@@ -145,15 +185,9 @@ int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, in
     /* The modified index is walked from the cursor: without it every batch
      * would step over all the records synced before it (quadratic in a
      * large push). Two statements, since "?3 IS NULL OR (…) > (…)" makes
-     * SQLite scan the index from its start instead of seeking. */
-    if ((error = prepare(&st, store,
-                         after ? PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
-                                                 " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                                                 " AND (modified, local_id) > (?3, ?4)"
-                                                 " ORDER BY modified, local_id LIMIT ?2"
-                               : PENDING_COLUMNS " WHERE state IN (2, 4, 8)"
-                                                 " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                                                 " ORDER BY modified, local_id LIMIT ?2")) < 0)
+     * SQLite scan the index from its start instead of seeking. Prepared
+     * once per handle: a push reads a group of 64 at a time. */
+    if ((error = prepare_cached(&st, store, after ? pending_after_sql : pending_first_sql)) < 0)
         return error;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -223,7 +257,7 @@ static int read_pending(wb_pending **out, size_t *n, wb_store *store, sqlite3_st
     }
 cleanup:
     wb_syncstore__pending_free(list, count);
-    sqlite3_finalize(st);
+    release(store, st);
     return error;
 }
 

@@ -44,6 +44,14 @@ void wb_syncstore__pending_free(wb_pending *p, size_t n);
  * changed since they were passed come again (their modified moved on). */
 int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, int64_t now,
                                 size_t max, const wb_pending *after);
+/* The same through the index of records not synced, sorted: for a pass
+ * over what is left at the end of a push (few records). The modified
+ * index does not suit it: an acknowledged record takes the server's
+ * modified time, so the end of that index holds every record the run
+ * acknowledged, and a walk from the start or the cursor steps over all
+ * of them. */
+int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int64_t now,
+                               size_t max, const wb_pending *after);
 /* The record `local_id` when it is in a pending state, due or not: *n is 1
  * (free with wb_syncstore__pending_free), or 0 when it is not pending. */
 int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id);

@@ -1028,10 +1028,16 @@ int wb_push__run(wb_sync *s)
         wb_pending *list = NULL;
         size_t n = 0;
         /* Due at the start of the run: records deferred in this run are not
-         * picked up again. Groups follow a cursor; one pass from the start
-         * at the end picks up what is still pending behind it. */
-        if ((error = wb_syncstore__pending_after(&list, &n, s->store, started, WB_PUSH_GROUP,
-                                                 have_cursor ? &cursor : NULL)) < 0)
+         * picked up again. Groups follow a cursor on the modified index
+         * until one comes short (the rest of that index is what the run
+         * acknowledged); one pass from the start over the records left
+         * then picks up what is still pending behind the cursor. */
+        if ((error = restarted ? wb_syncstore__pending_left(&list, &n, s->store, started,
+                                                            WB_PUSH_GROUP,
+                                                            have_cursor ? &cursor : NULL)
+                               : wb_syncstore__pending_after(&list, &n, s->store, started,
+                                                             WB_PUSH_GROUP,
+                                                             have_cursor ? &cursor : NULL)) < 0)
             break;
         if (n == 0) {
             wb_syncstore__pending_free(list, n);
@@ -1047,6 +1053,10 @@ int wb_push__run(wb_sync *s)
         have_cursor = 1;
         error = push_group(s, pool, list, n, &done, total, &probe);
         wb_syncstore__pending_free(list, n);
+        if (!restarted && n < WB_PUSH_GROUP) {
+            have_cursor = 0;
+            restarted = 1;
+        }
         /* Every visit ends acknowledged, refused, deferred or edited again;
          * the bound only guards against an app editing without pause. */
         visits += n;

@@ -149,6 +149,82 @@ static void test_core_syncstore__ack_keeps_inflight_edit(void)
     wb_free(id);
 }
 
+static const wb_pending *pending_of(const wb_pending *p, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].local_id, id) == 0)
+            return &p[i];
+    return NULL;
+}
+
+/* An answer read from its text (wb_syncstore_echo): synced when the row is
+ * still at the version sent, an edit made meanwhile kept; pending_left
+ * lists what is left in the order of pending_after, after a cursor. */
+static void test_core_syncstore__echo_ack_and_pending_left(void)
+{
+    char *a = NULL, *b = NULL, *c = NULL, *info = NULL, *after = NULL;
+    wb_pending *p = NULL, *q = NULL;
+    size_t n = 0, m = 0;
+    wb_syncstore_echo e1, e2;
+    wb_syncstore_ack acks[2];
+    const wb_pending *pa, *pb;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&a, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_interaction_record(&b, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_interaction_record(&c, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_syncstore__pending_after(&p, &n, store, INT64_MAX, 10, NULL));
+    WBT_ASSERT_INT(n, 3);
+    WBT_OK(wb_syncstore__pending_left(&q, &m, store, INT64_MAX, 10, NULL));
+    WBT_ASSERT_INT(m, 3);
+    for (size_t i = 0; i < 3; i++)
+        WBT_ASSERT_STR(q[i].local_id, p[i].local_id);
+    wb_syncstore__pending_free(q, m);
+    WBT_OK(wb_syncstore__pending_left(&q, &m, store, INT64_MAX, 10, &p[0]));
+    WBT_ASSERT_INT(m, 2);
+    WBT_ASSERT_STR(q[0].local_id, p[1].local_id);
+    WBT_ASSERT_STR(q[1].local_id, p[2].local_id);
+    wb_syncstore__pending_free(q, m);
+    WBT_OK(wb_syncstore__pending_left(&q, &m, store, 0, 10, NULL)); /* never deferred: due */
+    WBT_ASSERT_INT(m, 3);
+    wb_syncstore__pending_free(q, m);
+
+    memset(&e1, 0, sizeof(e1));
+    e1.id = SERVER_ID;
+    e1.etag = "e-1";
+    e1.created = "2024-01-01T00:00:00.000Z";
+    e1.modified = "2024-01-01T00:00:01.000Z";
+    e1.created_by = e1.modified_by = FX_USER;
+    e2 = e1;
+    e2.id = "aaaaaaaa-0000-4000-8000-000000000002";
+    pa = pending_of(p, n, a);
+    pb = pending_of(p, n, b);
+    WBT_ASSERT(pa && pb);
+    /* The app edits b while its POST is on the wire. */
+    WBT_OK(wb_interaction_update(store, b,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    acks[0] = (wb_syncstore_ack){pa->local_id, pa->version, NULL, pa->data, &e1};
+    acks[1] = (wb_syncstore_ack){pb->local_id, pb->version, NULL, pb->data, &e2};
+    WBT_OK(wb_syncstore__ack_group(store, acks, 2));
+    WBT_ASSERT_STR(state_of(a), "synced");
+    WBT_OK(wb_interaction_sync_info(&info, store, a));
+    WBT_ASSERT_CONTAINS(info, "\"serverId\":\"" SERVER_ID "\"");
+    WBT_ASSERT_CONTAINS(info, "\"baseEtag\":\"e-1\"");
+    WBT_ASSERT_STR(state_of(b), "pending_update");
+    after = data_of(b);
+    WBT_ASSERT_CONTAINS(after, "\"successful\":false");
+    WBT_OK(wb_syncstore__pending_left(&q, &m, store, INT64_MAX, 10, NULL));
+    WBT_ASSERT_INT(m, 2); /* b (its edit, now a PATCH) and c */
+    WBT_ASSERT(pending_of(q, m, b) && pending_of(q, m, c));
+    WBT_ASSERT_STR(pending_of(q, m, b)->server_id, "aaaaaaaa-0000-4000-8000-000000000002");
+    wb_syncstore__pending_free(q, m);
+    wb_syncstore__pending_free(p, n);
+    wb__free(after);
+    wb_free(info);
+    wb_free(a);
+    wb_free(b);
+    wb_free(c);
+}
+
 static void test_core_syncstore__reject_and_defer(void)
 {
     char *a = NULL, *b = NULL, *info = NULL;
@@ -912,6 +988,7 @@ static void test_core_syncstore__log_after_rollback(void)
 static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
+    WBT_CASE(test_core_syncstore__echo_ack_and_pending_left),
     WBT_CASE(test_core_syncstore__reject_and_defer),
     WBT_CASE(test_core_syncstore__ack_delete),
     WBT_CASE(test_core_syncstore__pull_insert_update_delete),
