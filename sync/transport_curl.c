@@ -27,6 +27,10 @@
 typedef struct curl_ctx {
     CURL *easy;
     const wb_sync *sync; /* options: timeouts, CA, proxy */
+    /* The options of the last request are still set: a POST that
+     * followed a POST (see curl_send). */
+    int primed_post;
+    int primed_timeout_ms;
     /* per request */
     wb_buf body;
     int too_big;
@@ -176,12 +180,20 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
 
     memset(resp, 0, sizeof(*resp));
     resp->retry_after_s = -1;
-    curl_easy_reset(c->easy); /* keeps the connection cache */
     wb_buf__clear(&c->body);
     c->too_big = 0;
     c->retry_after_s = -1;
     c->errbuf[0] = '\0';
-    set_common(c, req);
+    if (c->primed_post && strcmp(req->method, "POST") == 0 &&
+        req->timeout_ms == c->primed_timeout_ms) {
+        /* A push posts one create after the other: the options of the
+         * last POST stay, only its URL, headers and body change. */
+        curl_easy_setopt(c->easy, CURLOPT_URL, req->url);
+    } else {
+        curl_easy_reset(c->easy); /* keeps the connection cache */
+        set_common(c, req);
+    }
+    c->primed_post = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         wb_buf__clear(&line);
         if (wb_buf__printf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0 ||
@@ -234,6 +246,8 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
         wb_error__set_os((int)rc);
         goto cleanup;
     }
+    c->primed_post = strcmp(req->method, "POST") == 0;
+    c->primed_timeout_ms = req->timeout_ms;
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     resp->status = (int)status;
     resp->sent = 1;
