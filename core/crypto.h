@@ -97,9 +97,9 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
  * wb_json__print(data) (so nothing is parsed again). */
 int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
                       const cJSON *data);
-/* wb_log__append_of for data_text known to be compact (wb_json__is_compact):
- * hashed from the text, without a tree. */
-int wb_log__append_compact(wb_store *store, const char *local_id, int kind, const char *data_text);
+/* The same with the content hash computed beforehand (wb_log__content_compact). */
+int wb_log__append_content(wb_store *store, const char *local_id, int kind,
+                           const unsigned char *content);
 /* The same with the record's data as it now is in the store (after the sync
  * engine wrote it); nothing when the record does not exist. */
 int wb_log__append_current(wb_store *store, const char *local_id, int kind);
@@ -122,6 +122,9 @@ int wb_log__sign_tail(wb_store *store);
 int wb_log__content(unsigned char *out, const char *local_id, const char *data_text);
 /* The same from a tree data_text was printed from (wb_json__print), or
  * from data_text parsed when data is NULL. */
+/* wb_log__content of compact data text (wb_json__is_compact) of len bytes. */
+void wb_log__content_compact(unsigned char *out, const char *local_id, const char *data_text,
+                             size_t len);
 int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
                        const cJSON *data);
 /* The previous digest of entry 1. */

@@ -100,9 +100,23 @@ static void hash_fields_text(crypto_generichash_state *h, const char *text, size
     hash_number_text(h, l[2], l_n[2], l[2] != NULL);
 }
 
-/* wb_log__content_of; compact: data_text is known to be compact. */
-static int content_of(unsigned char *out, const char *local_id, const char *data_text,
-                      const cJSON *data, int compact)
+void wb_log__content_compact(unsigned char *out, const char *local_id, const char *data_text,
+                             size_t len)
+{
+    crypto_generichash_state h;
+    unsigned char data_hash[HASH_BYTES];
+    crypto_generichash_init(&h, NULL, 0, HASH_BYTES);
+    hash_str(&h, "walkbook-content/1");
+    hash_str(&h, local_id);
+    hash_fields_text(&h, data_text, len);
+    crypto_generichash(data_hash, sizeof(data_hash), (const unsigned char *)data_text, len, NULL,
+                       0);
+    crypto_generichash_update(&h, data_hash, sizeof(data_hash));
+    crypto_generichash_final(&h, out, HASH_BYTES);
+}
+
+int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
+                       const cJSON *data)
 {
     crypto_generichash_state h;
 
@@ -118,12 +132,8 @@ static int content_of(unsigned char *out, const char *local_id, const char *data
         /* Parsed here only when the caller has no tree of it and the text
          * is not compact (what the store keeps always is): a pulled record
          * stored from its text is hashed without a tree. */
-        if (!data && (compact || wb_json__is_compact(data_text, len))) {
-            hash_fields_text(&h, data_text, len);
-            crypto_generichash(data_hash, sizeof(data_hash), (const unsigned char *)data_text,
-                               len, NULL, 0);
-            crypto_generichash_update(&h, data_hash, sizeof(data_hash));
-            crypto_generichash_final(&h, out, HASH_BYTES);
+        if (!data && wb_json__is_compact(data_text, len)) {
+            wb_log__content_compact(out, local_id, data_text, len);
             return 0;
         }
         if (!data) {
@@ -149,12 +159,6 @@ static int content_of(unsigned char *out, const char *local_id, const char *data
     }
     crypto_generichash_final(&h, out, HASH_BYTES);
     return 0;
-}
-
-int wb_log__content_of(unsigned char *out, const char *local_id, const char *data_text,
-                       const cJSON *data)
-{
-    return content_of(out, local_id, data_text, data, 0);
 }
 
 /* The content hash of a record whose data (compact JSON as stored) is
@@ -197,21 +201,22 @@ int wb_log__append(wb_store *store, const char *local_id, int kind, const char *
 }
 
 static int append(wb_store *store, const char *local_id, int kind, const char *data_text,
-                  const cJSON *data, int compact);
+                  const cJSON *data, const unsigned char *content_in);
 
 int wb_log__append_of(wb_store *store, const char *local_id, int kind, const char *data_text,
                       const cJSON *data)
 {
-    return append(store, local_id, kind, data_text, data, 0);
+    return append(store, local_id, kind, data_text, data, NULL);
 }
 
-int wb_log__append_compact(wb_store *store, const char *local_id, int kind, const char *data_text)
+int wb_log__append_content(wb_store *store, const char *local_id, int kind,
+                           const unsigned char *content)
 {
-    return append(store, local_id, kind, data_text, NULL, 1);
+    return append(store, local_id, kind, NULL, NULL, content);
 }
 
 static int append(wb_store *store, const char *local_id, int kind, const char *data_text,
-                  const cJSON *data, int compact)
+                  const cJSON *data, const unsigned char *content_in)
 {
     unsigned char content[HASH_BYTES], prev[HASH_BYTES], digest[HASH_BYTES];
     unsigned char sig[crypto_sign_BYTES];
@@ -222,7 +227,9 @@ static int append(wb_store *store, const char *local_id, int kind, const char *d
     /* Stores opened read-only have no signing key and write nothing. */
     if (!store->keys || !store->keys->has_sign)
         return 0;
-    if ((error = content_of(content, local_id, data_text, data, compact)) < 0)
+    if (content_in)
+        memcpy(content, content_in, HASH_BYTES);
+    else if ((error = wb_log__content_of(content, local_id, data_text, data)) < 0)
         return error;
     in_tx = !sqlite3_get_autocommit(store->db);
     if (in_tx && store->log_tail_known) {

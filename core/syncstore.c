@@ -2,6 +2,7 @@
  * syncstore.c - the store side of sync: pending records, acknowledgements,
  * rejections, retries, pulled records and watermarks. See syncstore.h.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "merge.h"
@@ -331,10 +332,15 @@ int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *loc
 /* The parts of a server envelope the store keeps. Borrowed pointers. */
 typedef struct remote_env {
     const char *id, *etag, *created, *modified, *created_by, *modified_by, *customer, *group;
-    const cJSON *data; /* NULL when read from text (read_envelope_text) */
+    const cJSON *data; /* NULL when read from text (wb_syncstore__read_remote) */
     /* The string members of data the row's columns take. */
     const char *campaign, *contact, *ts, *household, *walklist;
     int deleted;
+    /* Read from text: data's compact text, its length and the log entry's
+     * content hash (data NULL). */
+    const char *data_text;
+    size_t data_len;
+    const unsigned char *content;
 } remote_env;
 
 static int read_envelope(remote_env *r, const cJSON *env)
@@ -859,11 +865,12 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
                    r, campaign, ts, contact);
 }
 
+/* data_text: wb_json__print(r->data), or r->data_text (read from text). */
 static int insert_remote(wb_store *store, const remote_env *r, const char *data_text)
 {
     sqlite3_stmt *st = NULL;
     int error;
-    if ((error = prepare_cached(
+if ((error = prepare_cached(
              &st, store,
              "INSERT INTO interactions (local_id, server_id, campaign_id, contact_id, household_id,"
              " walklist_id, ts, data, base, base_etag, etag, created, created_by, modified,"
@@ -878,7 +885,7 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 4, r->household, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, r->walklist, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, r->ts, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, data_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, data_text, r->data ? -1 : (int)r->data_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, r->etag, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, r->created ? r->created : r->modified, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, r->created_by ? r->created_by : "", -1, SQLITE_STATIC);
@@ -888,11 +895,9 @@ static int insert_remote(wb_store *store, const remote_env *r, const char *data_
     sqlite3_bind_text(st, 14, r->group, -1, SQLITE_STATIC);
     error = step_done(store, st, "sync insert");
     release(store, st);
-    /* data_text = wb_json__print(r->data), or compact text when r->data
-     * is NULL (then hashed from the text). */
     if (error == 0)
         error = r->data ? wb_log__append_of(store, r->id, WB_LOG_SYNC, data_text, r->data)
-                        : wb_log__append_compact(store, r->id, WB_LOG_SYNC, data_text);
+                        : wb_log__append_content(store, r->id, WB_LOG_SYNC, r->content);
     return error;
 }
 
@@ -1178,82 +1183,112 @@ done:
     return end_tx(store, own, error);
 }
 
-/* A member value of compact text when it is a string: copied without its
- * quotes, with a NUL, to *cur; NULL when absent or not a string (as
- * member_string). */
-static const char *text_str(char **cur, const char *v, size_t n)
+/* The slots of wb_remote_read's strings. */
+enum {
+    RS_ID, RS_CUSTOMER, RS_GROUP, RS_ETAG, RS_CREATED, RS_MODIFIED, RS_CREATED_BY,
+    RS_MODIFIED_BY, RS_CAMPAIGN, RS_CONTACT, RS_TS, RS_HOUSEHOLD, RS_WALKLIST
+};
+
+/* A member value of compact text, when it is a string, into slot i (its
+ * bytes without the quotes); else the slot says absent (as member_string). */
+static void read_str(wb_remote_read *rd, int i, const char *text, const char *v, size_t n)
 {
-    char *s = *cur;
-    if (!v || *v != '"')
-        return NULL;
-    memcpy(s, v + 1, n - 2);
-    s[n - 2] = '\0';
-    *cur += n - 1;
-    return s;
+    if (v && *v == '"') {
+        rd->off[i] = (uint32_t)(v + 1 - text);
+        rd->len[i] = (uint32_t)(n - 2);
+    } else {
+        rd->len[i] = UINT32_MAX;
+    }
 }
 
-/* read_envelope from compact text (wb_json__is_compact): the strings are
- * copied to buf (2 * len + 32 bytes), *data_text is the data member's
- * text, r->data stays NULL. 0, or 1 when the envelope is not one this
- * reads (then the tree decides, refusals included). */
-static int read_envelope_text(remote_env *r, const char **data_text, char *buf,
-                              const char *text, size_t len)
+void wb_syncstore__read_remote(wb_remote_read *rd, const char *text, size_t len)
 {
-    static const char *const env_names[] = {"id", "data", "meta", "customerId",
-                                            "securityGroupId"};
+    static const char *const env_names[] = {"id", "customerId", "securityGroupId", "data",
+                                            "meta"};
     static const char *const meta_names[] = {"etag",      "created",    "modified",
                                              "createdBy", "modifiedBy", "isDeleted"};
     static const char *const data_names[] = {"campaignId", "contactId", "timestamp",
                                              "householdId", "walklistId"};
     const char *e[5], *m[6], *d[5];
     size_t e_n[5], m_n[6], d_n[5];
-    char *cur = buf;
-    memset(r, 0, sizeof(*r));
+    char id[WB_UUID_LEN + 1];
+    memset(rd, 0, sizeof(*rd));
+    /* Not compact: printing its tree would not give back its data's text. */
+    if (len >= UINT32_MAX || !wb_json__is_compact(text, len))
+        return;
     wb_json__compact_members(text, len, env_names, 5, e, e_n);
-    if (!e[1] || *e[1] != '{' || !e[2] || *e[2] != '{')
-        return 1;
-    wb_json__compact_members(e[2], e_n[2], meta_names, 6, m, m_n);
-    wb_json__compact_members(e[1], e_n[1], data_names, 5, d, d_n);
-    r->id = text_str(&cur, e[0], e_n[0]);
-    r->customer = text_str(&cur, e[3], e_n[3]);
-    r->group = text_str(&cur, e[4], e_n[4]);
-    r->etag = text_str(&cur, m[0], m_n[0]);
-    r->created = text_str(&cur, m[1], m_n[1]);
-    r->modified = text_str(&cur, m[2], m_n[2]);
-    r->created_by = text_str(&cur, m[3], m_n[3]);
-    r->modified_by = text_str(&cur, m[4], m_n[4]);
-    r->deleted = m[5] && m_n[5] == 4 && memcmp(m[5], "true", 4) == 0;
-    r->campaign = text_str(&cur, d[0], d_n[0]);
-    r->contact = text_str(&cur, d[1], d_n[1]);
-    r->ts = text_str(&cur, d[2], d_n[2]);
-    r->household = text_str(&cur, d[3], d_n[3]);
-    r->walklist = text_str(&cur, d[4], d_n[4]);
-    if (!r->id || !wb_uuid__valid(r->id) || !r->etag)
-        return 1;
-    memcpy(cur, e[1], e_n[1]);
-    cur[e_n[1]] = '\0';
-    *data_text = cur;
-    return 0;
+    if (!e[3] || *e[3] != '{' || !e[4] || *e[4] != '{')
+        return; /* parsed when applied, and refused there */
+    wb_json__compact_members(e[4], e_n[4], meta_names, 6, m, m_n);
+    wb_json__compact_members(e[3], e_n[3], data_names, 5, d, d_n);
+    for (int i = 0; i < 3; i++)
+        read_str(rd, RS_ID + i, text, e[i], e_n[i]);
+    for (int i = 0; i < 5; i++)
+        read_str(rd, RS_ETAG + i, text, m[i], m_n[i]);
+    for (int i = 0; i < 5; i++)
+        read_str(rd, RS_CAMPAIGN + i, text, d[i], d_n[i]);
+    rd->deleted = m[5] && m_n[5] == 4 && memcmp(m[5], "true", 4) == 0;
+    if (rd->len[RS_ID] != WB_UUID_LEN || rd->len[RS_ETAG] == UINT32_MAX)
+        return;
+    memcpy(id, text + rd->off[RS_ID], WB_UUID_LEN);
+    id[WB_UUID_LEN] = '\0';
+    if (!wb_uuid__valid(id))
+        return;
+    rd->data_off = (uint32_t)(e[3] - text);
+    rd->data_len = (uint32_t)e_n[3];
+    /* A new record's log entry (insert_remote: its local id is the id). */
+    wb_log__content_compact(rd->content, id, e[3], e_n[3]);
+    rd->compact = 1;
 }
 
-int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *store,
-                                    const char *text, size_t len, int policy, int prefer_remote)
+int wb_syncstore__apply_remote_read(enum wb_remote_outcome *outcome, wb_store *store,
+                                    const wb_remote_read *rd, const char *text, size_t len,
+                                    int policy, int prefer_remote)
 {
     remote_env r, rt;
     local_row l;
-    const char *data_text = NULL;
-    char *buf = NULL;
+    /* Where each RS_ slot goes in r. */
+    static const size_t slot[WB_REMOTE_READ_STRINGS] = {
+        offsetof(remote_env, id),          offsetof(remote_env, customer),
+        offsetof(remote_env, group),       offsetof(remote_env, etag),
+        offsetof(remote_env, created),     offsetof(remote_env, modified),
+        offsetof(remote_env, created_by),  offsetof(remote_env, modified_by),
+        offsetof(remote_env, campaign),    offsetof(remote_env, contact),
+        offsetof(remote_env, ts),          offsetof(remote_env, household),
+        offsetof(remote_env, walklist)};
+    char small[1024], *buf, *cur;
+    size_t need = 0;
     cJSON *env = NULL;
     int error = 0, own = 0, found;
 
     *outcome = WB_REMOTE_REFUSED;
-    /* Not compact: printing its tree would not give back its data's text. */
-    if (!wb_json__is_compact(text, len))
-        goto tree;
-    if (!(buf = wb__malloc(2 * len + 32)))
+    if (!rd->compact) {
+        if ((error = wb_json__parse_checked(&env, text, len, "server list page")) == 0)
+            error = wb_syncstore__apply_remote(outcome, store, env, policy, prefer_remote);
+        cJSON_Delete(env);
+        return error;
+    }
+    memset(&r, 0, sizeof(r));
+    for (int i = 0; i < WB_REMOTE_READ_STRINGS; i++)
+        if (rd->len[i] != UINT32_MAX)
+            need += rd->len[i] + 1;
+    if (need <= sizeof(small))
+        buf = small;
+    else if (!(buf = wb__malloc(need)))
         return wb_error__oom();
-    if (read_envelope_text(&r, &data_text, buf, text, len) != 0)
-        goto tree;
+    cur = buf;
+    for (int i = 0; i < WB_REMOTE_READ_STRINGS; i++) {
+        if (rd->len[i] == UINT32_MAX)
+            continue;
+        memcpy(cur, text + rd->off[i], rd->len[i]);
+        cur[rd->len[i]] = '\0';
+        *(const char **)((char *)&r + slot[i]) = cur;
+        cur += rd->len[i] + 1;
+    }
+    r.deleted = rd->deleted;
+    r.data_text = text + rd->data_off;
+    r.data_len = rd->data_len;
+    r.content = rd->content;
     if (!r.customer || !store->has_identity || strcmp(r.customer, store->customer_id) != 0)
         goto cleanup; /* refused, as apply_remote */
     if ((error = begin_if_needed(store, &own)) < 0)
@@ -1266,7 +1301,7 @@ int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *s
         if (r.deleted)
             *outcome = WB_REMOTE_UNCHANGED; /* a tombstone of something we never had */
         else if (r.campaign && r.contact && r.ts) {
-            error = insert_remote(store, &r, data_text);
+            error = insert_remote(store, &r, r.data_text);
             *outcome = WB_REMOTE_INSERTED;
         }
         goto done;
@@ -1285,14 +1320,19 @@ int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *s
     local_row_free(&l);
 done:
     error = end_tx(store, own, error);
-    goto cleanup;
-tree:
-    if ((error = wb_json__parse_checked(&env, text, len, "server list page")) == 0)
-        error = wb_syncstore__apply_remote(outcome, store, env, policy, prefer_remote);
 cleanup:
     cJSON_Delete(env);
-    wb__free(buf);
+    if (buf != small)
+        wb__free(buf);
     return error;
+}
+
+int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *store,
+                                    const char *text, size_t len, int policy, int prefer_remote)
+{
+    wb_remote_read rd;
+    wb_syncstore__read_remote(&rd, text, len);
+    return wb_syncstore__apply_remote_read(outcome, store, &rd, text, len, policy, prefer_remote);
 }
 
 /* ---- watermarks ----------------------------------------------------------- */

@@ -11,6 +11,8 @@
 #ifndef WB_SYNCSTORE_H
 #define WB_SYNCSTORE_H
 
+#include <stdint.h>
+
 #include "json.h"
 #include "store_int.h"
 #include "timeutil.h"
@@ -156,6 +158,25 @@ int wb_syncstore__apply_remote(enum wb_remote_outcome *outcome, wb_store *store,
  * as parsing it (wb_json__parse_checked) and calling apply_remote. */
 int wb_syncstore__apply_remote_text(enum wb_remote_outcome *outcome, wb_store *store,
                                     const char *text, size_t len, int policy, int prefer_remote);
+
+/* apply_remote_text in two steps. wb_syncstore__read_remote reads what it
+ * needs of the text without the store (the pull does it on its prefetch
+ * thread while the page before is applied): the string members as spans
+ * of the text and the log entry's content hash. It cannot fail: an
+ * envelope it cannot read so (not compact, no valid id or etag) has
+ * compact = 0 and is parsed when applied. wb_syncstore__apply_remote_read
+ * then applies it; text and len are those given to read_remote. */
+#define WB_REMOTE_READ_STRINGS 13
+typedef struct wb_remote_read {
+    int compact, deleted;
+    uint32_t off[WB_REMOTE_READ_STRINGS], len[WB_REMOTE_READ_STRINGS]; /* len UINT32_MAX: absent */
+    uint32_t data_off, data_len;
+    unsigned char content[32];
+} wb_remote_read;
+void wb_syncstore__read_remote(wb_remote_read *rd, const char *text, size_t len);
+int wb_syncstore__apply_remote_read(enum wb_remote_outcome *outcome, wb_store *store,
+                                    const wb_remote_read *rd, const char *text, size_t len,
+                                    int policy, int prefer_remote);
 
 /* Pull watermarks. `modified` is "" when none is stored; `seen` is the JSON
  * array text of "id:etag" strings applied at exactly `modified` (caller
