@@ -597,23 +597,20 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
 
 /* ---- reading checked text ------------------------------------------------ */
 
-static const char *wb_json__skip_ws_text(const char *p, const char *end)
+const char *wb_json__skip_ws_text(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
 }
 
-/* p at the opening quote of a string in checked text: past its closing
- * quote. A quote ends the string unless an odd number of backslashes
- * precedes it; memchr finds the candidates. */
-static const char *wb_json__skip_string_text(const char *p, const char *end)
+const char *wb_json__skip_string_text(const char *p, const char *end)
 {
     const char *start = p + 1, *q = start;
     for (;;) {
         const char *b;
         if (q >= end || !(q = memchr(q, '"', (size_t)(end - q))))
-            return end;
+            return NULL;
         for (b = q; b > start && b[-1] == '\\'; b--)
             ;
         if (((q - b) & 1) == 0)
@@ -622,32 +619,33 @@ static const char *wb_json__skip_string_text(const char *p, const char *end)
     }
 }
 
-/* p at a value in checked text: past it. */
-static const char *wb_json__skip_value_text(const char *p, const char *end)
+const char *wb_json__skip_value_text(const char *p, const char *end)
 {
     int depth = 0;
     while (p < end) {
         char c = *p;
         if (c == '"') {
-            p = wb_json__skip_string_text(p, end);
+            if (!(p = wb_json__skip_string_text(p, end)))
+                return NULL;
             if (depth == 0)
                 return p;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
+        } else if (c == '{' || c == '[') {
+            if (++depth > WB_JSON_DEFAULT_MAX_DEPTH)
+                return NULL;
+            p++;
         } else if (c == '}' || c == ']') {
             if (depth == 0)
                 return p; /* ends the enclosing container: a scalar before it */
+            p++;
             if (--depth == 0)
-                return p + 1;
-        } else if (depth == 0 &&
-                   (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+                return p;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
             return p;
+        } else {
+            p++;
         }
-        p++;
     }
-    return p;
+    return depth == 0 ? p : NULL;
 }
 
 int wb_json__members(wb_json_member *out, size_t max, const char *text, size_t len)
@@ -659,13 +657,14 @@ int wb_json__members(wb_json_member *out, size_t max, const char *text, size_t l
     p = wb_json__skip_ws_text(p + 1, end);
     while (p < end && *p == '"') {
         const char *name = p + 1, *q = wb_json__skip_string_text(p, end), *v;
-        if (n == max || n > INT32_MAX)
+        if (!q || n == max || n > INT32_MAX)
             return -1;
         out[n].name = name;
         out[n].name_len = (size_t)(q - 1 - name);
         p = wb_json__skip_ws_text(q, end);
         v = wb_json__skip_ws_text(p + 1, end); /* past ':' */
-        p = wb_json__skip_value_text(v, end);
+        if (!(p = wb_json__skip_value_text(v, end)))
+            return -1;
         out[n].value = v;
         out[n].value_len = (size_t)(p - v);
         n++;

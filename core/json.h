@@ -41,6 +41,19 @@ int wb_json__parse(cJSON **out, const char *text, size_t len, const wb_json_limi
 int wb_json__check(const char *text, size_t len, const wb_json_limits *limits, const char *what);
 int wb_json__parse_checked(cJSON **out, const char *text, size_t len, const char *what);
 
+/* Scanners of JSON text by its bytes, for a caller that needs the spans
+ * of a few values without a tree. Each stops at `end`:
+ *  - skip_ws_text: past spaces, tabs and line ends;
+ *  - skip_string_text: p at '"', past the closing quote (a quote ends the
+ *    string unless an odd number of backslashes precedes it; memchr finds
+ *    the candidates), NULL when the text ends first;
+ *  - skip_value_text: past one value (not checked: a scalar ends at ',', ']',
+ *    '}' or whitespace), NULL when the text ends inside a container or
+ *    nests deeper than WB_JSON_DEFAULT_MAX_DEPTH. */
+const char *wb_json__skip_ws_text(const char *p, const char *end);
+const char *wb_json__skip_string_text(const char *p, const char *end);
+const char *wb_json__skip_value_text(const char *p, const char *end);
+
 /* One member of an object in text that wb_json__check accepted: the name
  * between its quotes (escapes left as they are) and the value's text. */
 typedef struct wb_json_member {

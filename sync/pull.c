@@ -205,64 +205,6 @@ static void page_clear(wb_sync *s, page *pg)
     memset(pg, 0, sizeof(*pg));
 }
 
-#define WB_PULL_MAX_DEPTH 64
-
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p at '"': past the closing quote, or NULL. A quote ends the string
- * unless an odd number of backslashes precedes it; memchr finds the
- * candidates, since strings are most of a page's bytes. */
-static const char *skip_string(const char *p, const char *end)
-{
-    const char *start = p + 1, *q = start;
-    for (;;) {
-        const char *b;
-        if (!(q = memchr(q, '"', (size_t)(end - q))))
-            return NULL;
-        for (b = q; b > start && b[-1] == '\\'; b--)
-            ;
-        if (((q - b) & 1) == 0)
-            return q + 1;
-        q++;
-    }
-}
-
-/* Past one value (not checked here: elements are parsed afterwards), or
- * NULL when the text ends inside it. */
-static const char *skip_value(const char *p, const char *end)
-{
-    int depth = 0;
-    while (p < end) {
-        char c = *p;
-        if (c == '"') {
-            if (!(p = skip_string(p, end)))
-                return NULL;
-            if (depth == 0)
-                return p;
-        } else if (c == '{' || c == '[') {
-            if (++depth > WB_PULL_MAX_DEPTH)
-                return NULL;
-            p++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0)
-                return p;
-            p++;
-            if (--depth == 0)
-                return p;
-        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-            return p;
-        } else {
-            p++;
-        }
-    }
-    return depth == 0 ? p : NULL;
-}
-
 static int page_bad(const char *what)
 {
     return wb_error__set(WB_EINVALID, WB_ERRCLASS_SYNC, "server list page: %s", what);
@@ -298,39 +240,39 @@ static int page_split(page *pg, const char *body, size_t len)
 {
     const char *p = body, *end = body + len;
     int found = 0;
-    p = skip_ws(p, end);
+    p = wb_json__skip_ws_text(p, end);
     if (p == end || *p != '{')
         return page_bad("not a JSON object");
-    p = skip_ws(p + 1, end);
+    p = wb_json__skip_ws_text(p + 1, end);
     if (p < end && *p == '}')
         p++;
     else
         for (;;) {
             const char *key = p, *q;
             int is_data;
-            if (p == end || *p != '"' || !(q = skip_string(p, end)))
+            if (p == end || *p != '"' || !(q = wb_json__skip_string_text(p, end)))
                 return page_bad("a member name expected");
             is_data = q - key == 6 && memcmp(key, "\"data\"", 6) == 0;
-            p = skip_ws(q, end);
+            p = wb_json__skip_ws_text(q, end);
             if (p == end || *p != ':')
                 return page_bad("':' expected");
-            p = skip_ws(p + 1, end);
+            p = wb_json__skip_ws_text(p + 1, end);
             if (is_data && !found && p < end && *p == '[') {
                 found = 1;
-                p = skip_ws(p + 1, end);
+                p = wb_json__skip_ws_text(p + 1, end);
                 if (p < end && *p == ']') {
                     p++;
                 } else {
                     for (;;) {
-                        const char *e = skip_value(p, end);
+                        const char *e = wb_json__skip_value_text(p, end);
                         int error;
                         if (!e || e == p)
                             return page_bad("an element is cut or empty");
                         if ((error = page_add(pg, (size_t)(p - body), (size_t)(e - p))) < 0)
                             return error;
-                        p = skip_ws(e, end);
+                        p = wb_json__skip_ws_text(e, end);
                         if (p < end && *p == ',') {
-                            p = skip_ws(p + 1, end);
+                            p = wb_json__skip_ws_text(p + 1, end);
                             continue;
                         }
                         if (p < end && *p == ']') {
@@ -340,14 +282,14 @@ static int page_split(page *pg, const char *body, size_t len)
                         return page_bad("',' or ']' expected in data");
                     }
                 }
-            } else if (!(q = skip_value(p, end)) || q == p) {
+            } else if (!(q = wb_json__skip_value_text(p, end)) || q == p) {
                 return page_bad("a member value is cut");
             } else {
                 p = q;
             }
-            p = skip_ws(p, end);
+            p = wb_json__skip_ws_text(p, end);
             if (p < end && *p == ',') {
-                p = skip_ws(p + 1, end);
+                p = wb_json__skip_ws_text(p + 1, end);
                 continue;
             }
             if (p < end && *p == '}') {
@@ -356,7 +298,7 @@ static int page_split(page *pg, const char *body, size_t len)
             }
             return page_bad("',' or '}' expected");
         }
-    if (skip_ws(p, end) != end)
+    if (wb_json__skip_ws_text(p, end) != end)
         return page_bad("text after the object");
     if (!found)
         return page_bad("data is not an array");
@@ -376,27 +318,27 @@ static int member_span(const char *p, const char *end, const char *name, const c
                        const char **v_end)
 {
     size_t name_len = strlen(name);
-    p = skip_ws(p + 1, end);
+    p = wb_json__skip_ws_text(p + 1, end);
     while (p < end && *p == '"') {
-        const char *key = p + 1, *q = skip_string(p, end), *e;
+        const char *key = p + 1, *q = wb_json__skip_string_text(p, end), *e;
         if (!q)
             return 0;
         if (memchr(key, '\\', (size_t)(q - 1 - key)))
             return -1;
-        p = skip_ws(q, end);
+        p = wb_json__skip_ws_text(q, end);
         if (p == end || *p != ':')
             return 0;
-        p = skip_ws(p + 1, end);
-        if (!(e = skip_value(p, end)) || e == p)
+        p = wb_json__skip_ws_text(p + 1, end);
+        if (!(e = wb_json__skip_value_text(p, end)) || e == p)
             return 0;
         if ((size_t)(q - 1 - key) == name_len && memcmp(key, name, name_len) == 0) {
             *v = p;
             *v_end = e;
             return 1;
         }
-        p = skip_ws(e, end);
+        p = wb_json__skip_ws_text(e, end);
         if (p < end && *p == ',')
-            p = skip_ws(p + 1, end);
+            p = wb_json__skip_ws_text(p + 1, end);
     }
     return 0;
 }
