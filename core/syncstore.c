@@ -152,8 +152,10 @@ static const char pending_left_sql[] =
                     " AND (?3 IS NULL OR (modified, local_id) > (?3, ?4))"
                     " ORDER BY modified, local_id LIMIT ?2";
 
-int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int64_t now,
-                               size_t max, const wb_pending *after)
+/* Up to max pending records of a cached statement of the shape of
+ * pending_*_sql, after the cursor `after` (none: from the start). */
+static int pending_query(wb_pending **out, size_t *n, wb_store *store, const char *sql,
+                         int64_t now, size_t max, const wb_pending *after)
 {
     sqlite3_stmt *st = NULL;
     int error;
@@ -162,7 +164,7 @@ int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int
     *n = 0;
     if (max == 0)
         return 0;
-    if ((error = prepare_cached(&st, store, pending_left_sql)) < 0)
+    if ((error = prepare_cached(&st, store, sql)) < 0)
         return error;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -173,30 +175,22 @@ int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int
     return read_pending(out, n, store, st, max);
 }
 
+int wb_syncstore__pending_left(wb_pending **out, size_t *n, wb_store *store, int64_t now,
+                               size_t max, const wb_pending *after)
+{
+    return pending_query(out, n, store, pending_left_sql, now, max, after);
+}
+
 int wb_syncstore__pending_after(wb_pending **out, size_t *n, wb_store *store, int64_t now,
                                 size_t max, const wb_pending *after)
 {
-    sqlite3_stmt *st = NULL;
-    int error;
-
-    *out = NULL;
-    *n = 0;
-    if (max == 0)
-        return 0;
     /* The modified index is walked from the cursor: without it every batch
      * would step over all the records synced before it (quadratic in a
      * large push). Two statements, since "?3 IS NULL OR (…) > (…)" makes
      * SQLite scan the index from its start instead of seeking. Prepared
      * once per handle: a push reads a group of 64 at a time. */
-    if ((error = prepare_cached(&st, store, after ? pending_after_sql : pending_first_sql)) < 0)
-        return error;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    if (after) {
-        sqlite3_bind_text(st, 3, after->modified, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, after->local_id, -1, SQLITE_TRANSIENT);
-    }
-    return read_pending(out, n, store, st, max);
+    return pending_query(out, n, store, after ? pending_after_sql : pending_first_sql, now, max,
+                         after);
 }
 
 int wb_syncstore__pending_one(wb_pending **out, size_t *n, wb_store *store, const char *local_id)
