@@ -109,28 +109,31 @@ static void JNICALL store_free(JNIEnv *env, jclass c, jlong h)
     wbj_live_add(WBJ_LIVE_STORE, -1);
 }
 
-static void JNICALL store_rekey(JNIEnv *env, jclass c, jlong h, jintArray jints,
-                                jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
+/* wb_store_rekey or wb_store_encrypt with the keys of the Java options,
+ * whose native copies are wiped after the call. */
+static void with_keys(JNIEnv *env, jlong h, jintArray jints, jlongArray jlongs, jbyteArray jkey,
+                      jbyteArray jpass, int (*op)(wb_store *, const wb_store_options *))
 {
     wbj_store_opts so;
     int rc;
-    (void)c;
     if (wbj_store_options(env, jints, jlongs, jkey, jpass, &so) == 0 &&
-        (rc = wb_store_rekey(STORE(h), &so.o)) < 0)
+        (rc = op(STORE(h), &so.o)) < 0)
         wbj_throw(env, rc);
     wbj_store_options_wipe(&so);
+}
+
+static void JNICALL store_rekey(JNIEnv *env, jclass c, jlong h, jintArray jints,
+                                jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
+{
+    (void)c;
+    with_keys(env, h, jints, jlongs, jkey, jpass, wb_store_rekey);
 }
 
 static void JNICALL store_encrypt(JNIEnv *env, jclass c, jlong h, jintArray jints,
                                   jlongArray jlongs, jbyteArray jkey, jbyteArray jpass)
 {
-    wbj_store_opts so;
-    int rc;
     (void)c;
-    if (wbj_store_options(env, jints, jlongs, jkey, jpass, &so) == 0 &&
-        (rc = wb_store_encrypt(STORE(h), &so.o)) < 0)
-        wbj_throw(env, rc);
-    wbj_store_options_wipe(&so);
+    with_keys(env, h, jints, jlongs, jkey, jpass, wb_store_encrypt);
 }
 
 static void JNICALL store_decrypt(JNIEnv *env, jclass c, jlong h)
