@@ -1169,41 +1169,6 @@ done:
     return ok;
 }
 
-/* Past the value at p in compact text (strings without escapes). */
-static const char *wb_json__compact_skip(const char *p, const char *end)
-{
-    int depth = 0;
-    do {
-        if (p == end)
-            return NULL;
-        switch (*p) {
-        case '"':
-            if (!(p = memchr(p + 1, '"', (size_t)(end - p - 1))))
-                return NULL;
-            p++;
-            break;
-        case '{':
-        case '[':
-            depth++;
-            p++;
-            break;
-        case '}':
-        case ']':
-            depth--;
-            p++;
-            break;
-        default:
-            if (depth == 0) {
-                while (p < end && *p != ',' && *p != '}' && *p != ']')
-                    p++;
-                return p;
-            }
-            p++;
-        }
-    } while (depth > 0);
-    return p;
-}
-
 int wb_json__compact_members(const char *obj, size_t len, const char *const *names, size_t n,
                              const char **v, size_t *v_len)
 {
@@ -1216,7 +1181,7 @@ int wb_json__compact_members(const char *obj, size_t len, const char *const *nam
     p++;
     while (p < end && *p == '"' && found < n) {
         const char *key = p + 1, *q = memchr(key, '"', (size_t)(end - key)), *e;
-        if (!q || q + 1 >= end || q[1] != ':' || !(e = wb_json__compact_skip(q + 2, end)))
+        if (!q || q + 1 >= end || q[1] != ':' || !(e = wb_json__skip_value_text(q + 2, end)))
             break;
         for (size_t i = 0; i < n; i++)
             if (!v[i] && (size_t)(q - key) == strlen(names[i]) &&
