@@ -375,7 +375,7 @@ static int after_failure(wb_sync *s, const wb_pending *p, push_visit *v,
     return 0;
 }
 
-/* The first request of one record in a group (see push_group): built on
+/* The first request of one record in a group (see push_grp): built on
  * the run's thread, sent on whichever connection is free, its response
  * read on the run's thread again. */
 typedef struct push_job {
@@ -389,6 +389,7 @@ typedef struct push_job {
     int visited; /* push_one took the record over */
     unsigned token_gen; /* of the token it was sent with */
     wb_sync_counts counts;
+    struct push_grp *g; /* its group */
 } push_job;
 
 /* Push one record until it is acknowledged, refused, deferred, or the run
@@ -585,41 +586,70 @@ static int push_one(wb_sync *s, wb_pending *p, push_job *first)
  * A run takes pending records in groups of WB_PUSH_GROUP. The creates of a
  * group are marked attempted in one transaction before any of them is
  * sent; then the first request of each record is sent, and the plain 2xx
- * answers are acknowledged in transactions of up to WB_PUSH_ACKS (or what
- * arrived within WB_PUSH_ACK_MS, so that progress keeps moving on a slow
- * server): two commits per group and a few per record less, each short
- * (the app writes on its own handle meanwhile). The first answer that is
- * not a plain 2xx (a failure, a 401, a 412, a lost response, a record
- * filed under another customer) stops the group's sending: that record
- * and the rest go on one by one through push_one, as before. A run killed
- * between the mark and the acknowledgements leaves creates of the group
- * marked: the next run looks each one up before posting it again
+ * answers are acknowledged in transactions of several answers each (see
+ * WB_PUSH_ACKS), each short (the app writes on its own handle meanwhile).
+ * The first answer that is not a plain 2xx (a failure, a 401, a 412, a
+ * lost response, a record filed under another customer) stops the
+ * sending: that record and the rest of its group (and of the group read
+ * ahead, below) go on one by one through push_one, as before. A run
+ * killed between the mark and the acknowledgements leaves creates of the
+ * group marked: the next run looks each one up before posting it again
  * (reconcile), so none is created twice. Creates never handed to a
  * transport (the run was cancelled first) are unmarked.
  *
- * Connections: by default the run's thread sends the group itself, one
- * request after the other on its connection. With the libcurl transport
- * and wb_sync_options.parallel > 1 the requests are sent by that many
- * sender threads, each with an easy handle and so a connection of its
- * own, while the run's thread reads the answers and writes the store (the
- * store work overlaps the round trips). One connection stays on the run's
- * thread: a sender thread would overlap the store work too, but costs
- * more CPU per record in wake-ups than it saves on a busy two-core
- * device (walkbook-sync-bench). Threads rather than
- * a libcurl multi handle, because sending is the engine's transport hook
- * (a blocking wb_transport.send): the same code serves a platform
- * transport, and the senders run nothing but wb_sync__send_once.
- * Everything that touches the store, the report and the callbacks stays on
- * the run's thread. A record is in one group at a time and its next
+ * Connections: with the libcurl transport the requests are sent by
+ * wb_sync_options.parallel sender threads (one by default), each with an
+ * easy handle and so a connection of its own, while the run's thread
+ * reads the answers and writes the store. The run's thread keeps the
+ * senders busy: while a group's requests are out it reads and marks the
+ * next group (queued behind them, so a sender goes on to it without a
+ * pause) and writes the acknowledgements that came, so the store work
+ * overlaps the round trips instead of following them (walkbook-sync-bench,
+ * README "Push"). The group read ahead leaves out the records of the group
+ * in flight (an edit made meanwhile moves a record behind the cursor): the
+ * pass over what is left at the end picks them up, when nothing is in
+ * flight. Threads rather than a libcurl multi handle, because sending is
+ * the engine's transport hook (a blocking wb_transport.send): the same
+ * code serves a platform transport, and the senders run nothing but
+ * wb_sync__send_once, which reads the token and the options only.
+ * Everything that touches the store, the report and the callbacks stays
+ * on the run's thread; push_one (which may ask for a new token) only runs
+ * while no sender is busy. A record is in one group at a time and its next
  * request is only built after its previous one was answered, so its
  * create, updates and delete never overlap or reorder. A caller's
  * transport may not be safe on other threads: its requests are sent on
- * the run's thread, one at a time.
+ * the run's thread, one at a time, one group after the other.
  */
 #define WB_PUSH_GROUP 64
+/* Acknowledgements are written when this many came (a group's worth), or
+ * what came within WB_PUSH_ACK_MS: a commit writes each page it touched
+ * whole, so fewer and larger ones cost less (16 a commit ran slower). */
 #define WB_PUSH_ACKS 64
 #define WB_PUSH_ACK_MS 50
+#define WB_PUSH_WAKE 8
 #define WB_PUSH_PARALLEL_MAX 16
+
+/* The answers of one group being read on the run's thread. */
+typedef struct push_acks {
+    wb_syncstore_ack *acks;
+    size_t *which; /* job index of each ack */
+    cJSON **envs;  /* per job */
+    wb_syncstore_echo *echoes; /* per job */
+    unsigned char *acked;
+    size_t n;
+    int64_t since; /* when the oldest unwritten one came */
+} push_acks;
+
+/* One group on its way: its records, their first requests, the answers. */
+typedef struct push_grp {
+    wb_pending *list; /* owned */
+    size_t n;
+    push_job *jobs;
+    size_t n_jobs, n_taken; /* answers read */
+    const char **ids;
+    push_acks a;
+    int64_t send_until; /* no first request leaves after this */
+} push_grp;
 
 typedef struct push_worker {
     struct push_pool *pool;
@@ -629,14 +659,16 @@ typedef struct push_worker {
     int started;
 } push_worker;
 
+/* The senders and the first requests they take, in order: those of the
+ * group in flight, then those of the group read ahead. */
 typedef struct push_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    push_job *jobs;
-    size_t n_jobs, limit, next, busy;
-    size_t *finished, n_finished; /* job indexes in the order they came back */
+    push_job **queue;
+    size_t n_queued, limit, next, busy; /* jobs before `limit` may leave */
+    push_job **finished; /* in the order they came back */
+    size_t n_finished, seen; /* `seen`: read by the run's thread */
     int halt, quit;
-    int64_t send_until; /* no first request leaves after this (run's clock) */
     wb_sync *s;
     push_worker *workers;
     size_t n_workers;
@@ -655,20 +687,25 @@ static void *worker_main(void *arg)
     push_pool *pool = w->pool;
     pthread_mutex_lock(&pool->mu);
     for (;;) {
-        size_t k;
+        push_job *j;
         while (!pool->quit &&
                (pool->halt || pool->next >= pool->limit || wb_sync__cancelled(pool->s)))
             pthread_cond_wait(&pool->wake, &pool->mu);
         if (pool->quit)
             break;
-        k = pool->next++;
+        j = pool->queue[pool->next++];
         pool->busy++;
         pthread_mutex_unlock(&pool->mu);
-        job_send(pool->s, &w->transport, &pool->jobs[k]);
+        job_send(pool->s, &w->transport, j);
         pthread_mutex_lock(&pool->mu);
         pool->busy--;
-        pool->finished[pool->n_finished++] = k;
-        pthread_cond_signal(&pool->done);
+        pool->finished[pool->n_finished++] = j;
+        /* Wake the run's thread for a batch of answers, not for each: on a
+         * two-core device each wake-up costs the sender and the server a
+         * share of a core. At once when it must act. */
+        if (pool->n_finished - pool->seen >= WB_PUSH_WAKE || j->rc != 0 || j->r.status < 200 ||
+            j->r.status >= 300 || pool->next >= pool->limit || pool->halt)
+            pthread_cond_signal(&pool->done);
     }
     pthread_mutex_unlock(&pool->mu);
     return NULL;
@@ -691,6 +728,7 @@ static void pool_free(push_pool *pool)
     pthread_cond_destroy(&pool->done);
     pthread_mutex_destroy(&pool->mu);
     wb__free(pool->workers);
+    wb__free(pool->queue);
     wb__free(pool->finished);
     wb__free(pool);
 }
@@ -704,7 +742,7 @@ static int pool_new(push_pool **out, wb_sync *s)
     push_pool *pool;
     int error = 0;
     *out = NULL;
-    if (!s->curl || n <= 1)
+    if (!s->curl)
         return 0;
     if (!(pool = wb__calloc(1, sizeof(*pool))))
         return wb_error__oom();
@@ -713,7 +751,8 @@ static int pool_new(push_pool **out, wb_sync *s)
     pthread_cond_init(&pool->done, NULL);
     pool->s = s;
     if (!(pool->workers = wb__calloc(n, sizeof(*pool->workers))) ||
-        !(pool->finished = wb__calloc(WB_PUSH_GROUP, sizeof(*pool->finished)))) {
+        !(pool->queue = wb__calloc(2 * WB_PUSH_GROUP, sizeof(*pool->queue))) ||
+        !(pool->finished = wb__calloc(2 * WB_PUSH_GROUP, sizeof(*pool->finished)))) {
         pool_free(pool);
         return wb_error__oom();
     }
@@ -736,20 +775,39 @@ static int pool_new(push_pool **out, wb_sync *s)
     return 0;
 }
 
-/* The answers of one group being read on the run's thread. */
-typedef struct push_acks {
-    wb_syncstore_ack *acks;
-    size_t *which; /* job index of each ack */
-    cJSON **envs;  /* per job */
-    wb_syncstore_echo *echoes; /* per job */
-    unsigned char *acked;
-    size_t n;
-    int64_t since; /* when the oldest unwritten one came */
-} push_acks;
+/* Queue the first requests of g behind what is queued; `probe`: the first
+ * of them leaves alone (a token of another customer or a refused token
+ * shows there). Under pool->mu. */
+static void pool_enqueue(push_pool *pool, push_grp *g, int probe)
+{
+    int open = pool->limit == pool->n_queued;
+    for (size_t k = 0; k < g->n_jobs; k++)
+        pool->queue[pool->n_queued++] = &g->jobs[k];
+    if (probe && g->n_jobs > 0)
+        pool->limit = pool->next + 1;
+    else if (open)
+        pool->limit = pool->n_queued;
+    pthread_cond_broadcast(&pool->wake);
+}
+
+/* Forget the jobs of a group whose answers were all read (the first
+ * `count` queued). Under pool->mu. */
+static void pool_drop(push_pool *pool, size_t count)
+{
+    size_t left = pool->n_finished - pool->seen;
+    memmove(pool->queue, pool->queue + count, (pool->n_queued - count) * sizeof(*pool->queue));
+    pool->n_queued -= count;
+    pool->next -= count;
+    pool->limit -= count;
+    memmove(pool->finished, pool->finished + pool->seen, left * sizeof(*pool->finished));
+    pool->n_finished = left;
+    pool->seen = 0;
+}
 
 /* Write the acknowledgements collected so far, then report their progress. */
-static int flush_acks(wb_sync *s, push_job *jobs, push_acks *a, uint64_t *done, uint64_t total)
+static int flush_acks(wb_sync *s, push_grp *g, uint64_t *done, uint64_t total)
 {
+    push_acks *a = &g->a;
     int error;
     if (a->n == 0)
         return 0;
@@ -757,9 +815,9 @@ static int flush_acks(wb_sync *s, push_job *jobs, push_acks *a, uint64_t *done, 
         return error;
     for (size_t i = 0; i < a->n; i++) {
         size_t k = a->which[i];
-        if (jobs[k].op == WB_PUSH_CREATE)
+        if (g->jobs[k].op == WB_PUSH_CREATE)
             s->report.created++;
-        else if (jobs[k].op == WB_PUSH_UPDATE)
+        else if (g->jobs[k].op == WB_PUSH_UPDATE)
             s->report.updated++;
         else
             s->report.deleted++;
@@ -773,11 +831,14 @@ static int flush_acks(wb_sync *s, push_job *jobs, push_acks *a, uint64_t *done, 
 
 /* One answer: 1 when it is a plain 2xx (queued for acknowledgement), 0
  * when push_one must handle it. */
-static int take_answer(wb_sync *s, push_job *jobs, size_t k, push_acks *a)
+static int take_answer(wb_sync *s, push_job *j)
 {
-    push_job *j = &jobs[k];
+    push_grp *g = j->g;
+    push_acks *a = &g->a;
+    size_t k = (size_t)(j - g->jobs);
     const wb_syncstore_echo *echo = NULL;
     const cJSON *cust;
+    g->n_taken++;
     s->report.requests += j->counts.requests;
     s->report.bytes_sent += j->counts.bytes_sent;
     s->report.bytes_received += j->counts.bytes_received;
@@ -813,114 +874,39 @@ static int acks_due(wb_sync *s, const push_acks *a)
     return a->n >= WB_PUSH_ACKS || (a->n > 0 && wb_sync__now(s) - a->since >= WB_PUSH_ACK_MS);
 }
 
-/* Send the group's first requests (the first one alone when `probe`:
- * a token of another customer or a refused token shows there) and
- * acknowledge the plain 2xx answers, until all are sent or one is not
- * plain. */
-static int send_group(wb_sync *s, push_pool *pool, push_job *jobs, size_t n_jobs, push_acks *a,
-                      int probe, int64_t send_until, uint64_t *done, uint64_t total)
+/* Build the first requests of the records of list (taken over, also on
+ * failure) and mark its creates attempted. */
+static int grp_prepare(wb_sync *s, push_grp *g, wb_pending *list, size_t n)
 {
-    size_t seen = 0;
-    int error = 0;
-
-    if (!pool) {
-        for (size_t k = 0; k < n_jobs && error >= 0 && !wb_sync__cancelled(s); k++) {
-            if (wb_sync__now(s) > send_until)
-                break; /* the rest one by one, each marked as it leaves */
-            job_send(s, &s->transport, &jobs[k]);
-            if (!take_answer(s, jobs, k, a))
-                break;
-            if (acks_due(s, a))
-                error = flush_acks(s, jobs, a, done, total);
-        }
-        return error;
-    }
-    pthread_mutex_lock(&pool->mu);
-    pool->jobs = jobs;
-    pool->n_jobs = n_jobs;
-    pool->limit = probe && n_jobs > 0 ? 1 : n_jobs;
-    pool->next = pool->busy = pool->n_finished = 0;
-    pool->halt = 0;
-    pthread_cond_broadcast(&pool->wake);
-    for (;;) {
-        while (seen < pool->n_finished) {
-            size_t k = pool->finished[seen++];
-            int plain;
-            pthread_mutex_unlock(&pool->mu);
-            plain = take_answer(s, jobs, k, a);
-            if (plain && acks_due(s, a))
-                error = flush_acks(s, jobs, a, done, total);
-            pthread_mutex_lock(&pool->mu);
-            if (!plain || error < 0)
-                pool->halt = 1; /* no more of this group leaves */
-            else if (pool->limit < n_jobs) {
-                pool->limit = n_jobs; /* the probe went through */
-                pthread_cond_broadcast(&pool->wake);
-            }
-        }
-        if (pool->busy == 0 && seen == pool->n_finished &&
-            (pool->halt || pool->next >= pool->limit || wb_sync__cancelled(s)))
-            break;
-        if (!pool->halt && wb_sync__now(s) > send_until)
-            pool->halt = 1; /* the rest one by one, each marked as it leaves */
-        {
-            /* Write what came while waiting for more, at the latest when
-             * it is due; look at the clock every 5 ms. */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 5 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            if (pthread_cond_timedwait(&pool->done, &pool->mu, &ts) != 0 && acks_due(s, a)) {
-                pthread_mutex_unlock(&pool->mu);
-                error = flush_acks(s, jobs, a, done, total);
-                pthread_mutex_lock(&pool->mu);
-                if (error < 0)
-                    pool->halt = 1;
-            }
-        }
-    }
-    pool->jobs = NULL;
-    pool->n_jobs = pool->limit = pool->next = 0;
-    pthread_mutex_unlock(&pool->mu);
-    return error;
-}
-
-/* One group: mark its creates, send the first requests, acknowledge the
- * plain answers, then go on record by record with the others. *done
- * counts the records finished (progress); *probe: send the next group's
- * first request alone first. */
-static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, uint64_t *done,
-                      uint64_t total, int *probe)
-{
-    push_job *jobs = wb__calloc(n, sizeof(*jobs));
-    const char **ids = wb__calloc(n, sizeof(*ids));
-    push_acks a = {wb__calloc(n, sizeof(*a.acks)), wb__calloc(n, sizeof(*a.which)),
-                   wb__calloc(n, sizeof(*a.envs)), wb__malloc(n * sizeof(*a.echoes)),
-                   wb__calloc(n, 1), 0, 0};
-    size_t n_jobs = 0, n_ids = 0;
+    size_t n_ids = 0;
     int64_t now;
-    int error = 0;
+    int error;
 
-    if (!jobs || !ids || !a.acks || !a.which || !a.envs || !a.echoes || !a.acked) {
-        error = wb_error__oom();
-        goto cleanup;
-    }
+    memset(g, 0, sizeof(*g));
+    g->list = list;
+    g->n = n;
+    g->jobs = wb__calloc(n, sizeof(*g->jobs));
+    g->ids = wb__calloc(n, sizeof(*g->ids));
+    g->a = (push_acks){wb__calloc(n, sizeof(*g->a.acks)), wb__calloc(n, sizeof(*g->a.which)),
+                       wb__calloc(n, sizeof(*g->a.envs)), wb__malloc(n * sizeof(*g->a.echoes)),
+                       wb__calloc(n, 1), 0, 0};
+    if (!g->jobs || !g->ids || !g->a.acks || !g->a.which || !g->a.envs || !g->a.echoes ||
+        !g->a.acked)
+        return wb_error__oom();
     for (size_t i = 0; i < n; i++) {
         wb_push_op op = wb_push__plan(&list[i], list[i].create_attempted);
         push_job *j;
         if (op != WB_PUSH_CREATE && op != WB_PUSH_UPDATE && op != WB_PUSH_DELETE)
             continue; /* a lookup or a local acknowledgement: push_one */
-        j = &jobs[n_jobs++];
+        j = &g->jobs[g->n_jobs++];
         j->p = &list[i];
         j->op = op;
+        j->g = g;
         j->token_gen = s->token_gen;
         if ((error = build_request(s, j->p, op, &j->url, &j->body, &j->method)) < 0)
-            goto cleanup;
+            return error;
         if (op == WB_PUSH_CREATE)
-            ids[n_ids++] = j->p->local_id;
+            g->ids[n_ids++] = j->p->local_id;
     }
     /* Durable before any request leaves (see send_op). The settle time
      * must follow the last request of the group, not the mark: the group's
@@ -928,22 +914,29 @@ static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, u
      * mark gives them two more. What is left unsent then goes one by one,
      * each marked as it leaves. */
     now = wb_sync__now(s);
-    if ((error = wb_syncstore__mark_create_attempts(s->store, ids, n_ids,
-                                                    now + 3 * settle_ms(s))) < 0)
-        goto cleanup;
-    error = send_group(s, pool, jobs, n_jobs, &a, *probe, now + settle_ms(s), done, total);
+    g->send_until = now + settle_ms(s);
+    return wb_syncstore__mark_create_attempts(s->store, g->ids, n_ids, now + 3 * settle_ms(s));
+}
+
+/* The end of a group: write the acknowledgements left, go on one by one
+ * with the records not acknowledged, clean up, free. `error` < 0: the run
+ * stops (cleanup only), returned. *probe: push_one ran (the token may have
+ * changed). Senders must be idle unless every record was acknowledged. */
+static int grp_finish(wb_sync *s, push_grp *g, int error, uint64_t *done, uint64_t total,
+                      int *probe)
+{
+    push_job *jobs = g->jobs;
+    size_t n_ids = 0;
+
     if (error >= 0)
-        error = flush_acks(s, jobs, &a, done, total);
-    if (error < 0)
-        goto cleanup;
+        error = flush_acks(s, g, done, total);
     /* The rest, one by one, in the group's order. */
-    *probe = 0;
-    for (size_t i = 0, k = 0; i < n && error >= 0 && !wb_sync__cancelled(s); i++) {
+    for (size_t i = 0, k = 0; jobs && i < g->n && error >= 0 && !wb_sync__cancelled(s); i++) {
         push_job *first = NULL;
-        while (k < n_jobs && jobs[k].p < &list[i])
+        while (k < g->n_jobs && jobs[k].p < &g->list[i])
             k++;
-        if (k < n_jobs && jobs[k].p == &list[i]) {
-            if (a.acked[k])
+        if (k < g->n_jobs && jobs[k].p == &g->list[i]) {
+            if (g->a.acked[k])
                 continue;
             jobs[k].visited = 1;
             if (jobs[k].handed)
@@ -961,29 +954,27 @@ static int push_group(wb_sync *s, push_pool *pool, wb_pending *list, size_t n, u
             }
         }
         *probe = 1; /* the token may have changed: probe the next group */
-        if ((error = push_one(s, &list[i], first)) >= 0) {
+        if ((error = push_one(s, &g->list[i], first)) >= 0) {
             (*done)++;
             wb_sync__progress(s, 1, *done, total > *done ? total : *done);
         }
     }
     if (error >= 0 && wb_sync__cancelled(s))
         error = wb_sync__cancel_error();
-cleanup:
     /* Creates marked but never handed to a transport (the run stopped
      * first) need no lookup: unmarked. push_one marks again what it sends. */
-    n_ids = 0;
-    for (size_t k = 0; jobs && ids && k < n_jobs; k++)
+    for (size_t k = 0; jobs && g->ids && k < g->n_jobs; k++)
         if (!jobs[k].handed && !jobs[k].visited && jobs[k].op == WB_PUSH_CREATE)
-            ids[n_ids++] = jobs[k].p->local_id;
-    if (jobs && ids) {
+            g->ids[n_ids++] = jobs[k].p->local_id;
+    if (jobs && g->ids) {
         wb_error_saved saved;
         int uerr = 0;
         wb_error__save(&saved);
-        uerr = wb_syncstore__unmark_create_attempts(s->store, ids, n_ids);
+        uerr = wb_syncstore__unmark_create_attempts(s->store, g->ids, n_ids);
         /* Answered but left (the run stopped): nothing is in flight, due
          * again at once, looked up first as push_one leaves them. */
-        for (size_t k = 0; k < n_jobs && uerr >= 0; k++)
-            if (jobs[k].handed && !jobs[k].visited && !a.acked[k] &&
+        for (size_t k = 0; k < g->n_jobs && uerr >= 0; k++)
+            if (jobs[k].handed && !jobs[k].visited && !g->a.acked[k] &&
                 jobs[k].op == WB_PUSH_CREATE && jobs[k].rc == 0 && jobs[k].r.status != 0)
                 uerr = wb_syncstore__mark_create_attempt(s->store, jobs[k].p->local_id, 0);
         if (uerr < 0 && error >= 0)
@@ -991,78 +982,324 @@ cleanup:
         else
             wb_error__restore(&saved);
     }
-    for (size_t k = 0; jobs && k < n_jobs; k++) {
+    for (size_t k = 0; jobs && k < g->n_jobs; k++) {
         wb_sync__response_free(s, &jobs[k].r);
         wb_buf__free(&jobs[k].url);
         wb_buf__free(&jobs[k].body);
-        cJSON_Delete(a.envs ? a.envs[k] : NULL);
+        cJSON_Delete(g->a.envs ? g->a.envs[k] : NULL);
     }
     wb__free(jobs);
-    wb__free(ids);
-    wb__free(a.acks);
-    wb__free(a.which);
-    wb__free(a.envs);
-    wb__free(a.echoes);
-    wb__free(a.acked);
+    wb__free(g->ids);
+    wb__free(g->a.acks);
+    wb__free(g->a.which);
+    wb__free(g->a.envs);
+    wb__free(g->a.echoes);
+    wb__free(g->a.acked);
+    wb_syncstore__pending_free(g->list, g->n);
+    memset(g, 0, sizeof(*g));
+    return error;
+}
+
+/* Where the run is in the pending records. */
+typedef struct push_reader {
+    int64_t started;
+    wb_pending cursor;
+    int have_cursor, restarted;
+    uint64_t visits, total;
+} push_reader;
+
+/* The next group's records (*n 0: none left). Due at the start of the run:
+ * records deferred in this run are not picked up again. Groups follow a
+ * cursor on the modified index until one comes short (the rest of that
+ * index is what the run acknowledged); one pass from the start over the
+ * records left then picks up what is still pending behind the cursor.
+ * That pass may meet the records of a group in flight: `may_restart` 0
+ * (reading ahead) stops before it. */
+static int next_list(wb_sync *s, push_reader *rd, wb_pending **list, size_t *n, int may_restart)
+{
+    int error;
+    *list = NULL;
+    *n = 0;
+    /* Every visit ends acknowledged, refused, deferred or edited again;
+     * the bound only guards against an app editing without pause. */
+    if (rd->visits > 4 * rd->total + 1024)
+        return 0;
+    for (;;) {
+        if (rd->restarted && !may_restart)
+            return 0;
+        if ((error = rd->restarted
+                         ? wb_syncstore__pending_left(list, n, s->store, rd->started,
+                                                      WB_PUSH_GROUP,
+                                                      rd->have_cursor ? &rd->cursor : NULL)
+                         : wb_syncstore__pending_after(list, n, s->store, rd->started,
+                                                       WB_PUSH_GROUP,
+                                                       rd->have_cursor ? &rd->cursor : NULL)) < 0)
+            return error;
+        if (*n == 0) {
+            wb_syncstore__pending_free(*list, 0);
+            *list = NULL;
+            if (rd->have_cursor && !rd->restarted) {
+                rd->have_cursor = 0;
+                rd->restarted = 1;
+                continue;
+            }
+            return 0;
+        }
+        memcpy(rd->cursor.modified, (*list)[*n - 1].modified, sizeof(rd->cursor.modified));
+        memcpy(rd->cursor.local_id, (*list)[*n - 1].local_id, sizeof(rd->cursor.local_id));
+        rd->have_cursor = 1;
+        if (!rd->restarted && *n < WB_PUSH_GROUP) {
+            rd->have_cursor = 0;
+            rd->restarted = 1;
+        }
+        rd->visits += *n;
+        return 0;
+    }
+}
+
+/* One group with the caller's transport: the first requests one after the
+ * other on the run's thread, until all are sent or one is not plain. */
+static int push_serial(wb_sync *s, wb_pending *list, size_t n, uint64_t *done, uint64_t total)
+{
+    push_grp g;
+    int error, probe = 0;
+
+    if ((error = grp_prepare(s, &g, list, n)) >= 0) {
+        for (size_t k = 0; k < g.n_jobs && error >= 0 && !wb_sync__cancelled(s); k++) {
+            if (wb_sync__now(s) > g.send_until)
+                break; /* the rest one by one, each marked as it leaves */
+            job_send(s, &s->transport, &g.jobs[k]);
+            if (!take_answer(s, &g.jobs[k]))
+                break;
+            if (acks_due(s, &g.a))
+                error = flush_acks(s, &g, done, total);
+        }
+    }
+    return grp_finish(s, &g, error, done, total, &probe);
+}
+
+/* Read the answers that came back (under pool->mu, released while one is
+ * read), writing acknowledgements when a group holds many; an answer that
+ * is not plain halts the senders. */
+static int pool_take(wb_sync *s, push_pool *pool, uint64_t *done, uint64_t total)
+{
+    int error = 0;
+    while (pool->seen < pool->n_finished) {
+        push_job *j = pool->finished[pool->seen++];
+        int plain;
+        pthread_mutex_unlock(&pool->mu);
+        plain = take_answer(s, j);
+        if (plain && acks_due(s, &j->g->a))
+            error = flush_acks(s, j->g, done, total);
+        pthread_mutex_lock(&pool->mu);
+        if (!plain || error < 0) {
+            pool->halt = 1; /* nothing more leaves */
+        } else if (pool->limit < pool->n_queued && pool->limit == pool->next) {
+            pool->limit = pool->n_queued; /* the probe went through */
+            pthread_cond_broadcast(&pool->wake);
+        }
+        if (error < 0)
+            return error;
+    }
+    return 0;
+}
+
+/* Wait for an answer, at most 5 ms. Under pool->mu. */
+static void pool_wait(push_pool *pool)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 5 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&pool->done, &pool->mu, &ts);
+}
+
+/* Halt the senders and read every answer of what they had taken. Under
+ * pool->mu; afterwards no sender is busy until the queue is reset. */
+static void pool_drain(wb_sync *s, push_pool *pool)
+{
+    pool->halt = 1;
+    while (pool->busy > 0 || pool->seen < pool->n_finished) {
+        if (pool->seen < pool->n_finished) {
+            push_job *j = pool->finished[pool->seen++];
+            pthread_mutex_unlock(&pool->mu);
+            take_answer(s, j);
+            pthread_mutex_lock(&pool->mu);
+            continue;
+        }
+        pool_wait(pool);
+    }
+}
+
+/* Forget every queued job; the senders wait for the next group. Under
+ * pool->mu, the senders idle. */
+static void pool_reset(push_pool *pool)
+{
+    pool->n_queued = pool->limit = pool->next = 0;
+    pool->n_finished = pool->seen = 0;
+    pool->halt = 0;
+}
+
+/* Leave out of list the records of g (edited while in flight). */
+static void drop_in_flight(wb_pending *list, size_t *n, const push_grp *g)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < *n; i++) {
+        int in = 0;
+        for (size_t j = 0; j < g->n && !in; j++)
+            in = strcmp(list[i].local_id, g->list[j].local_id) == 0;
+        if (in) {
+            wb__free(list[i].data);
+            wb__free(list[i].base);
+            wb__free(list[i].base_etag);
+        } else {
+            list[kept++] = list[i];
+        }
+    }
+    *n = kept;
+}
+
+/* The run with sender threads: the group in flight (cur) and the one read
+ * ahead behind it (ahead). */
+static int push_pipeline(wb_sync *s, push_pool *pool, push_reader *rd, uint64_t *done,
+                         uint64_t total)
+{
+    push_grp slots[2], *cur = NULL, *ahead = NULL;
+    int error = 0, probe = 1;
+
+    memset(slots, 0, sizeof(slots));
+    for (;;) {
+        int halted;
+        if (!cur) {
+            wb_pending *list;
+            size_t n;
+            if ((error = next_list(s, rd, &list, &n, 1)) < 0 || n == 0)
+                break;
+            cur = &slots[0];
+            if ((error = grp_prepare(s, cur, list, n)) < 0) {
+                error = grp_finish(s, cur, error, done, total, &probe);
+                break;
+            }
+            pthread_mutex_lock(&pool->mu);
+            pool_reset(pool);
+            pool_enqueue(pool, cur, probe);
+            pthread_mutex_unlock(&pool->mu);
+            probe = 0;
+        }
+        pthread_mutex_lock(&pool->mu);
+        for (;;) {
+            if ((error = pool_take(s, pool, done, total)) < 0)
+                break;
+            if (pool->halt || wb_sync__cancelled(s)) {
+                if (pool->busy == 0 && pool->seen == pool->n_finished)
+                    break;
+            } else if (cur->n_taken == cur->n_jobs) {
+                break; /* cur answered; ahead's requests keep the senders busy */
+            }
+            if (!pool->halt && pool->next < pool->n_queued &&
+                wb_sync__now(s) > pool->queue[pool->next]->g->send_until)
+                pool->halt = 1; /* the rest one by one, each marked as it leaves */
+            if (!pool->halt && !ahead && cur->n == WB_PUSH_GROUP && !rd->restarted &&
+                pool->limit == pool->n_queued) {
+                /* Read and mark the next group while cur is out. */
+                wb_pending *list;
+                size_t n;
+                pthread_mutex_unlock(&pool->mu);
+                if ((error = next_list(s, rd, &list, &n, 0)) >= 0 && n > 0) {
+                    drop_in_flight(list, &n, cur);
+                    if (n == 0) {
+                        wb_syncstore__pending_free(list, 0);
+                    } else {
+                        ahead = cur == &slots[0] ? &slots[1] : &slots[0];
+                        error = grp_prepare(s, ahead, list, n);
+                    }
+                }
+                pthread_mutex_lock(&pool->mu);
+                if (error < 0) {
+                    pool->halt = 1;
+                    break;
+                }
+                if (ahead)
+                    pool_enqueue(pool, ahead, 0);
+                continue;
+            }
+            if (acks_due(s, &cur->a) || (ahead && acks_due(s, &ahead->a))) {
+                pthread_mutex_unlock(&pool->mu);
+                error = flush_acks(s, cur, done, total);
+                if (error >= 0 && ahead)
+                    error = flush_acks(s, ahead, done, total);
+                pthread_mutex_lock(&pool->mu);
+                if (error < 0) {
+                    pool->halt = 1;
+                    break;
+                }
+                continue;
+            }
+            pool_wait(pool);
+        }
+        halted = pool->halt || error < 0 || wb_sync__cancelled(s) || cur->n_jobs < cur->n;
+        if (!halted) {
+            /* Everything of cur was plain: its last acknowledgements are
+             * written while the senders go on with ahead's requests. */
+            pool_drop(pool, cur->n_jobs);
+            pthread_mutex_unlock(&pool->mu);
+            if ((error = grp_finish(s, cur, 0, done, total, &probe)) >= 0) {
+                cur = ahead;
+                ahead = NULL;
+                continue;
+            }
+            cur = NULL;
+            pthread_mutex_lock(&pool->mu);
+        }
+        /* Stopped, or records of cur need push_one: nothing may be in flight
+         * (push_one may change the token); cur and ahead go on one by one. */
+        pool_drain(s, pool);
+        pool_reset(pool);
+        pthread_mutex_unlock(&pool->mu);
+        if (cur)
+            error = grp_finish(s, cur, error, done, total, &probe);
+        if (ahead)
+            error = grp_finish(s, ahead, error, done, total, &probe);
+        cur = ahead = NULL;
+        probe = 1;
+        if (error < 0)
+            break;
+    }
     return error;
 }
 
 int wb_push__run(wb_sync *s)
 {
-    int64_t started = wb_sync__now(s);
-    uint64_t done = 0, total = 0, visits = 0;
-    wb_query q = WB_QUERY_INIT;
-    wb_pending cursor;
+    uint64_t done = 0;
+    push_reader rd;
     push_pool *pool = NULL;
-    int error = 0, have_cursor = 0, restarted = 0, probe = 1;
+    wb_query q = WB_QUERY_INIT;
+    int error = 0;
 
-    memset(&cursor, 0, sizeof(cursor));
+    memset(&rd, 0, sizeof(rd));
+    rd.started = wb_sync__now(s);
     q.states = WB_STATE_PENDING;
     q.deleted = WB_DELETED_INCLUDE;
-    if ((error = wb_interaction_count(&total, s->store, &q)) < 0)
+    if ((error = wb_interaction_count(&rd.total, s->store, &q)) < 0)
         return error;
-    wb_sync__progress(s, 1, 0, total);
-    if (total > 0 && (error = pool_new(&pool, s)) < 0)
+    wb_sync__progress(s, 1, 0, rd.total);
+    if (rd.total > 0 && (error = pool_new(&pool, s)) < 0)
         return error;
+    if (pool) {
+        error = push_pipeline(s, pool, &rd, &done, rd.total);
+        pool_free(pool);
+        return error;
+    }
     for (;;) {
         wb_pending *list = NULL;
         size_t n = 0;
-        /* Due at the start of the run: records deferred in this run are not
-         * picked up again. Groups follow a cursor on the modified index
-         * until one comes short (the rest of that index is what the run
-         * acknowledged); one pass from the start over the records left
-         * then picks up what is still pending behind the cursor. */
-        if ((error = restarted ? wb_syncstore__pending_left(&list, &n, s->store, started,
-                                                            WB_PUSH_GROUP,
-                                                            have_cursor ? &cursor : NULL)
-                               : wb_syncstore__pending_after(&list, &n, s->store, started,
-                                                             WB_PUSH_GROUP,
-                                                             have_cursor ? &cursor : NULL)) < 0)
+        if ((error = next_list(s, &rd, &list, &n, 1)) < 0 || n == 0)
             break;
-        if (n == 0) {
-            wb_syncstore__pending_free(list, n);
-            if (have_cursor && !restarted) {
-                have_cursor = 0;
-                restarted = 1;
-                continue;
-            }
-            break;
-        }
-        memcpy(cursor.modified, list[n - 1].modified, sizeof(cursor.modified));
-        memcpy(cursor.local_id, list[n - 1].local_id, sizeof(cursor.local_id));
-        have_cursor = 1;
-        error = push_group(s, pool, list, n, &done, total, &probe);
-        wb_syncstore__pending_free(list, n);
-        if (!restarted && n < WB_PUSH_GROUP) {
-            have_cursor = 0;
-            restarted = 1;
-        }
-        /* Every visit ends acknowledged, refused, deferred or edited again;
-         * the bound only guards against an app editing without pause. */
-        visits += n;
-        if (error < 0 || visits > 4 * total + 1024)
+        if ((error = push_serial(s, list, n, &done, rd.total)) < 0)
             break;
     }
-    pool_free(pool);
     return error;
 }

@@ -1688,6 +1688,53 @@ static void test_sync_integration__record_and_edit_during_sync(void)
     free_ids(more, 3);
 }
 
+/* The push reads the next group while one is in flight. Seventy synced
+ * records are edited (a group of 64 PATCHes and one of 6); eight of the
+ * first group are edited again while its first PATCH is held: the group
+ * read ahead then meets them (the edit moved them behind the cursor,
+ * beside the six of the second group) and must leave them out while their
+ * PATCHes may be out, so that a record's requests never overlap or
+ * reorder. Their second edits go out after, in this same run. */
+static void test_sync_integration__edit_while_first_group_in_flight(void)
+{
+    sync_thread_arg arg = {{WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0}, -1};
+    char *ids[70];
+    wb_store *st;
+    pthread_t t;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 70, 600, ids));
+    WBT_OK(run_sync("a", &arg.cfg));
+    WBT_ASSERT_INT(report_num("pushed", "created"), 70);
+    st = open_store("a", U1);
+    WBT_ASSERT(st != NULL);
+    for (int i = 0; i < 70; i++)
+        WBT_OK(wb_interaction_update(st, ids[i], ANSWER(Q1, "first-edit")));
+    WBT_OK(put_faults("[" ON("PATCH", "delay", ",\"ms\":3000,\"count\":1") "]"));
+    WBT_ASSERT(pthread_create(&t, NULL, sync_thread, &arg) == 0);
+    for (int i = 0; i < 5000 && faults_seen() < 1; i++)
+        nap(2);
+    WBT_ASSERT(faults_seen() >= 1);
+    for (int i = 0; i < 8; i++)
+        WBT_OK(wb_interaction_update(st, ids[i], ANSWER(Q2, "second-edit")));
+    wb_store_free(st);
+    pthread_join(t, NULL);
+    WBT_OK(arg.rc);
+    WBT_ASSERT_INT(faults_fired(), 1);
+    WBT_ASSERT_INT(report_num("pushed", "updated"), 78);
+    /* The rule saw every PATCH: one per edit, none sent while another
+     * PATCH of its record was out (that one would be refused with 412). */
+    WBT_ASSERT_INT(faults_seen(), 78);
+    WBT_ASSERT_INT(unsynced_count("a", U1), 0);
+    WBT_ASSERT(converged("a", U1, 70));
+    for (int i = 0; i < 10; i++) {
+        const char *d = server_data(server_id_of("a", ids[i]));
+        WBT_ASSERT_CONTAINS(d, "\"answer\":\"first-edit\"");
+        if (i < 8)
+            WBT_ASSERT_CONTAINS(d, "\"answer\":\"second-edit\"");
+    }
+    free_ids(ids, 70);
+}
+
 /* ---- cases: parallel push ---------------------------------------------------- */
 
 /* Many records pushed on 4 connections under faults (answers lost after
@@ -1829,6 +1876,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__pull_ties_changed_between_pages),
     WBT_CASE(test_sync_integration__cancel_from_another_thread),
     WBT_CASE(test_sync_integration__record_and_edit_during_sync),
+    WBT_CASE(test_sync_integration__edit_while_first_group_in_flight),
     WBT_CASE(test_sync_integration__parallel_push_faults_without_client_ids),
     WBT_CASE(test_sync_integration__parallel_push_faults_with_client_ids),
     WBT_CASE(test_sync_integration__kill_between_group_mark_and_acks),
