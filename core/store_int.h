@@ -112,6 +112,21 @@ void wb_store__rollback(wb_store *store);
 /* Run one SQL statement without results. */
 int wb_store__exec(wb_store *store, const char *sql);
 
+/* WAL checkpoints of store's connection on a thread of their own
+ * (checkpoint.c) until wb_ckpt__stop, for a long run of commits (the
+ * pull): the thread copies the WAL whenever soft_frames new frames are in
+ * it; past hard_frames the connection copies what is left itself, so that
+ * the WAL starts again. *out is NULL (and SQLite's own checkpoints stay)
+ * when the store has no WAL or the thread cannot start. 0 or WB_ENOMEM.
+ * The pull's limits: 8 MiB and 128 MiB of 16 KiB pages. */
+#define WB_CKPT_SOFT_FRAMES 512
+#define WB_CKPT_HARD_FRAMES 8192
+typedef struct wb_ckpt wb_ckpt;
+int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_frames);
+/* The thread's checkpoints that copied something so far. */
+int wb_ckpt__passes(wb_ckpt *c);
+void wb_ckpt__stop(wb_ckpt *c);
+
 /* The next local modification time (strictly increasing) as text. */
 void wb_store__next_modified(wb_store *store, char *buf /* WB_TIMESTAMP_LEN + 1 */);
 int64_t wb_store__now(wb_store *store);

@@ -1,0 +1,202 @@
+/*
+ * checkpoint.c - WAL checkpoints on a thread of their own while a long
+ * writer (the pull) commits.
+ *
+ * A checkpoint copies the WAL's pages into the database file and syncs
+ * both (two fsyncs, in WAL mode with synchronous NORMAL the only ones).
+ * SQLite's automatic checkpoint runs them on the connection that committed,
+ * so a pull of 100 000 records waited on the disk for about a third of its
+ * wall time. Here the writer's connection does no automatic checkpoint;
+ * after each of its commits (its WAL hook) it asks a thread with its own
+ * connection to run a PASSIVE checkpoint once enough new frames are in the
+ * WAL, and goes on applying while that thread waits on the disk.
+ *
+ * A PASSIVE checkpoint never blocks the writer, but the WAL only starts
+ * again from its beginning when a write transaction begins with every
+ * committed frame copied, which a checkpoint running beside a writer that
+ * commits back to back almost never leaves behind. So past a hard limit the
+ * writer copies what is left itself (the frames of the commits since the
+ * thread's last pass: a few MiB), and its next transaction starts the WAL
+ * again. The WAL file stays within that limit plus one transaction.
+ *
+ * Durability is SQLite's: a commit is in the WAL either way, and which
+ * connection copies it to the database does not change what a crash keeps.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "store_int.h"
+
+struct wb_ckpt {
+    wb_store *store;
+    sqlite3 *db; /* the thread's own connection */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, idle;
+    int soft, hard; /* in frames: wb_ckpt__start */
+    int want, busy, stop;
+    int copied; /* frames of the WAL copied by the last pass (either thread) */
+    int passes; /* the thread's passes that copied something */
+};
+
+/* SQLite syncs the database file only at a checkpoint that finds nothing
+ * committed after what it copied, which beside a busy writer is the
+ * writer's own at the hard limit: it would then wait for every page the
+ * thread copied since. So the thread syncs what it copied itself, through
+ * its connection's file (the call SQLite makes; the WAL is synced before
+ * any copy as always, this only adds a sync of the database after it; one
+ * that finds nothing to write costs next to nothing). */
+static void sync_db(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f &&
+        f->pMethods && f->pMethods->xSync)
+        f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+}
+
+static void *ckpt_main(void *arg)
+{
+    wb_ckpt *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        int log = 0, copied = 0;
+        while (!c->want && !c->stop)
+            pthread_cond_wait(&c->wake, &c->mu);
+        if (c->stop)
+            break;
+        c->want = 0;
+        c->busy = 1;
+        pthread_mutex_unlock(&c->mu);
+        /* SQLITE_BUSY (another checkpoint, or a reader holding frames) only
+         * means less was copied: the next commit asks again. */
+        sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        if (copied > 0)
+            sync_db(c->db);
+        pthread_mutex_lock(&c->mu);
+        if (copied > 0) {
+            c->copied = copied;
+            c->passes++;
+        }
+        c->busy = 0;
+        pthread_cond_broadcast(&c->idle);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* The writer's WAL hook, after each of its commits; frames: the frames now
+ * in the WAL. Always SQLITE_OK: the commit is done whatever happens here. */
+static int ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    wb_ckpt *c = ud;
+    int tail = 0;
+    pthread_mutex_lock(&c->mu);
+    if (frames < c->copied)
+        c->copied = 0; /* the WAL started again */
+    if (frames >= c->hard) {
+        while (c->busy)
+            pthread_cond_wait(&c->idle, &c->mu);
+        c->want = 0;
+        tail = 1;
+    } else if (!c->busy && !c->want && frames - c->copied >= c->soft) {
+        c->want = 1;
+        pthread_cond_signal(&c->wake);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (tail) {
+        int log = 0, copied = 0;
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        pthread_mutex_lock(&c->mu);
+        c->copied = copied;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_frames)
+{
+    wb_ckpt *c = NULL;
+    const char *path = sqlite3_db_filename(store->db, "main");
+    sqlite3_stmt *st = NULL;
+    pthread_attr_t attr;
+    int wal = 0, rc;
+
+    *out = NULL;
+    if (!path || !*path || store->readonly)
+        return 0; /* in memory or temporary: no WAL */
+    if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        wal = sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal)
+        return 0;
+    if (!(c = wb__calloc(1, sizeof(*c))))
+        return wb_error__oom();
+    c->store = store;
+    c->soft = soft_frames > 0 ? soft_frames : 1;
+    c->hard = hard_frames > c->soft ? hard_frames : c->soft + 1;
+    /* No lookaside (the 120 KB SQLite gives each connection by default):
+     * this one only ever runs checkpoints. It reads no table, so it never
+     * loads the schema either. */
+    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
+    /* A connection finds the WAL at its first read (until then a
+     * checkpoint on it does nothing): a header value, not the schema. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "PRAGMA user_version", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(c->db);
+        wb__free(c);
+        return 0; /* the writer checkpoints itself, as without this */
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        /* A checkpoint needs little stack; the default 8 MiB is address
+         * space only, but keep it small anyway. */
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        rc = pthread_create(&c->thread, &attr, ckpt_main, c);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        pthread_cond_destroy(&c->idle);
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->mu);
+        sqlite3_close(c->db);
+        wb__free(c);
+        return 0;
+    }
+    sqlite3_wal_hook(store->db, ckpt_hook, c);
+    *out = c;
+    return 0;
+}
+
+int wb_ckpt__passes(wb_ckpt *c)
+{
+    int n;
+    pthread_mutex_lock(&c->mu);
+    n = c->passes;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void wb_ckpt__stop(wb_ckpt *c)
+{
+    if (!c)
+        return;
+    /* SQLite's own hook again (every 1000 pages, its default). */
+    sqlite3_wal_autocheckpoint(c->store->db, 1000);
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->idle);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->mu);
+    sqlite3_close(c->db);
+    wb__free(c);
+}
