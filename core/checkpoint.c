@@ -31,6 +31,7 @@ struct wb_ckpt {
     wb_store *store;
     sqlite3 *db; /* the thread's own connection */
     pthread_t thread;
+    int started; /* 1: the thread runs; -1: it could not start */
     pthread_mutex_t mu;
     pthread_cond_t wake, idle;
     int soft, hard; /* in frames: wb_ckpt__start */
@@ -84,12 +85,53 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
+/* The thread and its connection, when first needed: a pull of a few
+ * pages never fills soft frames and costs neither. 0 when it runs. */
+static int ckpt_thread_start(wb_ckpt *c)
+{
+    const char *path = sqlite3_db_filename(c->store->db, "main");
+    pthread_attr_t attr;
+    int rc;
+    /* No lookaside (the 120 KB SQLite gives each connection by default):
+     * this one only ever runs checkpoints. It reads no table, so it never
+     * loads the schema either. */
+    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
+    /* A connection finds the WAL at its first read (until then a
+     * checkpoint on it does nothing): a header value, not the schema. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "PRAGMA user_version", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && (rc = pthread_attr_init(&attr)) == 0) {
+        /* A checkpoint needs little stack; the default 8 MiB is address
+         * space only, but keep it small anyway. */
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        rc = pthread_create(&c->thread, &attr, ckpt_main, c);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* The writer's WAL hook, after each of its commits; frames: the frames now
  * in the WAL. Always SQLITE_OK: the commit is done whatever happens here. */
 static int ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames)
 {
     wb_ckpt *c = ud;
     int tail = 0;
+    if (c->started == 0 && frames >= c->soft)
+        c->started = ckpt_thread_start(c) == 0 ? 1 : -1;
+    if (c->started < 0) {
+        /* No thread: the writer copies every soft frames itself, as
+         * SQLite's own hook would. */
+        if (frames >= c->soft)
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
     pthread_mutex_lock(&c->mu);
     if (frames < c->copied)
         c->copied = 0; /* the WAL started again */
@@ -98,7 +140,7 @@ static int ckpt_hook(void *ud, sqlite3 *db, const char *name, int frames)
             pthread_cond_wait(&c->idle, &c->mu);
         c->want = 0;
         tail = 1;
-    } else if (!c->busy && !c->want && frames - c->copied >= c->soft) {
+    } else if (c->started && !c->busy && !c->want && frames - c->copied >= c->soft) {
         c->want = 1;
         pthread_cond_signal(&c->wake);
     }
@@ -118,8 +160,7 @@ int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_fra
     wb_ckpt *c = NULL;
     const char *path = sqlite3_db_filename(store->db, "main");
     sqlite3_stmt *st = NULL;
-    pthread_attr_t attr;
-    int wal = 0, rc;
+    int wal = 0;
 
     *out = NULL;
     if (!path || !*path || store->readonly)
@@ -135,40 +176,9 @@ int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_fra
     c->store = store;
     c->soft = soft_frames > 0 ? soft_frames : 1;
     c->hard = hard_frames > c->soft ? hard_frames : c->soft + 1;
-    /* No lookaside (the 120 KB SQLite gives each connection by default):
-     * this one only ever runs checkpoints. It reads no table, so it never
-     * loads the schema either. */
-    rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-    /* A connection finds the WAL at its first read (until then a
-     * checkpoint on it does nothing): a header value, not the schema. */
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(c->db, "PRAGMA user_version", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_close(c->db);
-        wb__free(c);
-        return 0; /* the writer checkpoints itself, as without this */
-    }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_cond_init(&c->idle, NULL);
-    rc = pthread_attr_init(&attr);
-    if (rc == 0) {
-        /* A checkpoint needs little stack; the default 8 MiB is address
-         * space only, but keep it small anyway. */
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        rc = pthread_create(&c->thread, &attr, ckpt_main, c);
-        pthread_attr_destroy(&attr);
-    }
-    if (rc != 0) {
-        pthread_cond_destroy(&c->idle);
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->mu);
-        sqlite3_close(c->db);
-        wb__free(c);
-        return 0;
-    }
     sqlite3_wal_hook(store->db, ckpt_hook, c);
     *out = c;
     return 0;
@@ -189,11 +199,13 @@ void wb_ckpt__stop(wb_ckpt *c)
         return;
     /* SQLite's own hook again (every 1000 pages, its default). */
     sqlite3_wal_autocheckpoint(c->store->db, 1000);
-    pthread_mutex_lock(&c->mu);
-    c->stop = 1;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->thread, NULL);
+    if (c->started > 0) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
     pthread_cond_destroy(&c->idle);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->mu);

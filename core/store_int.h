@@ -116,9 +116,11 @@ int wb_store__exec(wb_store *store, const char *sql);
  * (checkpoint.c) until wb_ckpt__stop, for a long run of commits (the
  * pull): the thread copies the WAL whenever soft_frames new frames are in
  * it; past hard_frames the connection copies what is left itself, so that
- * the WAL starts again. *out is NULL (and SQLite's own checkpoints stay)
- * when the store has no WAL or the thread cannot start. 0 or WB_ENOMEM.
- * The pull's limits: 8 MiB and 128 MiB of 16 KiB pages. */
+ * the WAL starts again. The thread starts when the WAL first holds
+ * soft_frames; if it cannot, the connection copies every soft_frames
+ * itself. *out is NULL (SQLite's own checkpoints stay) when the store has
+ * no WAL. 0 or WB_ENOMEM. The pull's limits: 8 MiB and 128 MiB of 16 KiB
+ * pages. */
 #define WB_CKPT_SOFT_FRAMES 512
 #define WB_CKPT_HARD_FRAMES 8192
 typedef struct wb_ckpt wb_ckpt;
