@@ -431,6 +431,9 @@ int wb_interaction_update(wb_store *store, const char *id, const char *patch_tex
         error = open_column(&plain, store, st, GET_BASE, "base", local_id);
         if (error == 0)
             error = wb_json__parse(&base, plain.ptr, plain.len, NULL, "stored base");
+    } else if (error == 0 && sqlite3_column_type(st, GET_BASE_ETAG) != SQLITE_NULL &&
+               !(base = wb_json__dup(doc))) {
+        error = WB_ENOMEM; /* the base is the data (store_int.h, WB_BASE_SQL) */
     }
     wb_crypto__wipe_buf(&plain);
     sqlite3_reset(st);
@@ -536,6 +539,7 @@ int wb_interaction_delete(wb_store *store, const char *id)
     /* A create that may have reached the server (sent, outcome unknown)
      * counts as known to it: the engine must find and delete that copy. */
     has_base = sqlite3_column_type(st, GET_BASE) != SQLITE_NULL ||
+               sqlite3_column_type(st, GET_BASE_ETAG) != SQLITE_NULL ||
                sqlite3_column_int(st, GET_CREATE_ATTEMPTED) != 0;
     sqlite3_reset(st);
     if (state == WB_STATE_CONFLICT) {

@@ -31,12 +31,14 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         " last_error, create_attempted FROM interactions WHERE server_id = ?1 AND local_id <> ?1"
         " AND " WB_TENANCY_FILTER " LIMIT 1",
     [WB_STMT_UPDATE_DATA] =
-        "UPDATE interactions SET data = ?2, campaign_id = ?3, contact_id = ?4,"
-        " household_id = ?5, walklist_id = ?6, ts = ?7, modified = ?8, modified_by = ?9,"
+        "UPDATE interactions SET " WB_BASE_KEEP_SQL ", data = ?2, campaign_id = ?3,"
+        " contact_id = ?4, household_id = ?5, walklist_id = ?6, ts = ?7, modified = ?8,"
+        " modified_by = ?9,"
         " state = ?10, version = version + 1, attempts = 0, " WB_NEXT_ATTEMPT_AFTER_EDIT ","
         " last_error = CASE WHEN ?10 = 32 THEN last_error ELSE NULL END WHERE local_id = ?1",
     [WB_STMT_DELETE] =
-        "UPDATE interactions SET deleted = 1, deleted_at = ?2, modified = ?3, modified_by = ?4,"
+        "UPDATE interactions SET " WB_BASE_KEEP_SQL ", deleted = 1, deleted_at = ?2,"
+        " modified = ?3, modified_by = ?4,"
         " state = ?5, version = version + 1, attempts = 0, " WB_NEXT_ATTEMPT_AFTER_EDIT ","
         " last_error = NULL WHERE local_id = ?1",
     [WB_STMT_LOG_LAST] = "SELECT seq, digest, signature IS NULL FROM interaction_log"

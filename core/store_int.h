@@ -20,6 +20,21 @@
     "(security_group_id IS NULL OR security_group_id IN"                                         \
     " (SELECT g.value FROM identity, json_each(identity.security_groups) AS g))"
 
+/* interactions.base, the last version both sides agreed on (the base of
+ * the next diff and merge). A pulled record's base is its data, and is not
+ * stored twice: base NULL with a base_etag means "the same as data" (base
+ * NULL without one: never acknowledged). Every read of the base goes
+ * through WB_BASE_SQL; every statement that changes data or leaves the
+ * synced state keeps the base with WB_BASE_KEEP_SQL (SET reads the old
+ * data), so a base is only ever implied while data still equals it. */
+#define WB_BASE_IMPLIED_SQL "(base IS NULL AND base_etag IS NOT NULL)"
+#define WB_BASE_SQL                                                                              \
+    "CASE WHEN " WB_BASE_IMPLIED_SQL " THEN wb_open('interactions', 'data', local_id, data)"    \
+    " ELSE wb_open('interactions', 'base', local_id, base) END"
+#define WB_BASE_KEEP_SQL                                                                         \
+    "base = CASE WHEN " WB_BASE_IMPLIED_SQL " THEN wb_seal('interactions', 'base', local_id,"   \
+    " wb_open('interactions', 'data', local_id, data)) ELSE base END"
+
 /* Cached prepared statements, one slot each. */
 enum wb_stmt_id {
     WB_STMT_INSERT,

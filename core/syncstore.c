@@ -126,7 +126,7 @@ static void release(wb_store *store, sqlite3_stmt *st)
 #define PENDING_COLUMNS                                                                          \
     "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"                   \
     " deleted, create_attempted, attempts, wb_open('interactions', 'data', local_id, data),"   \
-    " wb_open('interactions', 'base', local_id, base), base_etag, modified FROM interactions"
+    " " WB_BASE_SQL ", base_etag, modified FROM interactions"
 
 /* Read up to `max` rows of a prepared PENDING_COLUMNS statement (released
  * here). */
@@ -785,7 +785,7 @@ static int parked_version(local_row *out, const char *text, int len)
 #define FIND_COLUMNS                                                                             \
     "SELECT local_id, state, deleted, create_attempted, version,"                               \
     " wb_open('interactions', 'data', local_id, data),"                                        \
-    " wb_open('interactions', 'base', local_id, base), base_etag, " CONFLICT_COLS               \
+    " " WB_BASE_SQL ", base_etag, " CONFLICT_COLS                                             \
     " FROM interactions WHERE "
 
 /* One lookup of find_local: 1 found (out filled), 0 not, < 0 error. */
@@ -859,7 +859,8 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
                    r, campaign, ts, contact);
 }
 
-/* data_text: wb_json__print(r->data), or r->data_text (read from text). */
+/* data_text: wb_json__print(r->data), or r->data_text (read from text).
+ * The base is the data (WB_BASE_SQL): not stored a second time. */
 static int insert_remote(wb_store *store, const remote_env *r, const char *data_text)
 {
     sqlite3_stmt *st = NULL;
@@ -870,8 +871,7 @@ if ((error = prepare_cached(
              " walklist_id, ts, data, base, base_etag, etag, created, created_by, modified,"
              " modified_by, customer_id, security_group_id, state, version)"
              " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, wb_seal('interactions', 'data', ?1, ?7),"
-             " wb_seal('interactions', 'base', ?1, ?7), ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-             " 1, 1)")) < 0)
+             " NULL, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, 1)")) < 0)
         return error;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->campaign, -1, SQLITE_STATIC);
@@ -1388,7 +1388,7 @@ int wb_syncstore__live_refs(wb_syncstore_ref **out, size_t *n, wb_store *store,
     *out = NULL;
     *n = 0;
     if ((error = prepare(&st, store,
-                         "SELECT server_id, COALESCE(wb_open('interactions', 'base', local_id, base),"
+                         "SELECT server_id, COALESCE(" WB_BASE_SQL ","
                          " wb_open('interactions', 'data', local_id, data)) FROM interactions"
                          " WHERE server_id IS NOT NULL AND deleted = 0"
                          " AND (?1 IS NULL OR campaign_id = ?1)")) < 0)
@@ -1606,7 +1606,7 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
     if ((error = prepare(&st, store,
                          "SELECT local_id, wb_open('interactions', 'data', local_id, data),"
                          " wb_open('interactions', 'conflict_remote', local_id, conflict_remote),"
-                         " wb_open('interactions', 'base', local_id, base) FROM interactions"
+                         " " WB_BASE_SQL " FROM interactions"
                          " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

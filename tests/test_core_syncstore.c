@@ -952,6 +952,129 @@ static void test_core_syncstore__apply_text_same_as_tree(void)
     wb_store_free(tree_store);
 }
 
+/* The base column as stored: "NULL", or its opened text. */
+static char *stored_base(const char *id)
+{
+    sqlite3_stmt *q = NULL;
+    char *out = NULL;
+    sqlite3_prepare_v2(store->db,
+                       "SELECT wb_open('interactions', 'base', local_id, base) FROM interactions"
+                       " WHERE local_id = ?1",
+                       -1, &q, NULL);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        out = wb__strdup(sqlite3_column_type(q, 0) == SQLITE_NULL
+                             ? "NULL"
+                             : (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return out;
+}
+
+/* A pulled record's base is its data, stored once (store_int.h,
+ * WB_BASE_SQL). An edit keeps the pulled version as the base of its diff,
+ * a delete keeps it too, a merge reads it; rekeying an encrypted store
+ * keeps all of it. */
+static void test_core_syncstore__pulled_base_is_data(void)
+{
+    static const char *ids[] = {"aaaaaaaa-0000-4000-8000-000000000031",
+                                "aaaaaaaa-0000-4000-8000-000000000032",
+                                "aaaaaaaa-0000-4000-8000-000000000033",
+                                "aaaaaaaa-0000-4000-8000-000000000034"};
+    enum wb_remote_outcome o;
+    char text[4096], *pulled = NULL, *b = NULL;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    WBT_ASSERT(store);
+    for (int i = 0; i < 4; i++) {
+        envelope_text(text, sizeof(text), ids[i], REMOTE_DATA("true", "false"), "p-1", 0,
+                      FX_CUSTOMER, 0);
+        WBT_OK(wb_syncstore__apply_remote_text(&o, store, text, strlen(text), WB_POLICY_MERGE,
+                                               0));
+        WBT_ASSERT_INT(o, WB_REMOTE_INSERTED);
+        b = stored_base(ids[i]);
+        WBT_ASSERT_STR(b, "NULL"); /* not stored twice */
+        wb__free(b);
+    }
+    pulled = data_of(ids[0]);
+    WBT_ASSERT(pulled != NULL);
+
+    /* An edit: the diff's base is the pulled version, now stored. */
+    WBT_OK(wb_interaction_update(store, ids[0], "[{\"op\":\"replace\",\"path\":"
+                                                "\"/successful\",\"value\":false}]"));
+    WBT_ASSERT_STR(state_of(ids[0]), "pending_update");
+    b = stored_base(ids[0]);
+    WBT_ASSERT_STR(b, pulled);
+    wb__free(b);
+    /* A delete: its base too. */
+    WBT_OK(wb_interaction_delete(store, ids[1]));
+    WBT_ASSERT_STR(state_of(ids[1]), "pending_delete");
+    b = stored_base(ids[1]);
+    WBT_ASSERT_STR(b, pulled);
+    wb__free(b);
+    /* What the push reads: base = the pulled version, data = the edit. */
+    WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 100));
+    WBT_ASSERT_INT(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        WBT_ASSERT(p[i].base != NULL);
+        WBT_ASSERT_STR(p[i].base, pulled);
+        WBT_ASSERT_STR(p[i].base_etag, "p-1");
+    }
+    wb_syncstore__pending_free(p, n);
+
+    /* An edit back to the pulled version: synced again, nothing to send. */
+    WBT_OK(wb_interaction_update(store, ids[0], "[{\"op\":\"replace\",\"path\":"
+                                                "\"/successful\",\"value\":true}]"));
+    WBT_ASSERT_STR(state_of(ids[0]), "synced");
+
+    /* A remote change of the untouched one merges against its implied
+     * base: an edit on each side of different fields keeps both. */
+    WBT_OK(wb_interaction_update(store, ids[2], "[{\"op\":\"replace\",\"path\":"
+                                                "\"/unavailable\",\"value\":true}]"));
+    envelope_text(text, sizeof(text), ids[2], REMOTE_DATA("false", "false"), "p-2", 0,
+                  FX_CUSTOMER, 0);
+    WBT_OK(wb_syncstore__apply_remote_text(&o, store, text, strlen(text), WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_MERGED);
+    b = data_of(ids[2]);
+    WBT_ASSERT_CONTAINS(b, "\"successful\":false");
+    WBT_ASSERT_CONTAINS(b, "\"unavailable\":true");
+    wb__free(b);
+
+    /* Sealed anew (encrypt, or rekey an encrypted store), then opened
+     * again (decrypt): the implied bases stay implied, the stored one
+     * reads back, and so does what the push reads. */
+    {
+        static const unsigned char key2[WB_KEY_BYTES] = "another-key-for-the-base-case-1";
+        wb_store_options k = WB_STORE_OPTIONS_INIT;
+        k.key = key2;
+        if (wb_store_encrypted(store))
+            WBT_OK(wb_store_rekey(store, &k));
+        else
+            WBT_OK(wb_store_encrypt(store, &k));
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < 2; i++) {
+                b = stored_base(ids[i]); /* edited back, deleted: stored */
+                WBT_ASSERT_STR(b, pulled);
+                wb__free(b);
+            }
+            b = stored_base(ids[3]); /* untouched: still the data */
+            WBT_ASSERT_STR(b, "NULL");
+            wb__free(b);
+            b = data_of(ids[3]);
+            WBT_ASSERT_STR(b, pulled);
+            wb__free(b);
+            WBT_OK(wb_syncstore__pending(&p, &n, store, INT64_MAX, 100));
+            WBT_ASSERT_INT(n, 2);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(p[i].local_id, ids[1]) == 0)
+                    WBT_ASSERT_STR(p[i].base, pulled);
+            wb_syncstore__pending_free(p, n);
+            if (round == 0)
+                WBT_OK(wb_store_decrypt(store));
+        }
+    }
+    wb__free(pulled);
+}
+
 /* Entries appended in a transaction that is rolled back leave nothing
  * behind: the next transaction's entries follow the log as committed (the
  * last entry is remembered within a transaction only). */
@@ -986,6 +1109,7 @@ static void test_core_syncstore__log_after_rollback(void)
 }
 
 static const wbt_case cases[] = {
+    WBT_CASE(test_core_syncstore__pulled_base_is_data),
     WBT_CASE(test_core_syncstore__pending_and_ack_create),
     WBT_CASE(test_core_syncstore__ack_keeps_inflight_edit),
     WBT_CASE(test_core_syncstore__echo_ack_and_pending_left),
