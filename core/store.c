@@ -11,11 +11,12 @@
 #include "timeutil.h"
 
 /* A local edit makes the record due again at once - except a create whose
- * outcome is unknown (create_attempted): its next attempt is the settle
- * time, before which the server may still apply the POST in flight, and a
- * lookup then would find nothing and post it a second time. */
+ * outcome is unknown (marked): its next attempt stays where a lookup put
+ * it (the mark's settle time is kept apart, in create_marks), before which
+ * the server may still apply the POST in flight, and a lookup then would
+ * find nothing and post it a second time. */
 #define WB_NEXT_ATTEMPT_AFTER_EDIT                                                                \
-    "next_attempt = CASE WHEN create_attempted = 1 THEN next_attempt ELSE NULL END"
+    "next_attempt = CASE WHEN " WB_CREATE_MARKED " THEN next_attempt ELSE NULL END"
 
 /* The SQL of each cached statement, indexed by enum wb_stmt_id. */
 static const char *const stmt_sql[WB_STMT__COUNT] = {
@@ -25,10 +26,10 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         " state, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?9, ?10, ?11, 2, 1)",
     [WB_STMT_GET] =
         "SELECT " WB_ENVELOPE_COLUMNS ", state, base, server_id, version, base_etag,"
-        " last_error, create_attempted FROM interactions WHERE local_id = ?1"
+        " last_error, " WB_CREATE_MARKED " FROM interactions WHERE local_id = ?1"
         " AND " WB_TENANCY_FILTER
         " UNION ALL SELECT " WB_ENVELOPE_COLUMNS ", state, base, server_id, version, base_etag,"
-        " last_error, create_attempted FROM interactions WHERE server_id = ?1 AND local_id <> ?1"
+        " last_error, " WB_CREATE_MARKED " FROM interactions WHERE server_id = ?1 AND local_id <> ?1"
         " AND " WB_TENANCY_FILTER " LIMIT 1",
     [WB_STMT_UPDATE_DATA] =
         "UPDATE interactions SET " WB_BASE_KEEP_SQL ", data = ?2, campaign_id = ?3,"

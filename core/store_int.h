@@ -35,6 +35,12 @@
     "base = CASE WHEN " WB_BASE_IMPLIED_SQL " THEN wb_seal('interactions', 'base', local_id,"   \
     " wb_open('interactions', 'data', local_id, data)) ELSE base END"
 
+/* 1 when a create of the interactions row may have reached the server:
+ * the push marked it (schema 011, create_marks) and no server id came. */
+#define WB_CREATE_MARKED                                                                         \
+    "(server_id IS NULL AND EXISTS (SELECT 1 FROM create_marks AS m"                             \
+    " WHERE m.local_id = interactions.local_id))"
+
 /* Cached prepared statements, one slot each. */
 enum wb_stmt_id {
     WB_STMT_INSERT,

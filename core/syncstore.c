@@ -125,7 +125,8 @@ static void release(wb_store *store, sqlite3_stmt *st)
 
 #define PENDING_COLUMNS                                                                          \
     "SELECT local_id, server_id, campaign_id, contact_id, ts, state, version,"                   \
-    " deleted, create_attempted, attempts, wb_open('interactions', 'data', local_id, data),"   \
+    " deleted, " WB_CREATE_MARKED ", attempts,"                                                  \
+    " wb_open('interactions', 'data', local_id, data),"                                        \
     " " WB_BASE_SQL ", base_etag, modified FROM interactions"
 
 /* Read up to `max` rows of a prepared PENDING_COLUMNS statement (released
@@ -138,17 +139,24 @@ int wb_syncstore__pending(wb_pending **out, size_t *n, wb_store *store, int64_t 
     return wb_syncstore__pending_after(out, n, store, now, max, NULL);
 }
 
+/* Due at ?1: not deferred past it, and not a create whose request may
+ * still be in flight (its mark's settle time, schema 011). */
+#define PENDING_DUE                                                                              \
+    "(next_attempt IS NULL OR next_attempt <= ?1) AND (server_id IS NOT NULL OR NOT EXISTS"      \
+    " (SELECT 1 FROM create_marks AS m WHERE m.local_id = interactions.local_id"                 \
+    " AND m.settle > ?1))"
+
 static const char pending_first_sql[] =
-    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND (next_attempt IS NULL OR next_attempt <= ?1)"
+    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND " PENDING_DUE
                     " ORDER BY modified, local_id LIMIT ?2";
 static const char pending_after_sql[] =
-    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND (next_attempt IS NULL OR next_attempt <= ?1)"
+    PENDING_COLUMNS " WHERE state IN (2, 4, 8) AND " PENDING_DUE
                     " AND (modified, local_id) > (?3, ?4) ORDER BY modified, local_id LIMIT ?2";
 /* The state index holds only records that are not synced ("state <> 1"
  * lets SQLite use that partial index); the pending ones are sorted. */
 static const char pending_left_sql[] =
     PENDING_COLUMNS " INDEXED BY interactions_state WHERE state <> 1 AND state IN (2, 4, 8)"
-                    " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                    " AND " PENDING_DUE
                     " AND (?3 IS NULL OR (modified, local_id) > (?3, ?4))"
                     " ORDER BY modified, local_id LIMIT ?2";
 
@@ -283,7 +291,10 @@ static int update_one(wb_store *store, const char *sql, const char *local_id, in
     return error;
 }
 
-#define MARK_SQL "UPDATE interactions SET create_attempted = 1, next_attempt = ?2 WHERE local_id = ?1"
+/* A row of its own (schema 011): an UPDATE of the two integers in the
+ * interactions row rewrote the whole (~1 KB) row. */
+#define MARK_SQL "INSERT OR REPLACE INTO create_marks (local_id, settle) VALUES (?1, ?2)"
+#define UNMARK_SQL "DELETE FROM create_marks WHERE local_id = ?1"
 
 int wb_syncstore__mark_create_attempt(wb_store *store, const char *local_id, int64_t settle_ms)
 {
@@ -311,14 +322,18 @@ int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *loc
         return 0;
     if ((error = begin_if_needed(store, &own)) < 0)
         return error;
-    /* Only a record still without a server id (the pull may have adopted
-     * it meanwhile). update_one's ?2 is unused here. */
+    /* update_one's ?2 is unused here. A record the pull adopted meanwhile
+     * has a server id: its mark no longer counts anyway. */
     for (size_t i = 0; i < n && error >= 0; i++)
-        error = update_one(store,
-                           "UPDATE interactions SET create_attempted = 0, next_attempt = NULL"
-                           " WHERE local_id = ?1 AND server_id IS NULL",
-                           local_ids[i], 0, "unmark");
+        error = update_one(store, UNMARK_SQL, local_ids[i], 0, "unmark");
     return end_tx(store, own, error);
+}
+
+int wb_syncstore__sweep_marks(wb_store *store)
+{
+    return wb_store__exec(store, "DELETE FROM create_marks WHERE NOT EXISTS (SELECT 1 FROM"
+                                 " interactions AS i WHERE i.local_id = create_marks.local_id"
+                                 " AND i.server_id IS NULL)");
 }
 
 /* ---- acknowledgements ----------------------------------------------------- */
@@ -657,6 +672,8 @@ int wb_syncstore__ack_found(wb_store *store, const char *local_id, const cJSON *
     sqlite3_finalize(st);
     if (error >= 0)
         error = adopt_unknown(store, local_id, data, deleted, &r, prefer_remote);
+    if (error >= 0)
+        error = update_one(store, UNMARK_SQL, local_id, 0, "unmark");
 done:
     wb__free(data);
     return end_tx(store, own, error);
@@ -671,7 +688,8 @@ int wb_syncstore__ack_write(wb_store *store, const char *local_id, int64_t versi
         return error;
     if ((error = begin_if_needed(store, &own)) < 0)
         return error;
-    error = adopt(store, local_id, version, &r, NULL);
+    if ((error = adopt(store, local_id, version, &r, NULL)) >= 0)
+        error = update_one(store, UNMARK_SQL, local_id, 0, "unmark");
     return end_tx(store, own, error);
 }
 
@@ -690,6 +708,9 @@ int wb_syncstore__ack_group(wb_store *store, const wb_syncstore_ack *acks, size_
             error = wb_syncstore__ack_delete(store, acks[i].local_id, acks[i].version);
         else if ((error = read_envelope(&r, acks[i].envelope)) >= 0)
             error = adopt(store, acks[i].local_id, acks[i].version, &r, acks[i].sent);
+        /* The record has its server id: the create's mark is done. */
+        if (error >= 0 && (acks[i].echo || acks[i].envelope))
+            error = update_one(store, UNMARK_SQL, acks[i].local_id, 0, "unmark");
     }
     return end_tx(store, own, error);
 }
@@ -726,6 +747,9 @@ int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
     sqlite3_bind_int64(st, 2, version);
     sqlite3_bind_text(st, 3, message ? message : "refused by the server", -1, SQLITE_STATIC);
     error = step_done(store, st, "reject");
+    /* A refused create was not made: no lookup before it is sent again. */
+    if (error >= 0 && sqlite3_changes(store->db) > 0)
+        error = update_one(store, UNMARK_SQL, local_id, 0, "unmark");
     sqlite3_finalize(st);
     return error;
 }
@@ -783,7 +807,7 @@ static int parked_version(local_row *out, const char *text, int len)
 }
 
 #define FIND_COLUMNS                                                                             \
-    "SELECT local_id, state, deleted, create_attempted, version,"                               \
+    "SELECT local_id, state, deleted, " WB_CREATE_MARKED ", version,"                          \
     " wb_open('interactions', 'data', local_id, data),"                                        \
     " " WB_BASE_SQL ", base_etag, " CONFLICT_COLS                                             \
     " FROM interactions WHERE "
@@ -854,7 +878,7 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
         return 0;
     /* ?1 is bound but unused here: find_by binds the same way for all. */
     return find_by(out, store,
-                   FIND_COLUMNS "?1 IS NOT NULL AND server_id IS NULL AND create_attempted = 1"
+                   FIND_COLUMNS "?1 IS NOT NULL AND " WB_CREATE_MARKED
                                 " AND campaign_id = ?2 AND ts = ?3 AND contact_id = ?4 LIMIT 1",
                    r, campaign, ts, contact);
 }
@@ -1583,6 +1607,9 @@ static int recreate(wb_store *store, const char *local_id, const char *data_text
     sqlite3_bind_text(st, 2, data_text, -1, SQLITE_STATIC);
     error = step_done(store, st, "resolve");
     sqlite3_finalize(st);
+    /* A new create: the old one's mark must not make it a lookup. */
+    if (error == 0)
+        error = update_one(store, UNMARK_SQL, local_id, 0, "unmark");
     if (error == 0)
         error = wb_log__append(store, local_id, WB_LOG_UPDATE, data_text);
     return error;

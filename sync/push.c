@@ -1283,7 +1283,8 @@ int wb_push__run(wb_sync *s)
     rd.started = wb_sync__now(s);
     q.states = WB_STATE_PENDING;
     q.deleted = WB_DELETED_INCLUDE;
-    if ((error = wb_interaction_count(&rd.total, s->store, &q)) < 0)
+    if ((error = wb_interaction_count(&rd.total, s->store, &q)) < 0 ||
+        (error = wb_syncstore__sweep_marks(s->store)) < 0)
         return error;
     wb_sync__progress(s, 1, 0, rd.total);
     if (rd.total > 0 && (error = pool_new(&pool, s)) < 0)

@@ -786,6 +786,106 @@ static void test_core_syncstore__edit_keeps_create_settle_time(void)
     wb_free(id);
 }
 
+/* Rows of create_marks (schema 011), read on the store's own file. */
+static int marks_count(void)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(wbt_path("syncstore.db"), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM create_marks", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A create's mark lives in a table of its own (schema 011): an
+ * acknowledgement or a refusal deletes it; a mark left on a record the
+ * pull acknowledged (it has a server id) neither delays its next update
+ * nor makes it a lookup, and the push's sweep deletes it. */
+static void test_core_syncstore__create_marks_cleared(void)
+{
+    enum wb_remote_outcome o;
+    char *a = NULL, *b = NULL, *c = NULL, *sent;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    cJSON *env;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&a, store, fx_body(NULL, NULL, NULL)));
+    WBT_OK(wb_interaction_record(&b, store, fx_body(NULL, "0478dbbf-b6eb-4168-afa9-000000000781",
+                                                    NULL)));
+    WBT_OK(wb_interaction_record(&c, store, fx_body(NULL, "0478dbbf-b6eb-4168-afa9-000000000782",
+                                                    NULL)));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, a, 5000));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, b, 5000));
+    WBT_OK(wb_syncstore__mark_create_attempt(store, c, 5000));
+    WBT_ASSERT_INT(marks_count(), 3);
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    /* Acknowledged. */
+    sent = data_of(a);
+    env = envelope(SERVER_ID, sent, "s-1", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__ack_write(store, a, 1, env));
+    cJSON_Delete(env);
+    wb__free(sent);
+    WBT_ASSERT_STR(state_of(a), "synced");
+    WBT_ASSERT_INT(marks_count(), 2);
+    /* Refused. */
+    WBT_OK(wb_syncstore__reject(store, b, 1, "refused"));
+    WBT_ASSERT_INT(marks_count(), 1);
+    /* Adopted by a pull (the answer to its POST was lost), then edited. */
+    sent = data_of(c);
+    env = envelope("aaaaaaaa-0000-4000-8000-000000000003", sent, "s-3", 0, FX_CUSTOMER, FX_USER);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, env, WB_POLICY_MERGE, 0));
+    cJSON_Delete(env);
+    wb__free(sent);
+    WBT_ASSERT_STR(state_of(c), "synced");
+    WBT_OK(wb_interaction_update(store, c, "[{\"op\":\"replace\",\"path\":\"/successful\","
+                                           "\"value\":false}]"));
+    WBT_OK(wb_syncstore__pending(&p, &n, store, 1, 10));
+    WBT_ASSERT_INT((int)n, 1);
+    WBT_ASSERT_STR(p[0].local_id, c);
+    WBT_ASSERT_INT(p[0].create_attempted, 0);
+    wb_syncstore__pending_free(p, n);
+    WBT_ASSERT_INT(marks_count(), 1);
+    WBT_OK(wb_syncstore__sweep_marks(store));
+    WBT_ASSERT_INT(marks_count(), 0);
+    wb_free(a);
+    wb_free(b);
+    wb_free(c);
+}
+
+/* A store of schema 010 with a create of unknown outcome (marked in its
+ * row): migration 011 moves the mark and its settle time to create_marks. */
+static void test_core_syncstore__migration_011_moves_marks(void)
+{
+    char *id = NULL, sql[256];
+    sqlite3 *db = NULL;
+    wb_pending *p = NULL;
+    size_t n = 0;
+    WBT_ASSERT(store != NULL);
+    WBT_OK(wb_interaction_record(&id, store, fx_body(NULL, NULL, NULL)));
+    wb_store_free(store);
+    store = NULL;
+    snprintf(sql, sizeof(sql),
+             "DROP TABLE create_marks; UPDATE interactions SET create_attempted = 1,"
+             " next_attempt = 5000 WHERE local_id = '%s'; PRAGMA user_version = 10",
+             id);
+    WBT_ASSERT_INT(sqlite3_open(wbt_path("syncstore.db"), &db), SQLITE_OK);
+    WBT_ASSERT_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    WBT_OK(wb_store_open(&store, wbt_path("syncstore.db"), fx_store_options()));
+    WBT_ASSERT(wb_store_schema_version(store) >= 11);
+    WBT_ASSERT_INT(marks_count(), 1);
+    WBT_ASSERT_INT(pending_count(4999), 0);
+    WBT_OK(wb_syncstore__pending(&p, &n, store, 5000, 10));
+    WBT_ASSERT_INT((int)n, 1);
+    WBT_ASSERT_INT(p[0].create_attempted, 1);
+    wb_syncstore__pending_free(p, n);
+    wb_free(id);
+}
+
 /* Our create reached the server and was deleted there before the device
  * heard back; the pull brings the tombstone first. Unchanged here: the
  * delete stands (once it was written as a live synced record). */
@@ -1133,6 +1233,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__pulled_own_create_keeps_both_sides),
     WBT_CASE(test_core_syncstore__create_attempt_settles),
     WBT_CASE(test_core_syncstore__edit_keeps_create_settle_time),
+    WBT_CASE(test_core_syncstore__create_marks_cleared),
+    WBT_CASE(test_core_syncstore__migration_011_moves_marks),
     WBT_CASE(test_core_syncstore__pulled_own_create_deleted_remotely),
 };
 WBT_MAIN(cases, setup, teardown)
