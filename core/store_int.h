@@ -146,6 +146,9 @@ int wb_store__exec(wb_store *store, const char *sql);
 #define WB_CKPT_HARD_FRAMES 8192
 typedef struct wb_ckpt wb_ckpt;
 int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_frames);
+/* Start the thread now rather than at soft_frames (before other threads
+ * of the caller come and go: checkpoint.c, ckpt_main). */
+void wb_ckpt__start_thread(wb_ckpt *c);
 /* The thread's checkpoints that copied something so far. */
 int wb_ckpt__passes(wb_ckpt *c);
 void wb_ckpt__stop(wb_ckpt *c);

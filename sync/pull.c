@@ -896,6 +896,12 @@ int wb_pull__run(wb_sync *s)
      * Best effort either way. */
     if (wb_ckpt__start(&ckpt, s->store, WB_CKPT_SOFT_FRAMES, WB_CKPT_HARD_FRAMES) < 0)
         wb_error_clear();
+    /* With the built-in transport, prefetch threads come and go: the
+     * checkpoint thread starts before the first of them (core/checkpoint.c,
+     * ckpt_main). A platform's transport starts no thread of ours, and the
+     * checkpoint thread then only when the WAL first holds 8 MiB. */
+    if (s->curl)
+        wb_ckpt__start_thread(ckpt);
     if (wb_store__exec(s->store, ckpt ? "PRAGMA journal_size_limit = -1"
                                       : "PRAGMA journal_size_limit = 16777216;"
                                         " PRAGMA wal_autocheckpoint = 4096") < 0)
