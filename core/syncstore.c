@@ -391,8 +391,10 @@ static int read_envelope(remote_env *r, const cJSON *env)
  * so a CASE keeping the old data still cost four index updates (contact,
  * household, walk list, time) on each acknowledgement that keeps it. */
 #define WB_SERVER_VERSION_SET                                                                     \
-    "UPDATE interactions SET server_id = ?2,"                                                     \
-    " base = wb_seal('interactions', 'base', ?1, ?3), base_etag = ?4, etag = ?4,"                 \
+    "UPDATE interactions SET server_id = ?2, base = wb_seal('interactions', 'base', ?1, ?3),"     \
+    WB_SERVER_VERSION_META
+#define WB_SERVER_VERSION_META                                                                    \
+    " base_etag = ?4, etag = ?4,"                                                                 \
     " created = COALESCE(?5, created), created_by = COALESCE(?6, created_by),"                    \
     " modified = COALESCE(?7, modified), modified_by = COALESCE(?8, modified_by),"                \
     " security_group_id = COALESCE(?9, security_group_id),"                                       \
@@ -508,9 +510,12 @@ static int adopt(wb_store *store, const char *local_id, int64_t version, const r
 
 /* An answer that echoed the data sent, for a row still at the version
  * sent and not deleted (nearly always): synced, its data kept, in one
- * statement that checks the version itself. */
+ * statement that checks the version itself. The row's data is then what
+ * the server holds, so its base is implied (NULL with a base_etag, see
+ * WB_BASE_SQL) rather than a second copy of the data. */
 static const char write_echo_synced[] =
-    WB_SERVER_VERSION_SET " WHERE local_id = ?1 AND version = ?18 AND deleted = 0";
+    "UPDATE interactions SET server_id = ?2, base = NULL," WB_SERVER_VERSION_META
+    " WHERE local_id = ?1 AND version = ?18 AND deleted = 0";
 
 /* adopt() for an answer that echoed what was sent (wb_syncstore_echo): no
  * tree, no print, no data write, no log entry. */

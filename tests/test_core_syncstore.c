@@ -149,6 +149,24 @@ static void test_core_syncstore__ack_keeps_inflight_edit(void)
     wb_free(id);
 }
 
+/* The base column as stored: "NULL", or its opened text. */
+static char *stored_base(const char *id)
+{
+    sqlite3_stmt *q = NULL;
+    char *out = NULL;
+    sqlite3_prepare_v2(store->db,
+                       "SELECT wb_open('interactions', 'base', local_id, base) FROM interactions"
+                       " WHERE local_id = ?1",
+                       -1, &q, NULL);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        out = wb__strdup(sqlite3_column_type(q, 0) == SQLITE_NULL
+                             ? "NULL"
+                             : (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return out;
+}
+
 static const wb_pending *pending_of(const wb_pending *p, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
@@ -216,6 +234,20 @@ static void test_core_syncstore__echo_ack_and_pending_left(void)
     WBT_ASSERT_INT(m, 2); /* b (its edit, now a PATCH) and c */
     WBT_ASSERT(pending_of(q, m, b) && pending_of(q, m, c));
     WBT_ASSERT_STR(pending_of(q, m, b)->server_id, "aaaaaaaa-0000-4000-8000-000000000002");
+    wb_syncstore__pending_free(q, m);
+    /* a's data is what the server holds: its base is implied, not stored
+     * again, and an edit then diffs against the version sent. */
+    {
+        char *sb = stored_base(a);
+        WBT_ASSERT_STR(sb, "NULL");
+        wb__free(sb);
+    }
+    WBT_OK(wb_interaction_update(store, a,
+                                 "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
+    WBT_OK(wb_syncstore__pending_left(&q, &m, store, INT64_MAX, 10, NULL));
+    WBT_ASSERT(pending_of(q, m, a) != NULL);
+    WBT_ASSERT_STR(pending_of(q, m, a)->base, pa->data);
+    WBT_ASSERT_STR(pending_of(q, m, a)->base_etag, "e-1");
     wb_syncstore__pending_free(q, m);
     wb_syncstore__pending_free(p, n);
     wb__free(after);
@@ -1050,24 +1082,6 @@ static void test_core_syncstore__apply_text_same_as_tree(void)
     WBT_ASSERT_CONTAINS(report, "\"ok\":true");
     wb_free(report);
     wb_store_free(tree_store);
-}
-
-/* The base column as stored: "NULL", or its opened text. */
-static char *stored_base(const char *id)
-{
-    sqlite3_stmt *q = NULL;
-    char *out = NULL;
-    sqlite3_prepare_v2(store->db,
-                       "SELECT wb_open('interactions', 'base', local_id, base) FROM interactions"
-                       " WHERE local_id = ?1",
-                       -1, &q, NULL);
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        out = wb__strdup(sqlite3_column_type(q, 0) == SQLITE_NULL
-                             ? "NULL"
-                             : (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    return out;
 }
 
 /* A pulled record's base is its data, stored once (store_int.h,
