@@ -400,7 +400,7 @@ static int read_envelope(remote_env *r, const cJSON *env)
     " security_group_id = COALESCE(?9, security_group_id),"                                       \
     " state = ?10, deleted = ?11,"                                                                \
     " deleted_at = CASE WHEN ?11 = 1 THEN COALESCE(deleted_at, ?12) ELSE NULL END,"              \
-    " create_attempted = 0, attempts = 0, next_attempt = NULL, last_error = NULL,"                \
+    " attempts = 0, next_attempt = NULL, last_error = NULL,"                                      \
     " conflict_remote = NULL, conflict_paths = NULL"
 
 static const char write_server_version_keep_data[] =
@@ -745,8 +745,7 @@ int wb_syncstore__reject(wb_store *store, const char *local_id, int64_t version,
     if ((error = prepare(&st, store,
                          "UPDATE interactions SET state = 32,"
                          " last_error = wb_seal('interactions', 'last_error', ?1, ?3), attempts = 0,"
-                         " next_attempt = NULL, create_attempted = 0"
-                         " WHERE local_id = ?1 AND version = ?2")) < 0)
+                         " next_attempt = NULL WHERE local_id = ?1 AND version = ?2")) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
@@ -1605,7 +1604,7 @@ static int recreate(wb_store *store, const char *local_id, const char *data_text
                          "UPDATE interactions SET data = wb_seal('interactions', 'data', ?1, ?2),"
                          " state = 2, version = version + 1,"
                          " server_id = NULL, base = NULL, base_etag = NULL, etag = '',"
-                         " deleted = 0, deleted_at = NULL, create_attempted = 0,"
+                         " deleted = 0, deleted_at = NULL,"
                          " conflict_remote = NULL, conflict_paths = NULL WHERE local_id = ?1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
