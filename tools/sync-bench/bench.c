@@ -70,12 +70,36 @@
 #define Q1 "9826940d-76a8-4700-8c92-5743ce7bb728"
 #define Q2 "9826940d-76a8-4700-8c92-5743ce7bb729"
 
+static pid_t server_pid;
+
 static double cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU time of the server so far, from /proc (0 where that cannot be read):
+ * it tells whether a run waits on the server or on the client. */
+static double server_cpu_s(void)
+{
+    char path[64], buf[1024];
+    const char *p;
+    unsigned long ut = 0, st = 0;
+    size_t len;
+    FILE *f;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)server_pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* Fields 14 and 15 (utime, stime) follow the name, which ends at the last ')'. */
+    if (!(p = strrchr(buf, ')')) ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double now_s(void)
@@ -101,7 +125,6 @@ static int data_of(char *buf, size_t size, long i)
 
 /* ---- the server ------------------------------------------------------------ */
 
-static pid_t server_pid;
 
 static int start_server(unsigned *port, const char *server, const char *dir)
 {
@@ -238,6 +261,7 @@ static int make_store(const char *path, const char *user, long n)
 typedef struct run_stats {
     double push_end; /* time of the first pull progress report */
     double push_cpu; /* process CPU time then */
+    double push_srv; /* the server's CPU time then */
     int push_only;   /* cancel the run there (the pull is not measured) */
 } run_stats;
 
@@ -247,6 +271,7 @@ static int on_progress(const wb_sync_progress *p, void *ud)
     if (p->phase == 2 && r->push_end == 0) {
         r->push_end = now_s();
         r->push_cpu = cpu_s();
+        r->push_srv = server_cpu_s();
     }
     return p->phase == 2 && r->push_only;
 }
@@ -507,8 +532,9 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
     unsigned port = 0;
     double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu, client_s = 0;
+    double s0, floor_srv, push_srv, par_srv = 0;
     size_t floor_bytes = 0;
-    run_stats rs = {0}, prs = {0, 0, 1};
+    run_stats rs = {0}, prs = {0, 0, 0, 1};
     char path5[1100], *preport = NULL;
     double par_s = 0, par_cpu = 0;
     struct rusage ru;
@@ -531,13 +557,16 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     snprintf(coll, sizeof(coll), "%s/v2/interactions", url);
 
     c0 = cpu_s();
+    s0 = server_cpu_s();
     if (floor_posts(&floor_s, &floor_bytes, coll, n) != 0) {
         fprintf(stderr, "floor POSTs failed\n");
         stop_server();
         return -1;
     }
     floor_cpu = cpu_s() - c0;
+    floor_srv = server_cpu_s() - s0;
     c0 = cpu_s();
+    s0 = server_cpu_s();
     t0 = now_s();
     if (sync_store(&report, path1, url, "tok1", page, &rs, 256, 1) != 0 ||
         json_num(report, "\"created\":") != n) {
@@ -548,12 +577,14 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     }
     push_s = (rs.push_end ? rs.push_end : now_s()) - t0;
     push_cpu = (rs.push_end ? rs.push_cpu : cpu_s()) - c0;
+    push_srv = (rs.push_end ? rs.push_srv : server_cpu_s()) - s0;
 
     /* The same push on `parallel` connections, from a device of the floor's
      * customer (the pull below does not see its records either); its run
      * stops where the pull would begin. */
     if (parallel > 1) {
         c0 = cpu_s();
+        s0 = server_cpu_s();
         t0 = now_s();
         if (sync_store(&preport, path5, url, "tokf", page, &prs, 256, parallel) != 0 ||
             json_num(preport, "\"created\":") != n) {
@@ -565,6 +596,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         }
         par_s = prs.push_end - t0;
         par_cpu = prs.push_cpu - c0;
+        par_srv = prs.push_srv - s0;
     }
 
     snprintf(pg, sizeof(pg), "%u", page);
@@ -605,19 +637,21 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         hwm_kb = h ? atol(h + 6) : -1;
     }
     printf("bench: N=%ld floor  %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
-           "client cpu %.0f us/record\n",
-           n, (double)n / floor_s, n, (double)floor_bytes / 1e6, floor_s, floor_cpu * 1e6 / (double)n);
+           "client cpu %.0f us/record  server cpu %.0f us/record\n",
+           n, (double)n / floor_s, n, (double)floor_bytes / 1e6, floor_s, floor_cpu * 1e6 / (double)n,
+           floor_srv * 1e6 / (double)n);
     printf("bench: N=%ld push   %8.0f records/s  %ld requests  %.1f MB sent  %.2f s  "
-           "ratio to floor %.2f  client cpu %.0f us/record\n",
+           "ratio to floor %.2f  client cpu %.0f us/record  server cpu %.0f us/record\n",
            n, (double)n / push_s, json_num(report, "\"requests\":"),
            (double)json_num(report, "\"bytesSent\":") / 1e6, push_s, floor_s / push_s,
-           push_cpu * 1e6 / (double)n);
+           push_cpu * 1e6 / (double)n, push_srv * 1e6 / (double)n);
     if (parallel > 1)
         printf("bench: N=%ld push%-2u %8.0f records/s  %ld requests  %.1f MB sent  %.2f s  "
-               "ratio to floor %.2f  client cpu %.0f us/record  (%u connections)\n",
+               "ratio to floor %.2f  client cpu %.0f us/record  server cpu %.0f us/record  "
+               "(%u connections)\n",
                n, parallel, (double)n / par_s, json_num(preport, "\"requests\":"),
                (double)json_num(preport, "\"bytesSent\":") / 1e6, par_s, floor_s / par_s,
-               par_cpu * 1e6 / (double)n, parallel);
+               par_cpu * 1e6 / (double)n, par_srv * 1e6 / (double)n, parallel);
     printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
            "page %u  peak RSS %.1f MB (ru_maxrss %.1f MB)  cpu %.2f s\n",
            n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
