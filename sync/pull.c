@@ -874,7 +874,6 @@ int wb_pull__run(wb_sync *s)
     wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT, next_url = WB_BUF_INIT;
     prefetch pf;
     page pg;
-    wb_ckpt *ckpt = NULL;
     uint64_t done = 0;
     size_t skip = 0, next_skip = 0;
     int error, refused = 0;
@@ -885,27 +884,6 @@ int wb_pull__run(wb_sync *s)
     if ((error = wb_syncstore__watermark(modified, &seen, s->store, WB_PULL_RESOURCE,
                                          s->scope)) < 0)
         return error;
-    /* The WAL is copied into the database on a thread of its own while
-     * the pull commits (core/checkpoint.c): the syncing thread does not
-     * wait on the two fsyncs of each checkpoint. The WAL file keeps its
-     * size when it starts again (cutting it back cost 0.13-0.2 s of the
-     * syncing thread each time); it is cut back to 16 MiB after the pull.
-     * When that thread cannot run (no WAL, no thread), the sync's
-     * connection checkpoints every 64 MiB itself instead of SQLite's
-     * 16 MiB: a page rewritten by many commits in between is copied once.
-     * Best effort either way. */
-    if (wb_ckpt__start(&ckpt, s->store, WB_CKPT_SOFT_FRAMES, WB_CKPT_HARD_FRAMES) < 0)
-        wb_error_clear();
-    /* With the built-in transport, prefetch threads come and go: the
-     * checkpoint thread starts before the first of them (core/checkpoint.c,
-     * ckpt_main). A platform's transport starts no thread of ours, and the
-     * checkpoint thread then only when the WAL first holds 8 MiB. */
-    if (s->curl)
-        wb_ckpt__start_thread(ckpt);
-    if (wb_store__exec(s->store, ckpt ? "PRAGMA journal_size_limit = -1"
-                                      : "PRAGMA journal_size_limit = 16777216;"
-                                        " PRAGMA wal_autocheckpoint = 4096") < 0)
-        wb_error_clear();
     wb_sync__progress(s, 2, 0, 0);
     if ((error = wb_polis__pull_filter(&filter, modified)) < 0 ||
         (error = wb_polis__list_url(&url, s->base_url, s->opts.api, filter.ptr,
@@ -975,15 +953,6 @@ int wb_pull__run(wb_sync *s)
 cleanup:
     prefetch_free(&pf);
     page_clear(s, &pg);
-    wb_ckpt__stop(ckpt); /* SQLite's own checkpoints again */
-    {
-        wb_error_saved saved;
-        wb_error__save(&saved);
-        if (wb_store__exec(s->store, "PRAGMA journal_size_limit = 16777216;"
-                                     " PRAGMA wal_autocheckpoint = 1000") < 0)
-            wb_error_clear();
-        wb_error__restore(&saved);
-    }
     wb__free(seen);
     wb__free(next_seen);
     wb_buf__free(&filter);
