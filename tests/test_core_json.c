@@ -289,6 +289,40 @@ static void test_core_json__valid_edge_cases(void)
     }
 }
 
+/* Strings are scanned 8 bytes at a time: a byte that needs a look is
+ * found wherever it falls in a word, and at every distance from the end. */
+static void test_core_json__string_bytes_at_every_offset(void)
+{
+    static const struct {
+        const char *bytes;
+        int valid;
+    } cases[] = {
+        {"\x01", 0}, {"\x1f", 0}, {"\n", 0},  {"\x7f", 1},        {" ", 1},
+        {"\xc3\xa9", 1}, {"\xff", 0}, {"\xc3", 0}, {"\\n", 1}, {"\\q", 0},
+        {"\\u00e9", 1}, {"\"", 0}, {"\\x", 0},
+    };
+    char text[64];
+    for (size_t c = 0; c < WBT_ARRAY_LEN(cases); c++)
+        for (size_t before = 0; before <= 17; before++)
+            for (size_t after = 0; after <= 9; after++) {
+                size_t n = 0, blen = strlen(cases[c].bytes);
+                int rc;
+                text[n++] = '"';
+                memset(text + n, 'a', before);
+                n += before;
+                memcpy(text + n, cases[c].bytes, blen);
+                n += blen;
+                memset(text + n, 'b', after);
+                n += after;
+                text[n++] = '"';
+                rc = wb_json__check(text, n, NULL, "x");
+                if ((rc == 0) != cases[c].valid)
+                    WBT_FAIL("case %zu with %zu bytes before and %zu after: %s", c, before, after,
+                             rc == 0 ? "accepted" : "refused");
+                wb_error_clear();
+            }
+}
+
 static void test_core_json__get_case_sensitive(void)
 {
     cJSON *j = NULL, *arr = NULL;
@@ -708,6 +742,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_json__size_limit),
     WBT_CASE(test_core_json__syntax_errors),
     WBT_CASE(test_core_json__valid_edge_cases),
+    WBT_CASE(test_core_json__string_bytes_at_every_offset),
     WBT_CASE(test_core_json__get_case_sensitive),
     WBT_CASE(test_core_json__equal),
     WBT_CASE(test_core_json__equal_big_objects),
