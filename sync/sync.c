@@ -54,6 +54,11 @@ static int check_options(const wb_sync_options *o)
                              "sync options: policy %d unknown", o->policy);
     if (o->token && strlen(o->token) >= WB_SYNC_TOKEN_MAX)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "sync options: token too long");
+    /* It goes into a header line: a line break would end that line. */
+    for (const char *t = o->token; t && *t; t++)
+        if ((unsigned char)*t < 0x20 || *t == 0x7f)
+            return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                                 "sync options: token has a control character");
     if (o->transport && (o->transport->version != WB_TRANSPORT_VERSION ||
                          !o->transport->send || !o->transport->free_body))
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,

@@ -1,8 +1,9 @@
 /*
  * transport_curl.c - the default wb_transport, on libcurl: one easy handle
  * per sync, reused so the connection stays alive between requests; TLS
- * verification on; CA file/path and proxy from the options; gzip answers;
- * HTTP/2 over TLS when the server offers it; a hard cap on the size of a
+ * verification on; CA file/path and proxy from the options; gzip answers
+ * to GETs (list pages; an answer to a write is one small record, and
+ * offering encodings cost a tenth of a push request's CPU); HTTP/2 over TLS when the server offers it; a hard cap on the size of a
  * response; Retry-After read as seconds or an HTTP date.
  *
  * libcurl silently resends a request whose reused connection died before
@@ -37,6 +38,10 @@ typedef struct curl_ctx {
     wb_buf body;
     int too_big;
     long retry_after_s;
+    /* The header list of the last request, kept while the next ones send
+     * the same lines (a push's creates), and those lines as one text. */
+    struct curl_slist *hdrs;
+    wb_buf hdr_text;
     int tries;         /* pre-request callbacks so far */
     int no_resend;     /* a second try is aborted (POST) */
     int resend_caught; /* ... and it was */
@@ -153,7 +158,8 @@ static void set_common(curl_ctx *c, const wb_http_request *req)
         curl_easy_setopt(e, CURLOPT_CAPATH, o->ca_path);
     if (o->proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, o->proxy);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    if (strcmp(req->method, "GET") == 0)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -180,10 +186,50 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
     return atomic_load(&c->sync->cancel) != 0;
 }
 
+/* The lines hold the token: wiped before they are freed. */
+static void free_headers(curl_ctx *c)
+{
+    for (struct curl_slist *h = c->hdrs; h; h = h->next)
+        sodium_memzero(h->data, strlen(h->data));
+    curl_slist_free_all(c->hdrs);
+    c->hdrs = NULL;
+    if (c->hdr_text.ptr)
+        sodium_memzero(c->hdr_text.ptr, c->hdr_text.cap);
+    wb_buf__clear(&c->hdr_text);
+}
+
+/* c->hdrs for req's headers; `text` is them as one text, a line each. */
+static int set_headers(curl_ctx *c, const wb_http_request *req, wb_buf *text)
+{
+    char *line = text->ptr, *end;
+    struct curl_slist *h;
+    if (c->hdrs && text->len == c->hdr_text.len &&
+        (text->len == 0 || memcmp(text->ptr, c->hdr_text.ptr, text->len) == 0))
+        return 0;
+    free_headers(c);
+    for (size_t i = 0; i < req->n_headers; i++, line = end + 1) {
+        end = strchr(line, '\n'); /* one per header: curl_send */
+        *end = '\0';
+        h = curl_slist_append(c->hdrs, line);
+        *end = '\n';
+        if (!h)
+            goto oom;
+        c->hdrs = h;
+    }
+    if (!(h = curl_slist_append(c->hdrs, "Expect:")))
+        goto oom;
+    c->hdrs = h;
+    if (text->len > 0 && wb_buf__put(&c->hdr_text, text->ptr, text->len) < 0)
+        goto oom;
+    return 0;
+oom:
+    free_headers(c);
+    return wb_error__oom();
+}
+
 static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *resp)
 {
     curl_ctx *c = ctx;
-    struct curl_slist *hdrs = NULL, *h;
     wb_buf line = WB_BUF_INIT;
     CURLcode rc;
     long status = 0;
@@ -209,20 +255,22 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
     }
     c->primed_post = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
-        wb_buf__clear(&line);
-        if (wb_buf__printf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0 ||
-            !(h = curl_slist_append(hdrs, line.ptr))) {
+        const wb_http_header *hd = &req->headers[i];
+        /* A line break in a name or value would split the line. */
+        if (strchr(hd->name, '\n') || strchr(hd->value, '\n')) {
+            error = wb_error__set(WB_EINVALID, WB_ERRCLASS_NET, "header %s: line break in it",
+                                  strchr(hd->name, '\n') ? "name" : hd->name);
+            goto cleanup;
+        }
+        if (wb_buf__puts(&line, hd->name) < 0 || wb_buf__put(&line, ": ", 2) < 0 ||
+            wb_buf__puts(&line, hd->value) < 0 || wb_buf__putc(&line, '\n') < 0) {
             error = wb_error__oom();
             goto cleanup;
         }
-        hdrs = h;
     }
-    if (!(h = curl_slist_append(hdrs, "Expect:"))) {
-        error = wb_error__oom();
+    if ((error = set_headers(c, req, &line)) < 0)
         goto cleanup;
-    }
-    hdrs = h;
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->hdrs);
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(c->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -276,7 +324,6 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
         }
     }
 cleanup:
-    curl_slist_free_all(hdrs);
     /* The Authorization line held the token. */
     if (line.ptr)
         sodium_memzero(line.ptr, line.cap);
@@ -318,6 +365,8 @@ void wb_transport_curl__free(void *ctx)
     if (!c)
         return;
     curl_easy_cleanup(c->easy);
+    free_headers(c);
+    wb_buf__free(&c->hdr_text);
     wb_buf__free(&c->body);
     wb__free(c);
 }

@@ -607,6 +607,10 @@ static void test_sync_engine__options_checked(void)
     WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "policy");
     WBT_ASSERT(s == NULL);
     o.policy = WB_POLICY_MERGE;
+    o.token = "abc\r\nX-Other: 1";
+    WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "token has a control");
+    WBT_ASSERT(strstr(wb_error_last()->message, "abc") == NULL); /* never quoted */
+    o.token = NULL;
     o.version = WB_SYNC_OPTIONS_VERSION + 1;
     WBT_FAILS(wb_sync_new(&s, wbt_path("e8.db"), NULL, &o), WB_EINVALID, "version");
     {
