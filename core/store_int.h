@@ -181,6 +181,9 @@ int wb_interaction__insert(wb_store *store, const char *body, char *id);
  * Neither resets the last error nor quotes the token in a message. */
 int wb_store__save_token(wb_store *store, const char *token);
 int wb_store__saved_token(char **out, wb_store *store);
+/* 0 when token fits in a header line (no control character) and is not
+ * too long; else WB_EINVALID with a message that does not quote it. */
+int wb_token__check(const char *token);
 
 /* Called by iterators. */
 void wb_store__iter_opened(wb_store *store);

@@ -17,7 +17,7 @@
 /* As WB_SYNC_TOKEN_MAX in sync.c: what the engine accepts. */
 #define TOKEN_MAX 4096
 
-static int check_token(const char *token)
+int wb_token__check(const char *token)
 {
     size_t n = strlen(token);
     if (n >= TOKEN_MAX)
@@ -49,7 +49,7 @@ int wb_store__save_token(wb_store *store, const char *token)
         rc = sqlite3_exec(store->db, "DELETE FROM saved_token", NULL, NULL, NULL);
         return rc == SQLITE_OK ? 0 : wb_store__sqlite_error(store, rc, "token");
     }
-    if ((error = check_token(token)) < 0)
+    if ((error = wb_token__check(token)) < 0)
         return error;
     if ((error = wb_crypto__seal(&sealed, store, "saved_token", "token", "1", token,
                                  strlen(token))) < 0)
@@ -98,7 +98,7 @@ int wb_store__saved_token(char **out, wb_store *store)
     }
     if ((error = wb_crypto__open_column(&plain, store, "saved_token", "token", "1", st, 0)) < 0)
         goto cleanup;
-    if (plain.len == 0 || strlen(plain.ptr) != plain.len || check_token(plain.ptr) < 0) {
+    if (plain.len == 0 || strlen(plain.ptr) != plain.len || wb_token__check(plain.ptr) < 0) {
         /* Only a plain store can get here (a sealed value authenticates or
          * not): something other than a saved token was written in. */
         error = wb_error__set(WB_ECORRUPT, WB_ERRCLASS_STORE,

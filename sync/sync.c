@@ -55,10 +55,9 @@ static int check_options(const wb_sync_options *o)
     if (o->token && strlen(o->token) >= WB_SYNC_TOKEN_MAX)
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "sync options: token too long");
     /* It goes into a header line: a line break would end that line. */
-    for (const char *t = o->token; t && *t; t++)
-        if ((unsigned char)*t < 0x20 || *t == 0x7f)
-            return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
-                                 "sync options: token has a control character");
+    if (o->token && wb_token__check(o->token) < 0)
+        return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
+                             "sync options: token has a control character");
     if (o->transport && (o->transport->version != WB_TRANSPORT_VERSION ||
                          !o->transport->send || !o->transport->free_body))
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID,
@@ -264,6 +263,11 @@ static int refresh_token(wb_sync *s)
         return -1;
     rc = s->opts.token_refresh(buf, WB_SYNC_TOKEN_MAX, s->opts.userdata);
     buf[WB_SYNC_TOKEN_MAX - 1] = '\0';
+    /* One that could not go into a header line counts as none given. */
+    if (rc == 0 && buf[0] && wb_token__check(buf) < 0) {
+        wb_error_clear();
+        rc = -1;
+    }
     if (rc == 0 && buf[0]) {
         wipe_free(s->token);
         s->token = wb__strdup(buf);

@@ -3,8 +3,9 @@
  * per sync, reused so the connection stays alive between requests; TLS
  * verification on; CA file/path and proxy from the options; gzip answers
  * to GETs (list pages; an answer to a write is one small record, and
- * offering encodings cost a tenth of a push request's CPU); HTTP/2 over TLS when the server offers it; a hard cap on the size of a
- * response; Retry-After read as seconds or an HTTP date.
+ * offering encodings cost a tenth of a push request's CPU); HTTP/2 over
+ * TLS when the server offers it; a hard cap on the size of a response;
+ * Retry-After read as seconds or an HTTP date.
  *
  * libcurl silently resends a request whose reused connection died before
  * any answer came; for a POST that is exactly the duplicate the engine must
@@ -256,10 +257,11 @@ static int curl_send(void *ctx, const wb_http_request *req, wb_http_response *re
     c->primed_post = 0;
     for (size_t i = 0; i < req->n_headers; i++) {
         const wb_http_header *hd = &req->headers[i];
-        /* A line break in a name or value would split the line. */
-        if (strchr(hd->name, '\n') || strchr(hd->value, '\n')) {
+        /* A line break in a name or value would split the line (and the
+         * lines are kept as one text split at '\n'; see set_headers). */
+        if (strpbrk(hd->name, "\r\n") || strpbrk(hd->value, "\r\n")) {
             error = wb_error__set(WB_EINVALID, WB_ERRCLASS_NET, "header %s: line break in it",
-                                  strchr(hd->name, '\n') ? "name" : hd->name);
+                                  strpbrk(hd->name, "\r\n") ? "name" : hd->name);
             goto cleanup;
         }
         if (wb_buf__puts(&line, hd->name) < 0 || wb_buf__put(&line, ": ", 2) < 0 ||

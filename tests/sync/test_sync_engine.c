@@ -375,6 +375,14 @@ static int new_token(char *buf, size_t size, void *ud)
     return 0;
 }
 
+/* A refresh that gives what cannot go into a header line. */
+static int bad_token(char *buf, size_t size, void *ud)
+{
+    (void)ud;
+    snprintf(buf, size, "fresh\r\nX-Other: 1");
+    return 0;
+}
+
 /* One record, one run against the stub; the sync handle is returned for
  * inspection of its report (freed by the caller). */
 static int stub_run(wb_sync **out, stub *st, int max_attempts, int with_refresh,
@@ -400,7 +408,7 @@ static int stub_run(wb_sync **out, stub *st, int max_attempts, int with_refresh,
     o.max_attempts = max_attempts;
     o.backoff_base_ms = 100;
     o.backoff_max_ms = 5000;
-    o.token_refresh = with_refresh ? new_token : NULL;
+    o.token_refresh = with_refresh == 2 ? bad_token : with_refresh ? new_token : NULL;
     o.clock = &test_clock;
     if ((rc = wb_sync_new(out, wbt_path(store_name), fx_store_options(), &o)) != 0)
         return rc;
@@ -509,6 +517,17 @@ static void test_sync_engine__auth_refresh_once(void)
     WBT_ASSERT(wb_error_last() && !strstr(wb_error_last()->message, "fresh"));
     wb_sync_free(s);
     wb_free(id);
+    {
+        /* A refreshed token with a line break counts as none: it is never
+         * sent, and the run stops on the 401. */
+        stub st3 = {{201}, 1, 0, -1, 0, 0, 1, "", "", {NULL}};
+        id = NULL;
+        s = NULL;
+        WBT_ASSERT_INT(stub_run(&s, &st3, 5, 2, "e7b.db", &id), WB_EAUTH);
+        WBT_ASSERT_STR(st3.last_auth, "Bearer old");
+        wb_sync_free(s);
+        wb_free(id);
+    }
 }
 
 /* The pull reads a page as text, element by element: members around
