@@ -442,7 +442,7 @@ static wb_ckpt *ckpt_begin(wb_sync *s)
      * go: the checkpoint thread starts before the first of them
      * (core/checkpoint.c, ckpt_main). A platform's transport starts no
      * thread of ours, and the checkpoint thread then only when the WAL
-     * first holds 8 MiB. */
+     * first holds 4 MiB. */
     if (s->curl)
         wb_ckpt__start_thread(ckpt);
     if (wb_store__exec(s->store, ckpt ? "PRAGMA journal_size_limit = -1"
