@@ -72,12 +72,12 @@ int wb_syncstore__mark_create_attempts(wb_store *store, const char *const *local
                                        int64_t settle_ms);
 /* Undo the mark of records whose POST was never handed to the transport
  * (the run stopped before their turn): no lookup is needed for them. */
+int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *local_ids,
+                                         size_t n);
+
 /* Delete the marks of creates that got a server id (acknowledged by a
  * pull) or whose record is gone: a push runs this first. */
 int wb_syncstore__sweep_marks(wb_store *store);
-
-int wb_syncstore__unmark_create_attempts(wb_store *store, const char *const *local_ids,
-                                         size_t n);
 
 /* The server acknowledged a create or an update of `local_id` (sent at
  * `version`) with `envelope`: base and base etag become the server's, the
