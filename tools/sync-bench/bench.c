@@ -4,7 +4,7 @@
  * the same run on the same server (issue 4, "What it must show").
  *
  *   walkbook-sync-bench [--n N[,N…]] [--page-size P (default 500)] [--parallel C]
- *                       [--server PATH] [--tape-dir DIR]
+ *                       [--server PATH] [--tape-dir DIR] [--pull-runs K]
  *   walkbook-sync-bench --pull-replay STORE TAPE URL PAGE
  *
  * For each N (default 10000,100000), with a fresh server (in-memory
@@ -30,6 +30,8 @@
  *          transport, then a fresh store pulls them from a replaying one:
  *          the client's own rate (parse and apply, no network or server
  *          time, no prefetch since the transport is not the built-in one).
+ * --pull-runs K (1-16) repeats the pull K times, each into a fresh store of
+ * the same server: one wall time is noisy, K of them show the spread.
  * --tape-dir DIR keeps the client pull's recorded pages as DIR/tape-N;
  * --pull-replay then pulls them into a fresh STORE alone (URL is the base
  * URL printed with the tape), for profiling the client's pull.
@@ -54,6 +56,8 @@
 #include <curl/curl.h>
 
 #include "walkbook.h"
+
+#define WBB_MAX_PULL_RUNS 16
 
 #ifndef WBB_SERVER_BIN
 #define WBB_SERVER_BIN "walkbook-server"
@@ -525,8 +529,30 @@ static int run_child(char *out, size_t size, struct rusage *ru, const char *self
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* One pull by a child process into the fresh store `path`: its wall time,
+ * peak RSS (kB) and CPU. 0 when it pulled all n records. */
+static int pull_once(double *secs, long *hwm_kb, long *maxrss_kb, double *cpu, const char *self,
+                     const char *path, const char *url, const char *pg, long n, char *out,
+                     size_t size)
+{
+    const char *args[] = {self, "--pull-child", path, url, pg, NULL};
+    const char *h;
+    struct rusage ru;
+    double t0 = now_s();
+    int rc = run_child(out, size, &ru, self, args);
+    *secs = now_s() - t0;
+    if (rc != 0 || json_num(out, "\"inserted\":") != n)
+        return -1;
+    h = strstr(out, "vmhwm ");
+    *hwm_kb = h ? atol(h + 6) : -1;
+    *maxrss_kb = ru.ru_maxrss;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return 0;
+}
+
 static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page,
-                   unsigned parallel, const char *tape_dir)
+                   unsigned parallel, unsigned pull_runs, const char *tape_dir)
 {
     char url[64], coll[96], path1[1100], path2[1100], path3[1100], path4[1100],
         tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
@@ -537,9 +563,13 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     run_stats rs = {0}, prs = {0, 0, 0, 1};
     char path5[1100], *preport = NULL;
     double par_s = 0, par_cpu = 0;
-    struct rusage ru;
-    long hwm_kb;
+    long hwm_kb = -1, maxrss_kb = -1;
+    double pull_cpu = 0;
     int pull_rc;
+    /* Further pulls (--pull-runs): the same pages into fresh stores. */
+    double more_s[WBB_MAX_PULL_RUNS], more_cpu[WBB_MAX_PULL_RUNS];
+    long more_hwm[WBB_MAX_PULL_RUNS], more_maxrss[WBB_MAX_PULL_RUNS];
+    unsigned more = 0;
 
     snprintf(path1, sizeof(path1), "%s/push-%ld.db", dir, n);
     snprintf(path2, sizeof(path2), "%s/pull-%ld.db", dir, n);
@@ -603,13 +633,21 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     snprintf(path3, sizeof(path3), "%s/tape-%ld.db", dir, n);
     snprintf(path4, sizeof(path4), "%s/client-%ld.db", dir, n);
     snprintf(tape_path, sizeof(tape_path), "%s/tape-%ld", dir, n);
-    {
-        const char *args[] = {self, "--pull-child", path2, url, pg, NULL};
-        t0 = now_s();
-        pull_rc = run_child(child_out, sizeof(child_out), &ru, self, args);
-        pull_s = now_s() - t0;
+    pull_rc = pull_once(&pull_s, &hwm_kb, &maxrss_kb, &pull_cpu, self, path2, url, pg, n, child_out,
+                        sizeof(child_out));
+    for (unsigned k = 1; pull_rc == 0 && k < pull_runs; k++) {
+        char path6[1100], out[4096];
+        snprintf(path6, sizeof(path6), "%s/pull-%ld-%u.db", dir, n, k);
+        if (make_store(path6, USER_2, 0) != 0 ||
+            pull_once(&more_s[more], &more_hwm[more], &more_maxrss[more], &more_cpu[more], self,
+                      path6, url, pg, n, out, sizeof(out)) != 0) {
+            fprintf(stderr, "pull %u failed: %s\n", k + 1, out);
+            pull_rc = -1;
+            break;
+        }
+        more++;
     }
-    if (pull_rc == 0 && json_num(child_out, "\"inserted\":") == n &&
+    if (pull_rc == 0 &&
         make_store(path3, USER_2, 0) == 0 && make_store(path4, USER_2, 0) == 0) {
         const char *args[] = {self, "--pull-client-only", path3, path4, tape_path, url, pg, NULL};
         struct rusage ru2;
@@ -626,15 +664,11 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         else
             fprintf(stderr, "could not keep the tape as %s: %s\n", kept, strerror(errno));
     }
-    if (pull_rc != 0 || json_num(child_out, "\"inserted\":") != n) {
+    if (pull_rc != 0) {
         fprintf(stderr, "pull failed: %s\n", child_out);
         wb_free(report);
         wb_free(preport);
         return -1;
-    }
-    {
-        const char *h = strstr(child_out, "vmhwm ");
-        hwm_kb = h ? atol(h + 6) : -1;
     }
     printf("bench: N=%ld floor  %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
            "client cpu %.0f us/record  server cpu %.0f us/record\n",
@@ -656,9 +690,12 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
            "page %u  peak RSS %.1f MB (ru_maxrss %.1f MB)  cpu %.2f s\n",
            n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
            (double)json_num(child_out, "\"bytesReceived\":") / 1e6, pull_s, page,
-           (double)hwm_kb / 1024.0, (double)ru.ru_maxrss / 1024.0,
-           (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+           (double)hwm_kb / 1024.0, (double)maxrss_kb / 1024.0, pull_cpu);
+    for (unsigned k = 0; k < more; k++)
+        printf("bench: N=%ld pull   %8.0f records/s  run %u of %u  %.2f s  peak RSS %.1f MB "
+               "(ru_maxrss %.1f MB)  cpu %.2f s\n",
+               n, (double)n / more_s[k], k + 2, pull_runs, more_s[k], (double)more_hwm[k] / 1024.0,
+               (double)more_maxrss[k] / 1024.0, more_cpu[k]);
     if (client_s > 0)
         printf("bench: N=%ld client %8.0f records/s  pull of the same pages from memory  "
                "%.2f s  end-to-end / client %.2f\n",
@@ -676,7 +713,7 @@ int main(int argc, char **argv)
     const char *server = WBB_SERVER_BIN, *ns = "10000,100000", *tape_dir = NULL;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[1024], self[1024], cmd[1100];
-    unsigned page = 500, parallel = 4;
+    unsigned page = 500, parallel = 4, pull_runs = 1;
     ssize_t sl;
     int failed = 0;
 
@@ -686,20 +723,25 @@ int main(int argc, char **argv)
         return pull_client_only(argv[2], argv[3], argv[4], argv[5], argv[6]);
     if (argc == 6 && strcmp(argv[1], "--pull-replay") == 0)
         return pull_replay(argv[2], argv[3], argv[4], argv[5]);
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--n") == 0)
-            ns = argv[i + 1];
-        else if (strcmp(argv[i], "--parallel") == 0)
-            parallel = (unsigned)atol(argv[i + 1]);
-        else if (strcmp(argv[i], "--page-size") == 0)
-            page = (unsigned)atol(argv[i + 1]);
-        else if (strcmp(argv[i], "--server") == 0)
-            server = argv[i + 1];
-        else if (strcmp(argv[i], "--tape-dir") == 0)
-            tape_dir = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (value && strcmp(flag, "--n") == 0)
+            ns = value;
+        else if (value && strcmp(flag, "--parallel") == 0)
+            parallel = (unsigned)atol(value);
+        else if (value && strcmp(flag, "--page-size") == 0)
+            page = (unsigned)atol(value);
+        else if (value && strcmp(flag, "--server") == 0)
+            server = value;
+        else if (value && strcmp(flag, "--tape-dir") == 0)
+            tape_dir = value;
+        else if (value && strcmp(flag, "--pull-runs") == 0 && atol(value) >= 1 &&
+                 atol(value) <= WBB_MAX_PULL_RUNS)
+            pull_runs = (unsigned)atol(value);
         else {
             fprintf(stderr, "usage: walkbook-sync-bench [--n N[,N...]] [--page-size P] "
                             "[--parallel C] [--server PATH] [--tape-dir DIR]\n"
+                            "                           [--pull-runs K (1-16)]\n"
                             "       walkbook-sync-bench --pull-replay STORE TAPE URL PAGE\n");
             return 2;
         }
@@ -715,7 +757,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof(dir), "%s/wb-sync-bench-XXXXXX", tmp);
         if (n <= 0 || !mkdtemp(dir))
             return 2;
-        if (bench_n(self, server, dir, n, page, parallel, tape_dir) != 0)
+        if (bench_n(self, server, dir, n, page, parallel, pull_runs, tape_dir) != 0)
             failed = 1;
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
