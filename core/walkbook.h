@@ -621,8 +621,8 @@ typedef struct wb_transport {
 } wb_transport;
 
 /** Progress of a run: reported once at the start of each phase (done 0),
- *  after every pushed record, and after every pulled page once it is
- *  committed. */
+ *  after every pushed record, and after each commit of pulled pages (one
+ *  or more pages: wb_sync_options.pull_txn_records). */
 typedef struct wb_sync_progress {
     int phase;         /**< 1 push, 2 pull */
     uint64_t done;     /**< records handled in this phase */
@@ -652,8 +652,9 @@ WB_ENUM(wb_patch_paths){
 };
 
 /** 2 added `clock` and `patch_paths`; 3 added `send_signatures`, 4 `parallel`,
- *  5 `use_saved_token`. Older structs (without them) are still accepted. */
-#define WB_SYNC_OPTIONS_VERSION 5
+ *  5 `use_saved_token`, 6 `pull_txn_records`. Older structs (without them)
+ *  are still accepted. */
+#define WB_SYNC_OPTIONS_VERSION 6
 typedef struct wb_sync_options {
     unsigned int version;            /**< WB_SYNC_OPTIONS_VERSION */
     const char *WB_NULLABLE base_url;/**< e.g. "https://api.polisapp.com" (required) */
@@ -702,11 +703,19 @@ typedef struct wb_sync_options {
      *  is saved in its place at once. Default 0: the token is `token`,
      *  held in memory only. */
     int use_saved_token;
+    /* ---- version 6 ---- */
+    /** Records the pull applies in one transaction: 0 = 500, at most
+     *  10 000. Pages that follow each other share a transaction while the
+     *  next one is already in (the write lock is never held while waiting
+     *  on the network), each moving the watermark with its records; a
+     *  page is never split. Fewer commits write less to the WAL. 1 = a
+     *  transaction per page. */
+    unsigned int pull_txn_records;
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \
     {WB_SYNC_OPTIONS_VERSION, NULL, WB_API_V2, NULL, WB_POLICY_MERGE, 0, 200, 30000, 10000, 5,   \
      500, 60000, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, WB_PATCH_PATHS_RELATIVE, 0, 1,  \
-     0}
+     0, 0}
 
 /** Fill @p opts with defaults for @p version (as WB_SYNC_OPTIONS_INIT).
  *  @return 0; WB_EINVALID for an unknown version. Threads: any. Fails: never. */

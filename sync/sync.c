@@ -116,9 +116,11 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
         return wb_error__oom();
     /* A version 1 caller's struct ends before `clock`, a version 2 one
      * before `send_signatures`, a version 3 one before `parallel`, a
-     * version 4 one before `use_saved_token` (the rest stays 0: defaults). */
+     * version 4 one before `use_saved_token`, a version 5 one before
+     * `pull_txn_records` (the rest stays 0: defaults). */
     memcpy(&s->opts, opts,
-           opts->version >= 5   ? sizeof(*opts)
+           opts->version >= 6   ? sizeof(*opts)
+           : opts->version == 5 ? offsetof(wb_sync_options, pull_txn_records)
            : opts->version == 4 ? offsetof(wb_sync_options, use_saved_token)
            : opts->version == 3 ? offsetof(wb_sync_options, parallel)
            : opts->version == 2 ? offsetof(wb_sync_options, send_signatures)
@@ -149,6 +151,10 @@ int wb_sync_new(wb_sync **out, const char *store_path, const wb_store_options *s
         s->opts.page_size = 2;
     if (s->opts.page_size > 10000)
         s->opts.page_size = 10000;
+    if (s->opts.pull_txn_records == 0)
+        s->opts.pull_txn_records = 500;
+    if (s->opts.pull_txn_records > 10000)
+        s->opts.pull_txn_records = 10000;
     if (s->opts.timeout_ms == 0)
         s->opts.timeout_ms = 30000;
     if (s->opts.connect_timeout_ms == 0)

@@ -647,6 +647,25 @@ static void test_sync_engine__options_checked(void)
         o.clock = &bad; /* not read: not part of a version 1 struct */
         WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), fx_store_options(), &o));
         WBT_ASSERT(s->clock.now_ms == NULL);
+        WBT_ASSERT_INT(s->opts.pull_txn_records, 500);
+        wb_sync_free(s);
+        s = NULL;
+        /* Version 6: records a pull transaction applies; 0 is the default,
+         * too many are cut to 10 000; a version 5 struct ends before it. */
+        WBT_OK(wb_sync_options_init(&o, WB_SYNC_OPTIONS_VERSION));
+        WBT_ASSERT_INT(o.pull_txn_records, 0);
+        o.base_url = "http://x";
+        o.pull_txn_records = 1000000;
+        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), fx_store_options(), &o));
+        WBT_ASSERT_INT(s->opts.pull_txn_records, 10000);
+        wb_sync_free(s);
+        o.pull_txn_records = 1;
+        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), fx_store_options(), &o));
+        WBT_ASSERT_INT(s->opts.pull_txn_records, 1);
+        wb_sync_free(s);
+        o.version = 5;
+        WBT_OK(wb_sync_new(&s, wbt_path("e8.db"), fx_store_options(), &o));
+        WBT_ASSERT_INT(s->opts.pull_txn_records, 500);
         wb_sync_free(s);
         s = NULL;
     }

@@ -41,6 +41,9 @@ static const wb_store_options *case_store_opts;
 static int case_patch_paths;
 /* Push connections of the current case (0 = the default, one). */
 static unsigned case_parallel;
+/* Records a pull transaction applies (0: the library's default). 1 where a
+ * case acts when one page is committed (progress at done == 3). */
+static unsigned case_pull_txn;
 /* The current case syncs on the token saved in the store (use_saved_token;
  * no token in the options unless its sync_cfg gives one). */
 static int case_saved_token;
@@ -95,6 +98,7 @@ static void teardown(void)
     case_store_opts = NULL;
     case_patch_paths = WB_PATCH_PATHS_RELATIVE;
     case_parallel = 0;
+    case_pull_txn = 0;
     case_saved_token = 0;
     if (server.pid)
         srv_stop(&server);
@@ -211,6 +215,7 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.clock = &test_clock;
     o.patch_paths = case_patch_paths;
     o.parallel = case_parallel;
+    o.pull_txn_records = case_pull_txn;
     o.progress = on_progress;
     memset(progress_calls, 0, sizeof(progress_calls));
     if ((rc = wb_sync_new(&s, store_file(name), case_store_opts ? case_store_opts : fx_store_options(), &o)) != 0)
@@ -1248,12 +1253,14 @@ static void test_sync_integration__progress_per_record_and_page(void)
     sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
     wb_store *st;
+    case_pull_txn = 1;
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 7, 240, NULL));
     WBT_OK(run_sync("a", &a));
     /* One at the start and one per record; the pull of 7 records in pages
-     * of 3: one at the start and one per page (records 1-3, 3-5, 5-7, 7:
-     * each page after the first reads the last one applied again). */
+     * of 3, a transaction each: one at the start and one per page (records
+     * 1-3, 3-5, 5-7, 7: each page after the first reads the last one
+     * applied again). */
     WBT_ASSERT_INT(progress_calls[1], 1 + 7);
     WBT_ASSERT_INT(progress_calls[2], 1 + 4);
     st = open_store("b", U2);
@@ -1295,6 +1302,7 @@ static void test_sync_integration__pull_prefetched_page_fails_then_refetched(voi
     sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
     wb_store *st;
+    case_pull_txn = 1; /* acts when the first page is committed */
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 10, 280, NULL));
     WBT_OK(run_sync("a", &a));
@@ -1342,6 +1350,7 @@ static void test_sync_integration__pull_page_fails_after_next_prefetched(void)
         so = *fx_store_options();
     so.busy_timeout_ms = 200;
     case_store_opts = &so;
+    case_pull_txn = 1; /* acts when the first page is committed */
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 10, 300, NULL));
     WBT_OK(run_sync("a", &a));
@@ -1401,6 +1410,7 @@ static void test_sync_integration__pull_cancel_during_prefetch(void)
     int64_t took;
     long applied;
     int rc;
+    case_pull_txn = 1; /* acts when the first page is committed */
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 10, 320, NULL));
     WBT_OK(run_sync("a", &a));
@@ -1429,6 +1439,79 @@ static void test_sync_integration__pull_cancel_during_prefetch(void)
     WBT_OK(run_sync("b", &b));
     WBT_ASSERT_INT(report_num("pulled", "inserted"), 10 - applied);
     WBT_ASSERT(converged("b", U2, 10));
+}
+
+/* Pages share a transaction while the next one is already in, up to
+ * pull_txn_records. The app holds the write lock when the pull is about to
+ * apply its first page, so the second page is in by the time the first is
+ * applied: the first commit holds both (6 records with the page of 3 that
+ * reads the first page's last record again), no commit holds more than the
+ * limit, and the records are those of a pull that commits page by page. */
+static sqlite3 *app_writer;
+static uint64_t first_commit, largest_commit, last_done;
+static void *release_in_300ms(void *arg)
+{
+    (void)arg;
+    nap(300);
+    sqlite3_exec(app_writer, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+static pthread_t releaser;
+static int releaser_started;
+static int lock_at_pull_start(const wb_sync_progress *p)
+{
+    if (p->phase != 2)
+        return 0;
+    if (p->done == 0 && !releaser_started && app_writer &&
+        sqlite3_exec(app_writer, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        releaser_started = pthread_create(&releaser, NULL, release_in_300ms, NULL) == 0;
+    if (p->done > 0) {
+        if (!first_commit)
+            first_commit = p->done;
+        if (p->done - last_done > largest_commit)
+            largest_commit = p->done - last_done;
+        last_done = p->done;
+    }
+    return 0;
+}
+
+static void pull_with_writer_at_start(const char *name, unsigned txn_records)
+{
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    wb_store *st = open_store(name, U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    WBT_ASSERT(sqlite3_open(store_file(name), &app_writer) == SQLITE_OK);
+    first_commit = largest_commit = last_done = 0;
+    releaser_started = 0;
+    case_pull_txn = txn_records;
+    progress_hook = lock_at_pull_start;
+    WBT_OK(run_sync(name, &b));
+    progress_hook = NULL;
+    if (releaser_started)
+        pthread_join(releaser, NULL);
+    sqlite3_close(app_writer);
+    app_writer = NULL;
+    WBT_ASSERT(releaser_started);
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 10);
+    WBT_ASSERT(converged(name, U2, 10));
+}
+
+static void test_sync_integration__pull_pages_share_transactions(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 10, 380, NULL));
+    WBT_OK(run_sync("a", &a));
+    /* A transaction per page: the first commit is the first page. */
+    pull_with_writer_at_start("b", 1);
+    WBT_ASSERT_INT((long)first_commit, 3);
+    WBT_ASSERT_INT((long)largest_commit, 3);
+    /* Up to 6 records: the first two pages together. */
+    pull_with_writer_at_start("c", 6);
+    WBT_ASSERT_INT((long)first_commit, 6);
+    WBT_ASSERT(largest_commit <= 6);
 }
 
 /* The server id of the record at position `nth` (0 first) in the list
@@ -1481,6 +1564,7 @@ static void test_sync_integration__pull_page_end_record_edited_between_pages(voi
     sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
     sync_cfg b = {WB_API_V2, WB_POLICY_CLIENT_WINS, "tokB", NULL, 0};
     wb_store *st;
+    case_pull_txn = 1; /* acts when the first page is committed */
     WBT_ASSERT(start(NULL) == 0);
     WBT_OK(record_n("a", 6, 340, NULL));
     WBT_OK(run_sync("a", &a));
@@ -1533,6 +1617,7 @@ static void test_sync_integration__pull_ties_changed_between_pages(void)
     char db[256];
     sqlite3 *h = NULL;
     wb_store *st;
+    case_pull_txn = 1; /* acts when the first page is committed */
     snprintf(db, sizeof(db), "%s", wbt_path("ties-server.db"));
     WBT_ASSERT(start2("--db", db, NULL) == 0);
     WBT_OK(record_n("a", 7, 360, NULL));
@@ -1872,6 +1957,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__pull_prefetched_page_fails_then_refetched),
     WBT_CASE(test_sync_integration__pull_page_fails_after_next_prefetched),
     WBT_CASE(test_sync_integration__pull_cancel_during_prefetch),
+    WBT_CASE(test_sync_integration__pull_pages_share_transactions),
     WBT_CASE(test_sync_integration__pull_page_end_record_edited_between_pages),
     WBT_CASE(test_sync_integration__pull_ties_changed_between_pages),
     WBT_CASE(test_sync_integration__cancel_from_another_thread),
