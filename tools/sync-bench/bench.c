@@ -24,7 +24,10 @@
  *          is another process; wait4's ru_maxrss is printed beside it; the
  *          store's file mapping off, since mapped file pages count in the
  *          RSS in proportion to the file while they are the OS page cache,
- *          not the engine's memory);
+ *          not the engine's memory). The rate is of the child's whole life
+ *          (exec, open, wb_sync_run, wb_sync_free with SQLite's last
+ *          checkpoint, exit); the times of wb_sync_run and of the close
+ *          are printed beside it;
  *   client a third device pulls the same N records from memory: the
  *          pages are first fetched once (not timed) through a recording
  *          transport, then a fresh store pulls them from a replaying one:
@@ -286,9 +289,13 @@ static long json_num(const char *report, const char *key)
     return p ? atol(p + strlen(key)) : -1;
 }
 
+/* One sync of the store file at path. times: NULL, or the seconds that
+ * wb_sync_run and wb_sync_free took (times[0], times[1]). */
 static int sync_store(char **report, const char *path, const char *url, const char *token,
-                      unsigned page, run_stats *rs, int mmap_mib, unsigned parallel)
+                      unsigned page, run_stats *rs, int mmap_mib, unsigned parallel,
+                      double *times)
 {
+    double t0, t1;
     wb_sync_options o;
     wb_store_options so;
     wb_sync *s = NULL;
@@ -309,12 +316,18 @@ static int sync_store(char **report, const char *path, const char *url, const ch
     o.userdata = rs;
     if ((rc = wb_sync_new(&s, path, &so, &o)) != 0)
         return rc;
+    t0 = now_s();
     rc = wb_sync_run(report, s);
+    t1 = now_s();
     if (rc != 0 && rs && rs->push_only && rs->push_end != 0)
         rc = 0; /* cancelled where the pull began, as asked */
     if (rc != 0)
         fprintf(stderr, "sync: %d %s\n", rc, wb_error_last() ? wb_error_last()->message : "?");
     wb_sync_free(s);
+    if (times) {
+        times[0] = t1 - t0;
+        times[1] = now_s() - t1;
+    }
     return rc;
 }
 
@@ -497,9 +510,10 @@ static int pull_child(const char *path, const char *url, const char *page)
     char *report = NULL;
     int rc;
     prctl(PR_SET_NAME, "wb-pull"); /* tells it apart in perf */
-    rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL, 0, 1);
+    double times[2];
+    rc = sync_store(&report, path, url, "tok2", (unsigned)atol(page), NULL, 0, 1, times);
     if (rc == 0)
-        printf("%s\nvmhwm %ld\n", report, vm_hwm_kb());
+        printf("%s\nvmhwm %ld\nrun %.6f\nclose %.6f\n", report, vm_hwm_kb(), times[0], times[1]);
     wb_free(report);
     return rc == 0 ? 0 : 1;
 }
@@ -531,24 +545,45 @@ static int run_child(char *out, size_t size, struct rusage *ru, const char *self
 
 /* One pull by a child process into the fresh store `path`: its wall time,
  * peak RSS (kB) and CPU. 0 when it pulled all n records. */
-static int pull_once(double *secs, long *hwm_kb, long *maxrss_kb, double *cpu, const char *self,
-                     const char *path, const char *url, const char *pg, long n, char *out,
-                     size_t size)
+typedef struct pull_figs {
+    double secs;       /* the child's whole life: exec, open, run, close, exit */
+    double run, close; /* of which wb_sync_run, and wb_sync_free */
+    double cpu;
+    long hwm_kb, maxrss_kb;
+} pull_figs;
+
+static double line_num(const char *out, const char *key)
+{
+    const char *p = strstr(out, key);
+    return p ? atof(p + strlen(key)) : -1;
+}
+
+static int pull_once(pull_figs *f, const char *self, const char *path, const char *url,
+                     const char *pg, long n, char *out, size_t size)
 {
     const char *args[] = {self, "--pull-child", path, url, pg, NULL};
-    const char *h;
     struct rusage ru;
     double t0 = now_s();
     int rc = run_child(out, size, &ru, self, args);
-    *secs = now_s() - t0;
+    f->secs = now_s() - t0;
     if (rc != 0 || json_num(out, "\"inserted\":") != n)
         return -1;
-    h = strstr(out, "vmhwm ");
-    *hwm_kb = h ? atol(h + 6) : -1;
-    *maxrss_kb = ru.ru_maxrss;
-    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    f->hwm_kb = (long)line_num(out, "\nvmhwm ");
+    f->run = line_num(out, "\nrun ");
+    f->close = line_num(out, "\nclose ");
+    f->maxrss_kb = ru.ru_maxrss;
+    f->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     return 0;
+}
+
+/* The figures of one pull after its rate: its times, peak RSS and CPU. */
+static void print_pull_tail(long n, const pull_figs *f)
+{
+    printf("%.2f s (wb_sync_run %.2f s: %.0f records/s; close %.2f s)  peak RSS %.1f MB "
+           "(ru_maxrss %.1f MB)  cpu %.2f s\n",
+           f->secs, f->run, (double)n / f->run, f->close, (double)f->hwm_kb / 1024.0,
+           (double)f->maxrss_kb / 1024.0, f->cpu);
 }
 
 static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page,
@@ -557,18 +592,16 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     char url[64], coll[96], path1[1100], path2[1100], path3[1100], path4[1100],
         tape_path[1100], pg[16], *report = NULL, child_out[4096], client_out[4096];
     unsigned port = 0;
-    double floor_s = 0, t0, push_s, pull_s, c0, floor_cpu, push_cpu, client_s = 0;
+    double floor_s = 0, t0, push_s, c0, floor_cpu, push_cpu, client_s = 0;
     double s0, floor_srv, push_srv, par_srv = 0;
     size_t floor_bytes = 0;
     run_stats rs = {0}, prs = {0, 0, 0, 1};
     char path5[1100], *preport = NULL;
     double par_s = 0, par_cpu = 0;
-    long hwm_kb = -1, maxrss_kb = -1;
-    double pull_cpu = 0;
+    pull_figs pull = {0};
     int pull_rc;
     /* Further pulls (--pull-runs): the same pages into fresh stores. */
-    double more_s[WBB_MAX_PULL_RUNS], more_cpu[WBB_MAX_PULL_RUNS];
-    long more_hwm[WBB_MAX_PULL_RUNS], more_maxrss[WBB_MAX_PULL_RUNS];
+    pull_figs more_pulls[WBB_MAX_PULL_RUNS];
     unsigned more = 0;
 
     snprintf(path1, sizeof(path1), "%s/push-%ld.db", dir, n);
@@ -598,7 +631,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     c0 = cpu_s();
     s0 = server_cpu_s();
     t0 = now_s();
-    if (sync_store(&report, path1, url, "tok1", page, &rs, 256, 1) != 0 ||
+    if (sync_store(&report, path1, url, "tok1", page, &rs, 256, 1, NULL) != 0 ||
         json_num(report, "\"created\":") != n) {
         fprintf(stderr, "push failed: %s\n", report ? report : "-");
         wb_free(report);
@@ -616,7 +649,7 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
         c0 = cpu_s();
         s0 = server_cpu_s();
         t0 = now_s();
-        if (sync_store(&preport, path5, url, "tokf", page, &prs, 256, parallel) != 0 ||
+        if (sync_store(&preport, path5, url, "tokf", page, &prs, 256, parallel, NULL) != 0 ||
             json_num(preport, "\"created\":") != n) {
             fprintf(stderr, "parallel push failed: %s\n", preport ? preport : "-");
             wb_free(report);
@@ -633,14 +666,12 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
     snprintf(path3, sizeof(path3), "%s/tape-%ld.db", dir, n);
     snprintf(path4, sizeof(path4), "%s/client-%ld.db", dir, n);
     snprintf(tape_path, sizeof(tape_path), "%s/tape-%ld", dir, n);
-    pull_rc = pull_once(&pull_s, &hwm_kb, &maxrss_kb, &pull_cpu, self, path2, url, pg, n, child_out,
-                        sizeof(child_out));
+    pull_rc = pull_once(&pull, self, path2, url, pg, n, child_out, sizeof(child_out));
     for (unsigned k = 1; pull_rc == 0 && k < pull_runs; k++) {
         char path6[1100], out[4096];
         snprintf(path6, sizeof(path6), "%s/pull-%ld-%u.db", dir, n, k);
         if (make_store(path6, USER_2, 0) != 0 ||
-            pull_once(&more_s[more], &more_hwm[more], &more_maxrss[more], &more_cpu[more], self,
-                      path6, url, pg, n, out, sizeof(out)) != 0) {
+            pull_once(&more_pulls[more], self, path6, url, pg, n, out, sizeof(out)) != 0) {
             fprintf(stderr, "pull %u failed: %s\n", k + 1, out);
             pull_rc = -1;
             break;
@@ -686,20 +717,19 @@ static int bench_n(const char *self, const char *server, const char *dir, long n
                n, parallel, (double)n / par_s, json_num(preport, "\"requests\":"),
                (double)json_num(preport, "\"bytesSent\":") / 1e6, par_s, floor_s / par_s,
                par_cpu * 1e6 / (double)n, par_srv * 1e6 / (double)n, parallel);
-    printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  %.2f s  "
-           "page %u  peak RSS %.1f MB (ru_maxrss %.1f MB)  cpu %.2f s\n",
-           n, (double)n / pull_s, json_num(child_out, "\"requests\":"),
-           (double)json_num(child_out, "\"bytesReceived\":") / 1e6, pull_s, page,
-           (double)hwm_kb / 1024.0, (double)maxrss_kb / 1024.0, pull_cpu);
-    for (unsigned k = 0; k < more; k++)
-        printf("bench: N=%ld pull   %8.0f records/s  run %u of %u  %.2f s  peak RSS %.1f MB "
-               "(ru_maxrss %.1f MB)  cpu %.2f s\n",
-               n, (double)n / more_s[k], k + 2, pull_runs, more_s[k], (double)more_hwm[k] / 1024.0,
-               (double)more_maxrss[k] / 1024.0, more_cpu[k]);
+    printf("bench: N=%ld pull   %8.0f records/s  %ld requests  %.1f MB received  page %u  ", n,
+           (double)n / pull.secs, json_num(child_out, "\"requests\":"),
+           (double)json_num(child_out, "\"bytesReceived\":") / 1e6, page);
+    print_pull_tail(n, &pull);
+    for (unsigned k = 0; k < more; k++) {
+        printf("bench: N=%ld pull   %8.0f records/s  run %u of %u  ", n,
+               (double)n / more_pulls[k].secs, k + 2, pull_runs);
+        print_pull_tail(n, &more_pulls[k]);
+    }
     if (client_s > 0)
         printf("bench: N=%ld client %8.0f records/s  pull of the same pages from memory  "
                "%.2f s  end-to-end / client %.2f\n",
-               n, (double)n / client_s, client_s, client_s / pull_s);
+               n, (double)n / client_s, client_s, client_s / pull.secs);
     else
         printf("bench: N=%ld client  (the client-only pull failed: %s)\n", n, client_out);
     fflush(stdout);
