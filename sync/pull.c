@@ -868,6 +868,17 @@ static int skip_held(const page *pg, const char *modified, const char *seen)
     return held;
 }
 
+/* The report counts what a rolled back transaction applied no more. */
+static void uncount(wb_sync *s, const wb_sync_report *at_begin)
+{
+    s->report.inserted = at_begin->inserted;
+    s->report.pulled_updated = at_begin->pulled_updated;
+    s->report.pulled_deleted = at_begin->pulled_deleted;
+    s->report.merged = at_begin->merged;
+    s->report.conflicts = at_begin->conflicts;
+    s->report.refused = at_begin->refused;
+}
+
 /* Pages share a transaction, up to opts.pull_txn_records records, while
  * the next page is already in: every commit writes the last, partly filled
  * 16 KiB page of each of the b-trees a record touches to the WAL again (a
@@ -878,12 +889,14 @@ static int skip_held(const page *pg, const char *modified, const char *seen)
  * yet, what was applied commits first. Each page still moves the
  * watermark with its records, so a crash or an error loses nothing a next
  * run does not fetch again. */
-static int commit_pages(wb_sync *s, int *open, uint64_t done)
+static int commit_pages(wb_sync *s, int *open, uint64_t done, const wb_sync_report *at_begin)
 {
     int error;
     *open = 0;
-    if ((error = wb_store__commit(s->store)) < 0)
+    if ((error = wb_store__commit(s->store)) < 0) {
+        uncount(s, at_begin); /* the commit rolled back */
         return error;
+    }
     wb_sync__progress(s, 2, done, 0);
     return 0;
 }
@@ -895,6 +908,7 @@ int wb_pull__run(wb_sync *s)
     wb_buf filter = WB_BUF_INIT, url = WB_BUF_INIT, next_url = WB_BUF_INIT;
     prefetch pf;
     page pg;
+    wb_sync_report at_begin; /* the counts when the open transaction began */
     uint64_t done = 0;
     size_t skip = 0, next_skip = 0, in_txn = 0;
     int error, refused = 0, open = 0;
@@ -902,6 +916,7 @@ int wb_pull__run(wb_sync *s)
     memset(&pf, 0, sizeof(pf));
     memset(&pg, 0, sizeof(pg));
     pf.s = s;
+    at_begin = s->report;
     if ((error = wb_syncstore__watermark(modified, &seen, s->store, WB_PULL_RESOURCE,
                                          s->scope)) < 0)
         return error;
@@ -916,7 +931,7 @@ int wb_pull__run(wb_sync *s)
         int cancelled = wb_sync__cancelled(s);
         if (open &&
             (cancelled || in_txn >= s->opts.pull_txn_records || !prefetch_ready(&pf, url.ptr))) {
-            if ((error = commit_pages(s, &open, done)) < 0)
+            if ((error = commit_pages(s, &open, done, &at_begin)) < 0)
                 break;
             in_txn = 0;
             cancelled = wb_sync__cancelled(s); /* the progress callback may cancel */
@@ -965,6 +980,8 @@ int wb_pull__run(wb_sync *s)
         }
         if (!open && (error = wb_store__begin(s->store)) < 0)
             break;
+        if (!open)
+            at_begin = s->report;
         open = 1;
         if ((error = apply_page(s, &pg, modified, seen, next_modified, next_seen)) < 0)
             break;
@@ -983,13 +1000,14 @@ int wb_pull__run(wb_sync *s)
         skip = next_skip;
     }
     if (open && error >= 0) {
-        error = commit_pages(s, &open, done);
+        error = commit_pages(s, &open, done, &at_begin);
     } else if (open) {
         /* The pages of this transaction are fetched again by the next run. */
         wb_error_saved saved;
         wb_error__save(&saved);
         wb_store__rollback(s->store);
         wb_error__restore(&saved);
+        uncount(s, &at_begin);
     }
 cleanup:
     prefetch_free(&pf);

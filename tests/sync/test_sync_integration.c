@@ -1544,6 +1544,46 @@ static const char *nth_by_modified(int nth)
     return out;
 }
 
+/* Applying a record fails in the middle of the pull (a trigger of the
+ * test's refuses its insert): whatever pages shared the failed transaction
+ * are rolled back, the report counts only what was committed, and the next
+ * run pulls exactly the rest. With the default pull_txn_records, so the
+ * pages before the failure may or may not have shared its transaction. */
+static void test_sync_integration__pull_failure_rolls_back_its_pages(void)
+{
+    sync_cfg a = {WB_API_V2, WB_POLICY_MERGE, "tokA", NULL, 0};
+    sync_cfg b = {WB_API_V2, WB_POLICY_MERGE, "tokB", NULL, 0};
+    char sql[256];
+    sqlite3 *h = NULL;
+    wb_store *st;
+    long inserted, live;
+    WBT_ASSERT(start(NULL) == 0);
+    WBT_OK(record_n("a", 10, 400, NULL));
+    WBT_OK(run_sync("a", &a));
+    st = open_store("b", U2);
+    WBT_ASSERT(st != NULL);
+    wb_store_free(st);
+    /* The 9th record listed: the last of the fourth page of 3 (records
+     * 7-9, 7 read again), applied after the 8th (a page is applied in id
+     * order), which the report must then not count. */
+    snprintf(sql, sizeof(sql),
+             "CREATE TRIGGER refuse_one BEFORE INSERT ON interactions"
+             " WHEN NEW.server_id = '%s' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+             nth_by_modified(8));
+    WBT_ASSERT(sqlite3_open(store_file("b"), &h) == SQLITE_OK);
+    WBT_ASSERT(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    WBT_ASSERT(run_sync("b", &b) < 0);
+    inserted = report_num("pulled", "inserted");
+    live = live_count("b", U2);
+    WBT_ASSERT_INT(inserted, live);
+    WBT_ASSERT(live <= 7);
+    WBT_ASSERT(sqlite3_exec(h, "DROP TRIGGER refuse_one", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    WBT_OK(run_sync("b", &b));
+    WBT_ASSERT_INT(report_num("pulled", "inserted"), 10 - live);
+    WBT_ASSERT(converged("b", U2, 10));
+}
+
 /* The record the first page ended with is edited on the server between
  * that page and the next one: it leaves its place at the watermark value
  * and the next page must start right after the page just applied. */
@@ -1958,6 +1998,7 @@ static const wbt_case cases[] = {
     WBT_CASE(test_sync_integration__pull_page_fails_after_next_prefetched),
     WBT_CASE(test_sync_integration__pull_cancel_during_prefetch),
     WBT_CASE(test_sync_integration__pull_pages_share_transactions),
+    WBT_CASE(test_sync_integration__pull_failure_rolls_back_its_pages),
     WBT_CASE(test_sync_integration__pull_page_end_record_edited_between_pages),
     WBT_CASE(test_sync_integration__pull_ties_changed_between_pages),
     WBT_CASE(test_sync_integration__cancel_from_another_thread),
