@@ -119,6 +119,10 @@ typedef struct wb_syncstore_ack {
     const cJSON *envelope;
     const char *sent;
     const wb_syncstore_echo *echo;
+    /* The row's key (campaign_id, ts) read with `version`, for an echo:
+     * the row is then found through the table itself, not the local_id
+     * index. NULL: found by local_id. */
+    const char *campaign_id, *ts;
 } wb_syncstore_ack;
 
 /* Apply a group of acknowledgements in one short transaction. */

@@ -867,7 +867,8 @@ static int take_answer(wb_sync *s, push_job *j)
     if (a->n == 0)
         a->since = wb_sync__now(s);
     a->acks[a->n] = (wb_syncstore_ack){j->p->local_id, j->p->version, a->envs[k],
-                                       j->op == WB_PUSH_DELETE ? NULL : j->p->data, echo};
+                                       j->op == WB_PUSH_DELETE ? NULL : j->p->data, echo,
+                                       j->p->campaign_id, j->p->ts};
     a->which[a->n++] = k;
     return 1;
 }

@@ -220,8 +220,12 @@ static void test_core_syncstore__echo_ack_and_pending_left(void)
     /* The app edits b while its POST is on the wire. */
     WBT_OK(wb_interaction_update(store, b,
                                  "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
-    acks[0] = (wb_syncstore_ack){pa->local_id, pa->version, NULL, pa->data, &e1};
-    acks[1] = (wb_syncstore_ack){pb->local_id, pb->version, NULL, pb->data, &e2};
+    /* With the rows' keys, as the push gives them: a is found by its key,
+     * b (edited since) is not, and is looked up by local_id after. */
+    acks[0] = (wb_syncstore_ack){pa->local_id, pa->version, NULL, pa->data, &e1,
+                                 pa->campaign_id, pa->ts};
+    acks[1] = (wb_syncstore_ack){pb->local_id, pb->version, NULL, pb->data, &e2,
+                                 pb->campaign_id, pb->ts};
     WBT_OK(wb_syncstore__ack_group(store, acks, 2));
     WBT_ASSERT_STR(state_of(a), "synced");
     WBT_OK(wb_interaction_sync_info(&info, store, a));
