@@ -69,7 +69,7 @@ static void *ckpt_main(void *arg)
         int log = 0, copied = 0;
         while (!c->want && !c->stop)
             pthread_cond_wait(&c->wake, &c->mu);
-        if (c->stop)
+        if (c->stop && !c->want)
             break;
         c->want = 0;
         c->busy = 1;
@@ -213,6 +213,15 @@ void wb_ckpt__stop(wb_ckpt *c)
     sqlite3_wal_autocheckpoint(c->store->db, 1000);
     if (c->started > 0) {
         pthread_mutex_lock(&c->mu);
+        /* A last pass, now that the writer is done: it copies the WAL's
+         * tail, so the WAL is complete and the next write transaction, the
+         * app's, starts it again from its beginning. Left behind, the tail
+         * (up to a few MiB) would be copied and synced by SQLite's own
+         * checkpoint on whichever connection commits next past 1000 pages
+         * of WAL, which after a large pull is at once: the app's, on the
+         * thread that records a visit. Here it costs the sync's thread
+         * what the close would otherwise. */
+        c->want = 1;
         c->stop = 1;
         pthread_cond_signal(&c->wake);
         pthread_mutex_unlock(&c->mu);

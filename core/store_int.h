@@ -152,6 +152,8 @@ int wb_ckpt__start(wb_ckpt **out, wb_store *store, int soft_frames, int hard_fra
 void wb_ckpt__start_thread(wb_ckpt *c);
 /* The thread's checkpoints that copied something so far. */
 int wb_ckpt__passes(wb_ckpt *c);
+/* Stop (NULL is fine). When the thread runs, it first makes a last pass:
+ * the WAL is then complete, and the next writer starts it again. */
 void wb_ckpt__stop(wb_ckpt *c);
 
 /* The next local modification time (strictly increasing) as text. */

@@ -154,6 +154,54 @@ static void test_core_checkpoint__wal_bounded_while_app_writes(void)
     WBT_ASSERT_STR(integrity(path), "ok");
 }
 
+/* After the writer's last commit (a small one, below the soft limit, so no
+ * pass of the thread copies it), stopping makes a last pass: the WAL is
+ * complete, and the app's next write transaction starts it again from
+ * its first frame instead of appending to it (and then copying it all on
+ * the app's thread at SQLite's 1000 pages). */
+static int frames_after_commit;
+static int on_app_commit(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)ud;
+    (void)db;
+    (void)name;
+    frames_after_commit = frames;
+    return SQLITE_OK;
+}
+
+static void test_core_checkpoint__stop_leaves_the_wal_complete(void)
+{
+    wb_store *s = fx_store("ckpt-stop.db");
+    const char *path = wbt_path("ckpt-stop.db");
+    wb_ckpt *c = NULL;
+    sqlite3 *app_db = NULL;
+    WBT_ASSERT(s != NULL);
+    WBT_OK(wb_store__exec(s, "PRAGMA journal_size_limit = -1"));
+    WBT_OK(wb_ckpt__start(&c, s, SOFT, HARD));
+    WBT_ASSERT(c != NULL);
+    wb_ckpt__start_thread(c);
+    for (unsigned i = 0; i < 10; i++) {
+        static char buf[50][1024];
+        const char *bodies[50];
+        for (unsigned j = 0; j < 50; j++)
+            bodies[j] = body_of(buf[j], sizeof(buf[j]), 7000 + i * 50 + j);
+        WBT_OK(wb_interaction_record_batch(NULL, s, bodies, 50));
+    }
+    WBT_OK(record_one(s, 9000));
+    WBT_ASSERT(sqlite3_open(path, &app_db) == SQLITE_OK);
+    wb_ckpt__stop(c);
+    sqlite3_wal_hook(app_db, on_app_commit, NULL);
+    frames_after_commit = -1;
+    WBT_ASSERT(sqlite3_exec(app_db, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
+    printf("    the app's first commit after the stop left %d frames in the WAL\n",
+           frames_after_commit);
+    WBT_ASSERT(frames_after_commit >= 1 && frames_after_commit <= 2);
+    sqlite3_close(app_db);
+    wb_store_free(s);
+    WBT_ASSERT_INT(count_of(path), 501);
+    WBT_ASSERT_STR(integrity(path), "ok");
+}
+
 /* A store without a WAL (in memory): nothing to run, SQLite's own ways. */
 static void test_core_checkpoint__no_wal_no_thread(void)
 {
@@ -254,6 +302,7 @@ static void test_core_checkpoint__kill9_loses_no_committed_record(void)
 
 static const wbt_case cases[] = {
     WBT_CASE(test_core_checkpoint__wal_bounded_while_app_writes),
+    WBT_CASE(test_core_checkpoint__stop_leaves_the_wal_complete),
     WBT_CASE(test_core_checkpoint__no_wal_no_thread),
     WBT_CASE(test_core_checkpoint__kill9_loses_no_committed_record),
 };
