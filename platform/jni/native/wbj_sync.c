@@ -35,6 +35,7 @@ enum {
     SI_USE_SAVED_TOKEN,
     SI_SEND_SIGNATURES,
     SI_PARALLEL,
+    SI_PULL_TXN_RECORDS,
     SI_COUNT
 };
 
@@ -177,6 +178,7 @@ static jlong JNICALL sync_new(JNIEnv *env, jclass c, jbyteArray jpath, jintArray
     o.use_saved_token = v[SI_USE_SAVED_TOKEN];
     o.send_signatures = v[SI_SEND_SIGNATURES];
     o.parallel = (unsigned int)v[SI_PARALLEL];
+    o.pull_txn_records = (unsigned int)v[SI_PULL_TXN_RECORDS]; /* not negative: SyncOptions */
     o.progress = v[SI_HAS_PROGRESS] ? on_progress : NULL;
     o.token_refresh = v[SI_HAS_REFRESH] ? on_token_refresh : NULL;
     o.userdata = s;

@@ -33,7 +33,7 @@ public final class SyncOptions {
     boolean preferRemote;
     int pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs;
     boolean pullReference, useSavedToken, sendSignatures;
-    int parallel;
+    int parallel, pullTxnRecords;
     SyncProgressListener progress;
     TokenRefresher tokenRefresher;
 
@@ -90,6 +90,18 @@ public final class SyncOptions {
      *  goes out exactly once and its own requests in order. */
     public SyncOptions parallel(int connections) { this.parallel = connections; return this; }
 
+    /** Records the pull applies in one transaction (0 = 500, at most
+     *  10 000; 1 = a transaction per page). Pages share a transaction only
+     *  while the next one is already in: the write lock is never held while
+     *  waiting on the network.
+     *  @throws IllegalArgumentException when negative */
+    public SyncOptions pullTxnRecords(int records) {
+        if (records < 0)
+            throw new IllegalArgumentException("pullTxnRecords: negative");
+        this.pullTxnRecords = records;
+        return this;
+    }
+
     public SyncOptions progressListener(SyncProgressListener l) { this.progress = l; return this; }
 
     public SyncOptions tokenRefresher(TokenRefresher r) { this.tokenRefresher = r; return this; }
@@ -107,7 +119,7 @@ public final class SyncOptions {
             api == null ? 0 : api.value, policy == null ? 0 : policy.value, preferRemote ? 1 : 0,
             pageSize, timeoutMs, connectTimeoutMs, maxAttempts, backoffBaseMs, backoffMaxMs,
             progress != null ? 1 : 0, tokenRefresher != null ? 1 : 0, pullReference ? 1 : 0,
-            useSavedToken ? 1 : 0, sendSignatures ? 1 : 0, parallel
+            useSavedToken ? 1 : 0, sendSignatures ? 1 : 0, parallel, pullTxnRecords
         };
     }
 }

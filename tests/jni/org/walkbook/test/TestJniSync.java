@@ -9,6 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.walkbook.Identity;
@@ -144,6 +145,38 @@ public final class TestJniSync {
                 check(push.get() >= 2 && pull.get() >= 1, "both phases reported: " + push + "/" + pull);
                 check(sane.get(), "done <= total while pushing");
                 eq(Thread.currentThread(), where.get(), "called on the thread that runs the sync");
+            }
+        });
+
+        h.add("test_jni_sync__pull_txn_records_one_page_a_commit", () -> {
+            try (Store a = Store.open(file("ptx"), ID1, null); Server s = Server.start(h, "ptx", TOKENS)) {
+                for (int i = 0; i < 10; i++) {
+                    a.record(body(i));
+                }
+                eq(10L, num(sync(a, opts(s)), "pushed", "created"), "pushed");
+                try (Store b = Store.open(file("ptx-b"), ID1, null)) {
+                    AtomicLong last = new AtomicLong(), largest = new AtomicLong();
+                    AtomicInteger commits = new AtomicInteger();
+                    String r = sync(b, opts(s).pullTxnRecords(1).progressListener((p, d, t) -> {
+                        if (p == SyncProgressListener.PHASE_PULL && d > 0) {
+                            commits.incrementAndGet();
+                            largest.set(Math.max(largest.get(), d - last.get()));
+                            last.set(d);
+                        }
+                        return true;
+                    }));
+                    eq(10L, num(r, "pulled", "inserted"), "pulled");
+                    /* Pages of 3, each after the first reading one record
+                     * again: a commit per page, never two pages at once. */
+                    eq(3L, largest.get(), "records of the largest commit");
+                    check(commits.get() >= 4, "a commit per page: " + commits.get());
+                }
+                try {
+                    new SyncOptions().pullTxnRecords(-1);
+                    check(false, "a negative count is refused");
+                } catch (IllegalArgumentException e) {
+                    check(e.getMessage().contains("pullTxnRecords"), "names the option: " + e.getMessage());
+                }
             }
         });
 
