@@ -707,9 +707,10 @@ typedef struct wb_sync_options {
     /** Records the pull applies in one transaction: 0 = 500, at most
      *  10 000. Pages that follow each other share a transaction while the
      *  next one is already in (the write lock is never held while waiting
-     *  on the network), each moving the watermark with its records; a
-     *  page is never split. Fewer commits write less to the WAL. 1 = a
-     *  transaction per page. */
+     *  on the network) and for at most about 50 ms (the app's writes wait
+     *  for it), each page moving the watermark with its records; a page is
+     *  never split. Fewer commits write less to the WAL. 1 = a transaction
+     *  per page. */
     unsigned int pull_txn_records;
 } wb_sync_options;
 #define WB_SYNC_OPTIONS_INIT                                                                      \

@@ -44,6 +44,10 @@
 #include "timeutil.h"
 
 #define WB_PULL_RESOURCE "interactions"
+/* Nor does a transaction of the pull take in another page once it has
+ * been open this long: the app's writes wait for it, and a slow phone may
+ * take a good part of a second for 500 records (here about 15 ms). */
+#define WB_PULL_TXN_MS 50
 
 static const char *env_str(const cJSON *env, const char *a, const char *b)
 {
@@ -909,6 +913,7 @@ int wb_pull__run(wb_sync *s)
     prefetch pf;
     page pg;
     wb_sync_report at_begin; /* the counts when the open transaction began */
+    int64_t txn_since = 0;   /* and the time */
     uint64_t done = 0;
     size_t skip = 0, next_skip = 0, in_txn = 0;
     int error, refused = 0, open = 0;
@@ -929,8 +934,9 @@ int wb_pull__run(wb_sync *s)
         size_t n;
         wb_buf swap;
         int cancelled = wb_sync__cancelled(s);
-        if (open &&
-            (cancelled || in_txn >= s->opts.pull_txn_records || !prefetch_ready(&pf, url.ptr))) {
+        if (open && (cancelled || in_txn >= s->opts.pull_txn_records ||
+                     wb_sync__now(s) - txn_since >= WB_PULL_TXN_MS ||
+                     !prefetch_ready(&pf, url.ptr))) {
             if ((error = commit_pages(s, &open, done, &at_begin)) < 0)
                 break;
             in_txn = 0;
@@ -980,8 +986,10 @@ int wb_pull__run(wb_sync *s)
         }
         if (!open && (error = wb_store__begin(s->store)) < 0)
             break;
-        if (!open)
+        if (!open) {
             at_begin = s->report;
+            txn_since = wb_sync__now(s);
+        }
         open = 1;
         if ((error = apply_page(s, &pg, modified, seen, next_modified, next_seen)) < 0)
             break;

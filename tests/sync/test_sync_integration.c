@@ -44,6 +44,8 @@ static unsigned case_parallel;
 /* Records a pull transaction applies (0: the library's default). 1 where a
  * case acts when one page is committed (progress at done == 3). */
 static unsigned case_pull_txn;
+/* 1: the test clock reads a second later each time (fast_clock). */
+static int case_fast_clock;
 /* The current case syncs on the token saved in the store (use_saved_token;
  * no token in the options unless its sync_cfg gives one). */
 static int case_saved_token;
@@ -99,6 +101,7 @@ static void teardown(void)
     case_patch_paths = WB_PATCH_PATHS_RELATIVE;
     case_parallel = 0;
     case_pull_txn = 0;
+    case_fast_clock = 0;
     case_saved_token = 0;
     if (server.pid)
         srv_stop(&server);
@@ -170,6 +173,14 @@ static void test_sleep(void *ctx, int64_t ms)
     clock_offset += ms;
 }
 static const wb_clock test_clock = {WB_CLOCK_VERSION, test_now, test_sleep, NULL};
+/* The same, a second later at every reading (case_fast_clock): a pull's
+ * transaction is then always past its time limit. */
+static int64_t fast_readings;
+static int64_t fast_now(void *ctx)
+{
+    return test_now(ctx) + 1000 * ++fast_readings;
+}
+static const wb_clock fast_clock = {WB_CLOCK_VERSION, fast_now, test_sleep, NULL};
 
 /* A real wait, for the server's sake. */
 static void nap(int ms)
@@ -212,7 +223,7 @@ static int run_sync(const char *name, const sync_cfg *cfg)
     o.backoff_max_ms = 10000;
     o.page_size = 3; /* several pages with few records */
     o.token_refresh = cfg->refresh;
-    o.clock = &test_clock;
+    o.clock = case_fast_clock ? &fast_clock : &test_clock;
     o.patch_paths = case_patch_paths;
     o.parallel = case_parallel;
     o.pull_txn_records = case_pull_txn;
@@ -1442,7 +1453,7 @@ static void test_sync_integration__pull_cancel_during_prefetch(void)
 }
 
 /* Pages share a transaction while the next one is already in, up to
- * pull_txn_records. The app holds the write lock when the pull is about to
+ * pull_txn_records records and for at most about 50 ms. The app holds the write lock when the pull is about to
  * apply its first page, so the second page is in by the time the first is
  * applied: the first commit holds both (6 records with the page of 3 that
  * reads the first page's last record again), no commit holds more than the
@@ -1512,6 +1523,12 @@ static void test_sync_integration__pull_pages_share_transactions(void)
     pull_with_writer_at_start("c", 6);
     WBT_ASSERT_INT((long)first_commit, 6);
     WBT_ASSERT(largest_commit <= 6);
+    /* The same, but the transaction is past its time limit (50 ms) when
+     * the second page could join: a page a commit again. */
+    case_fast_clock = 1;
+    pull_with_writer_at_start("d", 6);
+    WBT_ASSERT_INT((long)first_commit, 3);
+    WBT_ASSERT_INT((long)largest_commit, 3);
 }
 
 /* The server id of the record at position `nth` (0 first) in the list
