@@ -44,10 +44,6 @@
 #include "timeutil.h"
 
 #define WB_PULL_RESOURCE "interactions"
-/* Nor does a transaction of the pull take in another page once it has
- * been open this long: the app's writes wait for it, and a slow phone may
- * take a good part of a second for 500 records (here about 15 ms). */
-#define WB_PULL_TXN_MS 50
 
 static const char *env_str(const cJSON *env, const char *a, const char *b)
 {
@@ -890,9 +886,14 @@ static void uncount(wb_sync *s, const wb_sync_report *at_begin)
  * database of 20 MB; 30 MB with 500 records a transaction), and each of
  * those megabytes is written, copied, synced and freed again. The
  * transaction never waits on the network: when the next page is not in
- * yet, what was applied commits first. Each page still moves the
- * watermark with its records, so a crash or an error loses nothing a next
- * run does not fetch again. */
+ * yet, what was applied commits first. Nor does it take in another page
+ * once open WB_PULL_TXN_MS: the app's writes wait for it, and a slow
+ * phone may take a good part of a second for 500 records (here about
+ * 15 ms). Each page still moves the watermark with its records, so a
+ * crash or an error loses nothing a next run does not fetch again. */
+#define WB_PULL_TXN_MS 50
+
+/* Commit the open transaction (its pages' records are `done`) and report. */
 static int commit_pages(wb_sync *s, int *open, uint64_t done, const wb_sync_report *at_begin)
 {
     int error;
@@ -984,13 +985,13 @@ int wb_pull__run(wb_sync *s)
                 break;
             prefetch_start(&pf, s, next_url.ptr);
         }
-        if (!open && (error = wb_store__begin(s->store)) < 0)
-            break;
         if (!open) {
+            if ((error = wb_store__begin(s->store)) < 0)
+                break;
+            open = 1;
             at_begin = s->report;
             txn_since = wb_sync__now(s);
         }
-        open = 1;
         if ((error = apply_page(s, &pg, modified, seen, next_modified, next_seen)) < 0)
             break;
         page_clear(s, &pg);
