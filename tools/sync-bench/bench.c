@@ -283,10 +283,17 @@ static int on_progress(const wb_sync_progress *p, void *ud)
     return p->phase == 2 && r->push_only;
 }
 
+/* The number after `key` in text (a report's JSON, or a child's lines);
+ * -1 when it is not there. */
+static double num_after(const char *text, const char *key)
+{
+    const char *p = text ? strstr(text, key) : NULL;
+    return p ? atof(p + strlen(key)) : -1;
+}
+
 static long json_num(const char *report, const char *key)
 {
-    const char *p = report ? strstr(report, key) : NULL;
-    return p ? atol(p + strlen(key)) : -1;
+    return (long)num_after(report, key);
 }
 
 /* One sync of the store file at path. times: NULL, or the seconds that
@@ -552,12 +559,6 @@ typedef struct pull_figs {
     long hwm_kb, maxrss_kb;
 } pull_figs;
 
-static double line_num(const char *out, const char *key)
-{
-    const char *p = strstr(out, key);
-    return p ? atof(p + strlen(key)) : -1;
-}
-
 static int pull_once(pull_figs *f, const char *self, const char *path, const char *url,
                      const char *pg, long n, char *out, size_t size)
 {
@@ -568,9 +569,9 @@ static int pull_once(pull_figs *f, const char *self, const char *path, const cha
     f->secs = now_s() - t0;
     if (rc != 0 || json_num(out, "\"inserted\":") != n)
         return -1;
-    f->hwm_kb = (long)line_num(out, "\nvmhwm ");
-    f->run = line_num(out, "\nrun ");
-    f->close = line_num(out, "\nclose ");
+    f->hwm_kb = (long)num_after(out, "\nvmhwm ");
+    f->run = num_after(out, "\nrun ");
+    f->close = num_after(out, "\nclose ");
     f->maxrss_kb = ru.ru_maxrss;
     f->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
