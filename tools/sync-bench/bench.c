@@ -555,7 +555,7 @@ static int run_child(char *out, size_t size, struct rusage *ru, const char *self
 typedef struct pull_figs {
     double secs;       /* the child's whole life: exec, open, run, close, exit */
     double run, close; /* of which wb_sync_run, and wb_sync_free */
-    double cpu;
+    double cpu, srv; /* the child's CPU, and the server's meanwhile */
     long hwm_kb, maxrss_kb;
 } pull_figs;
 
@@ -564,9 +564,10 @@ static int pull_once(pull_figs *f, const char *self, const char *path, const cha
 {
     const char *args[] = {self, "--pull-child", path, url, pg, NULL};
     struct rusage ru;
-    double t0 = now_s();
+    double s0 = server_cpu_s(), t0 = now_s();
     int rc = run_child(out, size, &ru, self, args);
     f->secs = now_s() - t0;
+    f->srv = server_cpu_s() - s0;
     if (rc != 0 || json_num(out, "\"inserted\":") != n)
         return -1;
     f->hwm_kb = (long)num_after(out, "\nvmhwm ");
@@ -582,9 +583,9 @@ static int pull_once(pull_figs *f, const char *self, const char *path, const cha
 static void print_pull_tail(long n, const pull_figs *f)
 {
     printf("%.2f s (wb_sync_run %.2f s: %.0f records/s; close %.2f s)  peak RSS %.1f MB "
-           "(ru_maxrss %.1f MB)  cpu %.2f s\n",
+           "(ru_maxrss %.1f MB)  cpu %.2f s  server cpu %.2f s\n",
            f->secs, f->run, (double)n / f->run, f->close, (double)f->hwm_kb / 1024.0,
-           (double)f->maxrss_kb / 1024.0, f->cpu);
+           (double)f->maxrss_kb / 1024.0, f->cpu, f->srv);
 }
 
 static int bench_n(const char *self, const char *server, const char *dir, long n, unsigned page,
