@@ -29,7 +29,7 @@ static const char *const stmt_sql[WB_STMT__COUNT] = {
         " last_error, " WB_CREATE_MARKED " FROM interactions WHERE local_id = ?1"
         " AND " WB_TENANCY_FILTER
         " UNION ALL SELECT " WB_ENVELOPE_COLUMNS ", state, base, server_id, version, base_etag,"
-        " last_error, " WB_CREATE_MARKED " FROM interactions WHERE server_id = ?1 AND local_id <> ?1"
+        " last_error, " WB_CREATE_MARKED " FROM interactions WHERE " WB_SERVER_ID_IS("", "?1")
         " AND " WB_TENANCY_FILTER " LIMIT 1",
     [WB_STMT_UPDATE_DATA] =
         "UPDATE interactions SET " WB_BASE_KEEP_SQL ", data = ?2, campaign_id = ?3,"

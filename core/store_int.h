@@ -41,6 +41,12 @@
     "(server_id IS NULL AND EXISTS (SELECT 1 FROM create_marks AS m"                             \
     " WHERE m.local_id = interactions.local_id))"
 
+/* The interactions row (t: "" or an alias with its dot) whose server id is
+ * the parameter p, when that differs from its local id: the term SQLite
+ * needs to use the partial index interactions_server_id (schema 012). A
+ * row whose server id equals its local id is found by local_id = p. */
+#define WB_SERVER_ID_IS(t, p) t "server_id = " p " AND " t "server_id <> " t "local_id"
+
 /* Cached prepared statements, one slot each. */
 enum wb_stmt_id {
     WB_STMT_INSERT,

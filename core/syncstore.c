@@ -887,7 +887,7 @@ static int find_local(local_row *out, wb_store *store, const remote_env *r)
     /* By server id, else by local id: one statement, two index probes. */
     if ((found = find_by(out, store,
                          FIND_COLUMNS "local_id = COALESCE((SELECT local_id FROM interactions"
-                                      " WHERE server_id = ?1), ?1)",
+                                      " WHERE " WB_SERVER_ID_IS("", "?1") "), ?1)",
                          r, NULL, NULL, NULL)) != 0)
         return found;
     if (!r->created_by || strcmp(r->created_by, store->user_id) != 0 || !campaign || !contact ||
@@ -1557,7 +1557,8 @@ int wb_syncstore__conflict_json(char **out, wb_store *store, const char *id)
                          " wb_open('interactions', 'conflict_remote', local_id, conflict_remote),"
                          " wb_open('interactions', 'conflict_paths', local_id, conflict_paths)"
                          " FROM interactions"
-                         " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
+                         " WHERE (local_id = ?1 OR (" WB_SERVER_ID_IS("", "?1") "))"
+                         " AND state = 16 LIMIT 1")) < 0)
         return error;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -1651,7 +1652,8 @@ int wb_syncstore__resolve(wb_store *store, const char *id, int resolution,
                          "SELECT local_id, wb_open('interactions', 'data', local_id, data),"
                          " wb_open('interactions', 'conflict_remote', local_id, conflict_remote),"
                          " " WB_BASE_SQL " FROM interactions"
-                         " WHERE (local_id = ?1 OR server_id = ?1) AND state = 16 LIMIT 1")) < 0)
+                         " WHERE (local_id = ?1 OR (" WB_SERVER_ID_IS("", "?1") "))"
+                         " AND state = 16 LIMIT 1")) < 0)
         goto cleanup;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);

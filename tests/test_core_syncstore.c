@@ -922,6 +922,115 @@ static void test_core_syncstore__migration_011_moves_marks(void)
     wb_free(id);
 }
 
+/* The one integer a query gives on the test's store; -1 when it fails. */
+static int count_of(const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Entries of the partial index interactions_server_id, counted through it
+ * (-1 when SQLite cannot use it for that: not the index of schema 012). */
+#define SERVER_ID_ENTRIES                                                                        \
+    "SELECT count(*) FROM interactions INDEXED BY interactions_server_id"                        \
+    " WHERE server_id <> local_id"
+
+#define PULLED_ID "bbbbbbbb-0000-4000-8000-000000000012"
+
+/* Schema 012: only a record whose server id differs from its local id has
+ * an entry in the server-id index. A store of schema 011 (every
+ * acknowledged record indexed) migrates, and each record is still found by
+ * its server id: by the API, and by the pull, which updates it. */
+static void test_core_syncstore__migration_012_indexes_differing_server_ids(void)
+{
+    enum wb_remote_outcome o;
+    char *acked, *env = NULL;
+    cJSON *pulled = envelope(PULLED_ID, REMOTE_DATA("true", "false"), "p-1", 0, FX_CUSTOMER,
+                             "11111111-1111-4111-8111-111111111111");
+    cJSON *again = envelope(SERVER_ID, REMOTE_DATA("false", "false"), "e-2", 0, FX_CUSTOMER,
+                            "11111111-1111-4111-8111-111111111111");
+    sqlite3 *db = NULL;
+    WBT_ASSERT(store && pulled && again);
+    acked = record_synced(SERVER_ID, "e-1"); /* a server that assigns its own ids */
+    WBT_ASSERT(acked != NULL);
+    WBT_OK(wb_syncstore__apply_remote(&o, store, pulled, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_INSERTED); /* its local id is the server's */
+    WBT_ASSERT_INT(count_of(SERVER_ID_ENTRIES), 1);
+
+    /* Back to schema 011: the index of every acknowledged record. */
+    wb_store_free(store);
+    store = NULL;
+    WBT_ASSERT_INT(sqlite3_open(wbt_path("syncstore.db"), &db), SQLITE_OK);
+    WBT_ASSERT_INT(sqlite3_exec(db,
+                                "DROP INDEX interactions_server_id;"
+                                " CREATE UNIQUE INDEX interactions_server_id ON interactions"
+                                " (server_id) WHERE server_id IS NOT NULL;"
+                                " PRAGMA user_version = 11",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+    sqlite3_close(db);
+    WBT_OK(wb_store_open(&store, wbt_path("syncstore.db"), fx_store_options()));
+    WBT_ASSERT(wb_store_schema_version(store) >= 12);
+    WBT_ASSERT_INT(count_of(SERVER_ID_ENTRIES), 1);
+
+    WBT_OK(wb_interaction_get(&env, store, SERVER_ID, 0));
+    WBT_ASSERT_CONTAINS(env, acked);
+    wb_free(env);
+    env = NULL;
+    WBT_OK(wb_interaction_get(&env, store, PULLED_ID, 0));
+    WBT_ASSERT_CONTAINS(env, "\"etag\":\"p-1\"");
+    /* The next version of the acknowledged record updates it in place. */
+    WBT_OK(wb_syncstore__apply_remote(&o, store, again, WB_POLICY_MERGE, 0));
+    WBT_ASSERT_INT(o, WB_REMOTE_UPDATED);
+    WBT_ASSERT_STR(state_of(acked), "synced");
+    WBT_ASSERT_INT(count_of("SELECT count(*) FROM interactions"), 2);
+    /* Two records are still never given the same differing server id. */
+    WBT_ASSERT_INT(sqlite3_exec(store->db,
+                                "UPDATE interactions SET server_id = '" SERVER_ID "'"
+                                " WHERE local_id = '" PULLED_ID "'",
+                                NULL, NULL, NULL),
+                   SQLITE_CONSTRAINT_UNIQUE);
+    wb_free(env);
+    wb_free(acked);
+    cJSON_Delete(pulled);
+    cJSON_Delete(again);
+}
+
+/* Every lookup by server id goes through the partial index: the term
+ * WB_SERVER_ID_IS gives SQLite what the index's WHERE needs. Without it
+ * each lookup would read the whole table. */
+static void test_core_syncstore__server_id_lookups_use_the_index(void)
+{
+    static const char *const queries[] = {
+        "SELECT local_id FROM interactions WHERE " WB_SERVER_ID_IS("", "?1"),
+        "SELECT data FROM interactions WHERE local_id = ?1 OR (" WB_SERVER_ID_IS("", "?1") ")",
+        "SELECT i.data FROM interactions i WHERE i.local_id = ?1 OR (" WB_SERVER_ID_IS("i.", "?1")
+        ")",
+    };
+    WBT_ASSERT(store != NULL);
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        char sql[512];
+        sqlite3_stmt *q = NULL;
+        wb_buf plan = WB_BUF_INIT;
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", queries[i]);
+        WBT_ASSERT_INT(sqlite3_prepare_v2(store->db, sql, -1, &q, NULL), SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            wb_buf__puts(&plan, (const char *)sqlite3_column_text(q, 3));
+            wb_buf__puts(&plan, "; ");
+        }
+        sqlite3_finalize(q);
+        WBT_ASSERT(plan.ptr != NULL);
+        WBT_ASSERT_CONTAINS(plan.ptr, "INDEX interactions_server_id (server_id=?)");
+        WBT_ASSERT(strstr(plan.ptr, "SCAN") == NULL);
+        wb_buf__free(&plan);
+    }
+}
+
 /* Our create reached the server and was deleted there before the device
  * heard back; the pull brings the tombstone first. Unchanged here: the
  * delete stands (once it was written as a live synced record). */
@@ -1253,6 +1362,8 @@ static const wbt_case cases[] = {
     WBT_CASE(test_core_syncstore__edit_keeps_create_settle_time),
     WBT_CASE(test_core_syncstore__create_marks_cleared),
     WBT_CASE(test_core_syncstore__migration_011_moves_marks),
+    WBT_CASE(test_core_syncstore__migration_012_indexes_differing_server_ids),
+    WBT_CASE(test_core_syncstore__server_id_lookups_use_the_index),
     WBT_CASE(test_core_syncstore__pulled_own_create_deleted_remotely),
 };
 WBT_MAIN(cases, setup, teardown)
