@@ -621,9 +621,9 @@ int wb_interaction_signals(char **out_json, wb_store *store, const char *id)
     if (!wb_uuid__valid(id))
         return wb_error__set(WB_EINVALID, WB_ERRCLASS_INVALID, "id: must be a UUID");
     rc = sqlite3_prepare_v2(store->db,
-                            SIGNAL_COLUMNS " WHERE i.local_id = ?1 OR (" WB_SERVER_ID_IS("i.", "?1")
-                                           ") LIMIT 1", -1,
-                            &st, NULL);
+                            SIGNAL_COLUMNS
+                            " WHERE i.local_id = ?1 OR (" WB_SERVER_ID_IS("i.", "?1") ") LIMIT 1",
+                            -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
