@@ -249,9 +249,12 @@ static void test_core_syncstore__echo_ack_and_pending_left(void)
     WBT_OK(wb_interaction_update(store, a,
                                  "[{\"op\":\"replace\",\"path\":\"/successful\",\"value\":false}]"));
     WBT_OK(wb_syncstore__pending_left(&q, &m, store, INT64_MAX, 10, NULL));
-    WBT_ASSERT(pending_of(q, m, a) != NULL);
-    WBT_ASSERT_STR(pending_of(q, m, a)->base, pa->data);
-    WBT_ASSERT_STR(pending_of(q, m, a)->base_etag, "e-1");
+    {
+        const wb_pending *qa = pending_of(q, m, a);
+        WBT_ASSERT(qa != NULL);
+        WBT_ASSERT_STR(qa->base, pa->data);
+        WBT_ASSERT_STR(qa->base_etag, "e-1");
+    }
     wb_syncstore__pending_free(q, m);
     wb_syncstore__pending_free(p, n);
     wb__free(after);
