@@ -27,7 +27,7 @@
  *          not the engine's memory). The rate is of the child's whole life
  *          (exec, open, wb_sync_run, wb_sync_free with SQLite's last
  *          checkpoint, exit); the times of wb_sync_run and of the close
- *          are printed beside it;
+ *          are printed beside it, and the server's CPU time during it;
  *   client a third device pulls the same N records from memory: the
  *          pages are first fetched once (not timed) through a recording
  *          transport, then a fresh store pulls them from a replaying one:
