@@ -60,6 +60,20 @@ static int record_one(wb_store *s, unsigned i)
     return rc;
 }
 
+/* `batches` commits of 50 records each, numbered from `first`. */
+static int record_batches(wb_store *s, unsigned first, unsigned batches)
+{
+    static char buf[50][1024];
+    const char *bodies[50];
+    int rc = 0;
+    for (unsigned i = 0; i < batches && rc == 0; i++) {
+        for (unsigned j = 0; j < 50; j++)
+            bodies[j] = body_of(buf[j], sizeof(buf[j]), first + i * 50 + j);
+        rc = wb_interaction_record_batch(NULL, s, bodies, 50);
+    }
+    return rc;
+}
+
 static int64_t count_of(const char *path)
 {
     wb_store *s = NULL;
@@ -184,13 +198,7 @@ static void test_core_checkpoint__stop_leaves_the_wal_complete(void)
     WBT_OK(wb_ckpt__start(&c, s, SOFT, HARD));
     WBT_ASSERT(c != NULL);
     wb_ckpt__start_thread(c);
-    for (unsigned i = 0; i < 10; i++) {
-        static char buf[50][1024];
-        const char *bodies[50];
-        for (unsigned j = 0; j < 50; j++)
-            bodies[j] = body_of(buf[j], sizeof(buf[j]), 7000 + i * 50 + j);
-        WBT_OK(wb_interaction_record_batch(NULL, s, bodies, 50));
-    }
+    WBT_OK(record_batches(s, 7000, 10));
     WBT_OK(record_one(s, 9000));
     WBT_ASSERT(sqlite3_open(path, &app_db) == SQLITE_OK);
     wb_ckpt__stop(c);
@@ -250,13 +258,7 @@ static void test_core_checkpoint__wal_written_back_after_each_commit(void)
     fds_before = open_fds();
     WBT_OK(wb_ckpt__start(&c, s, 1 << 20, 1 << 21));
     WBT_ASSERT(c != NULL);
-    for (unsigned i = 0; i < 10; i++) {
-        static char buf[50][1024];
-        const char *bodies[50];
-        for (unsigned j = 0; j < 50; j++)
-            bodies[j] = body_of(buf[j], sizeof(buf[j]), 20000 + i * 50 + j);
-        WBT_OK(wb_interaction_record_batch(NULL, s, bodies, 50));
-    }
+    WBT_OK(record_batches(s, 20000, 10));
 #ifdef __linux__
     {
         char wal[1100];
